@@ -1,0 +1,36 @@
+/* domain.h - domain-name validation and the domain matcher.
+ *
+ * ANFW semantics (reference/anfw.md §1.2): "abc.example.com" matches only
+ * itself; ".example.com" matches example.com and every subdomain on a label
+ * boundary. Matching is ASCII case-insensitive and ignores one trailing dot.
+ * The matcher is built once by the compiler and shared read-only with the
+ * runtime; a lookup costs one hash probe per label of the queried name,
+ * whatever the size of the list. */
+#ifndef HOSTGATE_DOMAIN_H
+#define HOSTGATE_DOMAIN_H
+
+#include "hostgate/util.h"
+
+/* Checks a domain-list target: labels of 1..63 of [A-Za-z0-9-_] not starting
+ * or ending with '-', total <= 253 octets, a leading '.' as the only wildcard.
+ * On failure returns false and sets *why to a static message and *bad_col to
+ * the 0-based offset of the offending character. */
+bool hg_domain_valid(const char *name, size_t len, const char **why, size_t *bad_off);
+
+struct hg_domain_matcher;
+
+/* Builds an empty matcher; add targets in list order; index is returned by
+ * lookups (the caller maps it to a sid). Duplicate targets keep the first. */
+struct hg_domain_matcher *hg_domain_matcher_new(size_t expected);
+void hg_domain_matcher_add(struct hg_domain_matcher *m, const char *target, size_t len, uint32_t index);
+void hg_domain_matcher_free(struct hg_domain_matcher *m);
+size_t hg_domain_matcher_count(const struct hg_domain_matcher *m);
+size_t hg_domain_matcher_bytes(const struct hg_domain_matcher *m);
+
+/* Looks name up. Returns true when some target matches and sets *index to
+ * the smallest index among matching targets (the first in list order, so the
+ * lowest generated sid, as Suricata would report). */
+bool hg_domain_matcher_lookup(const struct hg_domain_matcher *m, const char *name, size_t len,
+			      uint32_t *index);
+
+#endif
