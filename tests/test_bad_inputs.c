@@ -88,7 +88,7 @@ static int check_case(const char *dir, const char *expect_name)
 	cr_assert(f);
 	char line[4096];
 	int want_status = 2;
-	char *argv[32] = {getenv("HG_BIN"), "check"};
+	char *argv[32] = {getenv("HG_BIN"), (char *)"check"};
 	int argc = 2;
 	char *wants[64];
 	int n_wants = 0;
