@@ -1,6 +1,272 @@
-/* domain_matcher.c - placeholder until implemented. */
-#include "hostgate/ir.h"
-#include "hostgate/emit.h"
-#include "hostgate/apply.h"
-#include <errno.h>
-void hg_domain_matcher_free(struct hg_domain_matcher *m) { (void)m; }
+/* domain_matcher.c - the domain-list matcher: one open-addressing hash table
+ * over the targets, looked up once per label boundary of the queried name, so
+ * the cost of a lookup depends on the name, not on the size of the list.
+ *
+ * Layout (compact, one allocation each): every target's bytes, lower-cased,
+ * without the wildcard dot and the trailing dot, sit in one byte arena; the
+ * table holds 16-byte slots {hash, offset, length, index, flags}. An exact
+ * target "a.example.com" and a dot target ".example.com" are separate slots
+ * (flag DM_EXACT / DM_WILD) of the same key "example.com", so the whole
+ * queried name needs one probe sequence for both kinds.
+ *
+ * Hashing is seeded per process (getrandom) so a hostile list or a hostile
+ * stream of names cannot aim at one probe chain (STYLE.md 10, Redis dict.c). */
+#include "hostgate/domain.h"
+
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+enum {
+	DM_USED = 1u << 0,
+	DM_EXACT = 1u << 1, /* "a.example.com": the name itself */
+	DM_WILD = 1u << 2,  /* ".example.com": the name and every subdomain */
+	DM_MAX_NAME = 253,  /* RFC 1035 §2.3.4, text form without the trailing dot */
+};
+
+struct dm_slot {
+	uint32_t hash; /* low 32 bits of the key's hash: position and tag */
+	uint32_t off;  /* key bytes in names[] */
+	uint32_t index;
+	uint8_t len;
+	uint8_t flags;
+	uint16_t pad;
+};
+
+struct hg_domain_matcher {
+	uint64_t seed[2];
+	struct dm_slot *slots;
+	size_t mask; /* table size - 1, a power of two minus one */
+	size_t count;
+	char *names;
+	size_t names_len, names_cap;
+};
+
+/* ------------------------------------------------------------------ hash */
+
+typedef unsigned __int128 dm_u128;
+
+/* 64x64->128 multiply folded to 64 bits: a full-avalanche mix of two words
+ * that costs one multiplication. */
+static inline uint64_t dm_mix(uint64_t a, uint64_t b)
+{
+	dm_u128 p = (dm_u128)a * b;
+	return (uint64_t)p ^ (uint64_t)(p >> 64);
+}
+
+static inline uint64_t dm_load_le(const unsigned char *p, size_t n)
+{
+	uint64_t w = 0;
+	for (size_t i = n; i-- > 0;)
+		w = (w << 8) | p[i];
+	return w;
+}
+
+/* Seeded hash of already lower-cased bytes. Odd constants are arbitrary
+ * mixers (the 64-bit golden ratio and two random odd numbers). */
+static uint64_t dm_hash(const uint64_t seed[2], const unsigned char *p, size_t n)
+{
+	uint64_t h = seed[0] ^ (n * 0x9e3779b97f4a7c15ull);
+	uint64_t k = seed[1] | 1;
+	while (n >= 8) {
+		uint64_t w;
+		memcpy(&w, p, 8); /* host order is fine: the hash never leaves the process */
+		h = dm_mix(h ^ w, k ^ 0xd6e8feb86659fd93ull);
+		p += 8;
+		n -= 8;
+	}
+	h = dm_mix(h ^ dm_load_le(p, n), k ^ 0xa3b195354a39b70dull);
+	return dm_mix(h, seed[0] ^ 0x9e3779b97f4a7c15ull);
+}
+
+static uint64_t process_seed[2];
+
+static void seed_init(void)
+{
+	if (process_seed[0] | process_seed[1])
+		return;
+	uint64_t s[2];
+	if (getrandom(s, sizeof(s), 0) != (ssize_t)sizeof(s)) {
+		/* No entropy source: still vary per run rather than fail. */
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		s[0] = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid();
+		s[1] = (uint64_t)ts.tv_sec ^ ((uint64_t)getpid() << 32);
+	}
+	process_seed[0] = s[0] | 1;
+	process_seed[1] = s[1];
+}
+
+/* ----------------------------------------------------------------- table */
+
+static size_t table_size_for(size_t n)
+{
+	/* Load factor at most 1/2: short linear-probe chains for misses. */
+	size_t size = 16;
+	while (size < n * 2)
+		size *= 2;
+	return size;
+}
+
+struct hg_domain_matcher *hg_domain_matcher_new(size_t expected)
+{
+	seed_init();
+	struct hg_domain_matcher *m = xcalloc(1, sizeof(*m));
+	m->seed[0] = process_seed[0];
+	m->seed[1] = process_seed[1];
+	size_t size = table_size_for(expected);
+	m->slots = xcalloc(size, sizeof(*m->slots));
+	m->mask = size - 1;
+	/* Typical names are about 20 bytes; growing doubles from there. */
+	m->names_cap = expected ? expected * 20 : 256;
+	m->names = xmalloc(m->names_cap);
+	return m;
+}
+
+void hg_domain_matcher_free(struct hg_domain_matcher *m)
+{
+	if (!m)
+		return;
+	free(m->slots);
+	free(m->names);
+	free(m);
+}
+
+size_t hg_domain_matcher_count(const struct hg_domain_matcher *m)
+{
+	return m ? m->count : 0;
+}
+
+size_t hg_domain_matcher_bytes(const struct hg_domain_matcher *m)
+{
+	if (!m)
+		return 0;
+	return sizeof(*m) + (m->mask + 1) * sizeof(*m->slots) + m->names_cap;
+}
+
+static void grow(struct hg_domain_matcher *m)
+{
+	size_t size = (m->mask + 1) * 2;
+	struct dm_slot *slots = xcalloc(size, sizeof(*slots));
+	for (size_t i = 0; i <= m->mask; i++) {
+		const struct dm_slot *s = &m->slots[i];
+		if (!(s->flags & DM_USED))
+			continue;
+		size_t pos = s->hash & (size - 1);
+		while (slots[pos].flags & DM_USED)
+			pos = (pos + 1) & (size - 1);
+		slots[pos] = *s;
+	}
+	free(m->slots);
+	m->slots = slots;
+	m->mask = size - 1;
+}
+
+void hg_domain_matcher_add(struct hg_domain_matcher *m, const char *target, size_t len, uint32_t index)
+{
+	uint8_t kind = DM_EXACT;
+	if (len && target[0] == '.') {
+		kind = DM_WILD;
+		target++;
+		len--;
+	}
+	if (len && target[len - 1] == '.')
+		len--;
+	if (len == 0 || len > DM_MAX_NAME)
+		return; /* validated targets never get here */
+
+	unsigned char key[DM_MAX_NAME];
+	for (size_t i = 0; i < len; i++)
+		key[i] = hg_lower((unsigned char)target[i]);
+	uint32_t h = (uint32_t)dm_hash(m->seed, key, len);
+
+	size_t pos = h & m->mask;
+	for (;; pos = (pos + 1) & m->mask) {
+		struct dm_slot *s = &m->slots[pos];
+		if (!(s->flags & DM_USED))
+			break;
+		if (s->hash == h && s->len == len && (s->flags & kind) &&
+		    memcmp(m->names + s->off, key, len) == 0) {
+			/* A duplicate: the first in list order wins. */
+			if (index < s->index)
+				s->index = index;
+			return;
+		}
+	}
+	if (m->names_len + len > m->names_cap) {
+		while (m->names_len + len > m->names_cap)
+			m->names_cap *= 2;
+		m->names = xrealloc(m->names, m->names_cap);
+	}
+	if (m->names_len + len > UINT32_MAX)
+		hg_oom(); /* offsets are 32-bit: 4 GiB of names is far past any list */
+	memcpy(m->names + m->names_len, key, len);
+	m->slots[pos] = (struct dm_slot){
+		.hash = h, .off = (uint32_t)m->names_len, .index = index, .len = (uint8_t)len,
+		.flags = (uint8_t)(DM_USED | kind)};
+	m->names_len += len;
+	m->count++;
+	if (m->count * 2 > m->mask + 1)
+		grow(m);
+}
+
+/* Smallest index among the slots of key whose flags intersect want. */
+static inline bool probe(const struct hg_domain_matcher *m, uint32_t h, const unsigned char *key, size_t len,
+			 unsigned want, uint32_t *best)
+{
+	bool found = false;
+	for (size_t pos = h & m->mask;; pos = (pos + 1) & m->mask) {
+		const struct dm_slot *s = &m->slots[pos];
+		if (!(s->flags & DM_USED))
+			return found;
+		if (s->hash == h && s->len == len && (s->flags & want) &&
+		    memcmp(m->names + s->off, key, len) == 0) {
+			if (s->index < *best)
+				*best = s->index;
+			found = true;
+		}
+	}
+}
+
+bool hg_domain_matcher_lookup(const struct hg_domain_matcher *m, const char *name, size_t len,
+			      uint32_t *index)
+{
+	if (!m || m->count == 0)
+		return false;
+	if (len && name[len - 1] == '.')
+		len--;
+	/* Only a suffix of at most 253 bytes can equal a key, and a suffix
+	 * starts after a dot: so the last 254 bytes of a longer name are all
+	 * that matters (a hostile SNI may be far longer than any real name). */
+	bool whole = len <= DM_MAX_NAME;
+	size_t skip = whole ? 0 : len - (DM_MAX_NAME + 1);
+	size_t n = len - skip;
+	unsigned char buf[DM_MAX_NAME + 1];
+	for (size_t i = 0; i < n; i++)
+		buf[i] = hg_lower((unsigned char)name[skip + i]);
+
+	/* Candidate keys: the whole name (exact or wildcard targets), then
+	 * every suffix after a dot (wildcard targets only). Hash them all and
+	 * prefetch their home slots first so the cache misses overlap. */
+	uint32_t starts[DM_MAX_NAME + 1], hashes[DM_MAX_NAME + 1];
+	size_t k = 0;
+	if (whole && n)
+		starts[k++] = 0;
+	for (size_t i = 0; i < n; i++)
+		if (buf[i] == '.' && i + 1 < n && buf[i + 1] != '.') /* keys never start with '.' */
+			starts[k++] = (uint32_t)(i + 1);
+	for (size_t j = 0; j < k; j++) {
+		hashes[j] = (uint32_t)dm_hash(m->seed, buf + starts[j], n - starts[j]);
+		__builtin_prefetch(&m->slots[hashes[j] & m->mask]);
+	}
+	uint32_t best = UINT32_MAX;
+	bool found = false;
+	for (size_t j = 0; j < k; j++) {
+		unsigned want = (whole && j == 0) ? (DM_EXACT | DM_WILD) : DM_WILD;
+		found |= probe(m, hashes[j], buf + starts[j], n - starts[j], want, &best);
+	}
+	if (found)
+		*index = best;
+	return found;
+}

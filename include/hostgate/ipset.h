@@ -51,6 +51,9 @@ void hg_ip_format(const struct hg_ip *ip, char *buf, size_t len);
 void hg_ipset_free(struct hg_ipset *s);
 void hg_ipset_copy(struct hg_ipset *dst, const struct hg_ipset *src);
 void hg_ipset_add(struct hg_ipset *s, const struct hg_ip *lo, const struct hg_ip *hi);
+/* Sorts and merges ranges appended in any order (r[0..n) as filled by the
+ * caller with malloc'd storage): bulk building in O(n log n). */
+void hg_ipset_normalize(struct hg_ipset *s);
 void hg_ipset_all(struct hg_ipset *s);                  /* any */
 void hg_ipset_union(struct hg_ipset *dst, const struct hg_ipset *src);
 void hg_ipset_subtract(struct hg_ipset *dst, const struct hg_ipset *src);
