@@ -1,0 +1,208 @@
+/* engine.h - the decision engine: decides flows with AWS Network Firewall
+ * semantics (Suricata's where ANFW is silent), the same in replay and live.
+ *
+ * The engine knows nothing about pcap, decoding or streams. The caller keeps
+ * a struct hg_eng_flow per flow (fixed size, zeroed by hg_eng_flow_init) and
+ * calls hg_engine_packet() for each packet with what decode, the flow table
+ * and the app-layer parsers know so far. Section numbers (§) refer to
+ * reference/anfw.md.
+ *
+ * An engine is immutable after hg_engine_new(): any number of threads may
+ * share it, each with its own flows. It borrows the ruleset, which must
+ * outlive it. */
+#ifndef HOSTGATE_ENGINE_H
+#define HOSTGATE_ENGINE_H
+
+#include "hostgate/ir.h"
+
+/* What a packet gets, and (once decided) what its flow gets. */
+enum hg_verdict {
+	HG_VERDICT_UNDECIDED, /* no decision yet: keep inspecting (live: hold) */
+	HG_VERDICT_PASS,      /* passed: the rest of the flow passes uninspected */
+	HG_VERDICT_DROP,
+	HG_VERDICT_REJECT,    /* drop + TCP reset (just a drop for other protocols) */
+};
+
+/* "pass", "drop", "reject"; "undecided" for HG_VERDICT_UNDECIDED. */
+const char *hg_verdict_name(enum hg_verdict v);
+
+enum hg_dir { HG_DIR_TO_SERVER, HG_DIR_TO_CLIENT };
+
+/* TCP flags as on the wire (byte 13 of the TCP header). */
+enum {
+	HG_TCP_FIN = 0x01, HG_TCP_SYN = 0x02, HG_TCP_RST = 0x04, HG_TCP_PSH = 0x08,
+	HG_TCP_ACK = 0x10, HG_TCP_URG = 0x20, HG_TCP_ECE = 0x40, HG_TCP_CWR = 0x80,
+};
+
+/* One packet as the engine sees it. */
+struct hg_eng_pkt {
+	uint8_t ip_proto;       /* 6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6, ... */
+	struct hg_ip src, dst;  /* as on the wire (IPv4 mapped, see ipset.h) */
+	uint16_t sport, dport;  /* as on the wire; 0 for protocols without ports */
+	enum hg_dir dir;        /* to_server: src is the flow's client */
+	uint8_t tcp_flags;      /* HG_TCP_* */
+	bool first_in_dir;      /* first packet of the flow in this direction */
+	bool established;       /* TCP: handshake completed; UDP etc.: seen both ways */
+	bool fragment;          /* part of a fragmented IP datagram */
+	const uint8_t *payload; /* L4 payload of this packet (content without a */
+	size_t payload_len;     /* sticky buffer looks here) */
+};
+
+/* The app-layer protocol of a flow as detection knows it so far. */
+enum hg_app_proto {
+	HG_APP_UNKNOWN, /* not (yet) determined: more payload may tell */
+	HG_APP_NONE,    /* there is no app layer to detect (e.g. ICMP, no payload will come) */
+	HG_APP_FAILED,  /* payload seen, no parser recognised it (EVE "failed") */
+	HG_APP_TLS,
+	HG_APP_HTTP,
+	HG_APP_QUIC,
+	HG_APP_SSH,
+	HG_APP_DNS,
+	HG_APP_SMTP,
+	HG_APP_FTP,
+	HG_APP_HTTP2,
+	HG_APP__COUNT
+};
+
+/* "tls", "http", ...; "failed" for FAILED; "unknown" for UNKNOWN and NONE. */
+const char *hg_app_proto_name(enum hg_app_proto a);
+
+/* A byte string borrowed from the caller; p == NULL means "absent" (a
+ * present but empty buffer has p != NULL, len 0). */
+struct hg_slice {
+	const uint8_t *p;
+	size_t len;
+};
+
+/* The app-layer facts known so far for the flow (cumulative, not per
+ * packet). Buffers are only looked at when their completeness flag says so:
+ * a rule on tls.sni never sees a partial ClientHello (§5.1, §6). */
+struct hg_eng_app {
+	enum hg_app_proto proto;
+	/* TLS: HG_SSL_* messages seen (HG_SSL_CLIENT_HELLO once the whole
+	 * ClientHello is parsed, however many segments it spanned). */
+	uint32_t ssl_state;
+	struct hg_slice tls_sni;       /* raw SNI as sent; absent without the extension */
+	/* HTTP/1 request. uri and method need the request line; the rest the
+	 * complete request headers. */
+	bool http_request_line;
+	bool http_request_headers;
+	struct hg_slice http_host;     /* normalised: lower case, no port, no trailing dots */
+	struct hg_slice http_host_raw;
+	struct hg_slice http_header_names; /* "\r\nHost\r\nAccept\r\n\r\n" (§6) */
+	struct hg_slice http_uri, http_method, http_user_agent;
+	struct hg_slice quic_sni;      /* for logs; no rule buffer reads it (§5.4) */
+	struct hg_slice dns_query;
+};
+
+/* Per-flow engine state: caller-allocated, zeroed by hg_eng_flow_init().
+ * Fields are the engine's; read them through the functions below. */
+#define HG_ENG_MAX_FIRED 16
+struct hg_eng_flow {
+	uint8_t verdict;  /* enum hg_verdict of the flow; UNDECIDED until decided */
+	uint8_t why;      /* what decided (private) */
+	uint8_t flags;    /* private HG_ENGF_* bits */
+	uint8_t n_fired;
+	uint32_t decider; /* index of the deciding rule, or default-action bit */
+	uint32_t decider_sid;
+	uint32_t alerts_discarded; /* alerts beyond the per-packet cap */
+	uint32_t fired[HG_ENG_MAX_FIRED]; /* rules that already alerted */
+};
+
+static inline void hg_eng_flow_init(struct hg_eng_flow *f)
+{
+	*f = (struct hg_eng_flow){0};
+}
+static inline bool hg_eng_flow_decided(const struct hg_eng_flow *f)
+{
+	return f->verdict != HG_VERDICT_UNDECIDED;
+}
+static inline enum hg_verdict hg_eng_flow_verdict(const struct hg_eng_flow *f)
+{
+	return (enum hg_verdict)f->verdict;
+}
+/* The verdict of a flow that ended: undecided flows passed, since without a
+ * default action unmatched traffic passes (§3.3). */
+static inline enum hg_verdict hg_eng_flow_final(const struct hg_eng_flow *f)
+{
+	return f->verdict == HG_VERDICT_UNDECIDED ? HG_VERDICT_PASS : (enum hg_verdict)f->verdict;
+}
+/* True once a packet was evaluated with the app layer complete (TLS
+ * ClientHello or HTTP request headers parsed, or known to be none/failed):
+ * app rules have had their look. */
+bool hg_eng_flow_app_seen(const struct hg_eng_flow *f);
+
+/* One alert event (the rule's match, or a default action's log). */
+struct hg_alert {
+	const struct hg_rule *rule;        /* NULL for a policy default action */
+	const struct hg_rule_group *group; /* resource_arn; NULL: the policy */
+	uint32_t sid, rev;
+	const char *msg;                   /* alert.signature; never NULL ("" when absent) */
+	enum hg_action action;             /* the rule's (effective) action */
+	bool blocked;                      /* alert.action "blocked" (else "allowed") */
+	const char *alert_action;          /* "blocked" / "allowed" */
+	enum hg_verdict verdict;           /* the packet's verdict after evaluation */
+	const char *verdict_action;        /* verdict.action: "pass" "drop" "reject", */
+					   /* "alert" when the packet is undecided */
+};
+
+typedef void (*hg_alert_fn)(void *ud, const struct hg_alert *a);
+
+struct hg_engine;
+
+/* Precomputes evaluation order and lookup tables from a finalized ruleset
+ * (its policy). Returns NULL with errno set when rs has no policy. */
+struct hg_engine *hg_engine_new(const struct hg_ruleset *rs);
+void hg_engine_free(struct hg_engine *e);
+
+/* Decides one packet: the stateless layer (§3.1), then, for forwarded
+ * traffic of an undecided flow, the stateful rules in evaluation order
+ * (§2.3) and, in strict order, the stateful default actions (§3.3).
+ * Returns this packet's verdict. PASS/DROP/REJECT from a stateless rule or
+ * default concern this packet only; from the stateful layer they decide the
+ * flow (hg_eng_flow_decided() then says so) and every later packet of the
+ * flow returns the same without inspection. Alerts go to cb (may be NULL),
+ * in evaluation order, after the verdict is known. */
+enum hg_verdict hg_engine_packet(const struct hg_engine *e, struct hg_eng_flow *f,
+				 const struct hg_eng_pkt *p, const struct hg_eng_app *app,
+				 hg_alert_fn cb, void *ud);
+
+/* The flow was picked up midstream (or hit another stream exception): apply
+ * StreamExceptionPolicy (§3.2). DROP and REJECT decide the flow (no alert);
+ * CONTINUE returns UNDECIDED and later packets are evaluated "without
+ * context": not established, no app layer. */
+enum hg_verdict hg_engine_stream_exception(const struct hg_engine *e, struct hg_eng_flow *f);
+
+/* What decided a flow. */
+enum hg_decider_kind {
+	HG_DECIDER_NONE,
+	HG_DECIDER_RULE,             /* a stateful rule */
+	HG_DECIDER_DEFAULT_ACTION,   /* a StatefulDefaultActions entry */
+	HG_DECIDER_STREAM_EXCEPTION, /* StreamExceptionPolicy */
+};
+
+struct hg_eng_decider {
+	enum hg_decider_kind kind;
+	const struct hg_rule *rule;        /* HG_DECIDER_RULE */
+	const struct hg_rule_group *group; /* NULL: the policy */
+	uint32_t sid, rev;  /* default actions: their alert sid 2/4/6/8 */
+	const char *msg;    /* rule msg, "aws:drop_established action", ... ("" if none) */
+};
+
+bool hg_engine_flow_decider(const struct hg_engine *e, const struct hg_eng_flow *f,
+			    struct hg_eng_decider *out);
+/* "sid 7 \"not matching any TLS allowlisted FQDNs\"" or "no decision"; returns
+ * what snprintf returns. */
+int hg_engine_describe(const struct hg_engine *e, const struct hg_eng_flow *f, char *buf,
+		       size_t len);
+
+/* Sizes of the precomputed tables, for `check` and benchmarks. */
+struct hg_engine_info {
+	size_t n_rules;       /* stateful rules in evaluation order */
+	size_t n_stateless;   /* stateless rules */
+	size_t n_port_indexed;/* rules found through the port index */
+	size_t bytes;
+};
+void hg_engine_get_info(const struct hg_engine *e, struct hg_engine_info *out);
+
+#endif

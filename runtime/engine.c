@@ -1,0 +1,1038 @@
+/* engine.c - decides flows as AWS Network Firewall does: the stateless layer
+ * per packet, then the stateful rules in ANFW's evaluation order and the
+ * strict-order default actions. Section numbers (§) are reference/anfw.md.
+ *
+ * hg_engine_new() flattens every stateful rule of the policy into one array
+ * in evaluation order and indexes it by transport protocol, destination port
+ * and app-layer protocol, so a packet only looks at rules that could match
+ * it. Per packet, the candidate lists are merged by evaluation index, which
+ * reproduces Suricata's "collect every match, sort, apply the first pass or
+ * drop" (detect-engine-alert.c PacketAlertFinalize) in one ordered walk. */
+#include "hostgate/engine.h"
+#include "engine_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Suricata's packet_alert_max default is 15; alerts beyond the cap are
+ * counted as discarded, never buffered without bound. */
+#define ENG_MAX_ALERTS 16
+
+/* Port-indexed rules list at most this many destination ports. */
+#ifndef ENG_PORT_INDEX_MAX
+#define ENG_PORT_INDEX_MAX 64
+#endif
+
+enum { TP_TCP, TP_UDP, TP_ICMP, TP_OTHER, TP__COUNT };
+
+/* f->why */
+enum { WHY_NONE, WHY_RULE, WHY_DEFAULT, WHY_EXCEPTION };
+/* f->flags */
+enum {
+	HG_ENGF_MIDSTREAM = 1u << 0, /* StreamExceptionPolicy CONTINUE: no context */
+	HG_ENGF_APP_SEEN = 1u << 1,
+	HG_ENGF_DEFAULT_LOGGED = 1u << 2,
+};
+/* Keys in f->fired: rule index, direction for IP-only rules (Suricata
+ * evaluates those once per direction), or a default action. */
+#define FIRED_DIR_BIT 0x80000000u
+#define FIRED_SDA_BASE 0x40000000u
+
+/* A content group: the content matches of one rule on one buffer. */
+struct eng_cgroup {
+	enum hg_buffer buffer;
+	bool dotprefix;
+	const struct hg_match **m;
+	size_t n;
+};
+
+struct eng_rule {
+	const struct hg_rule *r;
+	const struct hg_rule_group *g;
+	enum hg_action act; /* effective: DROP_TO_ALERT applied */
+	bool src_any, dst_any, sport_any, dport_any;
+	struct eng_cgroup *cg;
+	size_t n_cg;
+	const struct hg_match **other; /* DOMAINSET and BUFFER_PRESENT */
+	size_t n_other;
+	/* sort keys */
+	uint32_t group_pos, rule_pos;
+};
+
+/* A sorted list of rule indexes. */
+struct idx_list {
+	uint32_t *v;
+	size_t n, cap;
+};
+
+struct eng_bucket {
+	struct idx_list any;  /* rules to try whatever the port */
+	uint16_t *ports;      /* sorted distinct destination ports */
+	uint32_t *port_off;   /* n_ports + 1 offsets into port_idx */
+	uint32_t *port_idx;   /* per port: sorted rule indexes */
+	size_t n_ports;
+};
+
+struct eng_sl {
+	const struct hg_stateless_rule *r;
+	uint32_t group_pos;
+};
+
+struct hg_engine {
+	const struct hg_ruleset *rs;
+	const struct hg_policy *pol;
+	struct eng_rule *rules; /* evaluation order */
+	size_t n_rules;
+	struct eng_bucket tp[TP__COUNT];
+	struct idx_list app[HG_APP__COUNT];
+	struct eng_sl *sl;
+	size_t n_sl;
+	size_t n_port_indexed;
+	size_t bytes;
+	bool strict;
+};
+
+/* ------------------------------------------------------------ names */
+
+const char *hg_verdict_name(enum hg_verdict v)
+{
+	switch (v) {
+	case HG_VERDICT_PASS: return "pass";
+	case HG_VERDICT_DROP: return "drop";
+	case HG_VERDICT_REJECT: return "reject";
+	default: return "undecided";
+	}
+}
+
+static const char *const app_names[HG_APP__COUNT] = {
+	"unknown", "unknown", "failed", "tls", "http", "quic", "ssh", "dns", "smtp", "ftp", "http2",
+};
+
+const char *hg_app_proto_name(enum hg_app_proto a)
+{
+	return (unsigned)a < HG_APP__COUNT ? app_names[a] : "unknown";
+}
+
+bool hg_eng_flow_app_seen(const struct hg_eng_flow *f)
+{
+	return f->flags & HG_ENGF_APP_SEEN;
+}
+
+/* The app-layer protocol a rule protocol needs; UNKNOWN for the transport
+ * ones. Protocols no parser of ours identifies (smb, dcerpc, ...) map to
+ * HG_APP__COUNT: such rules never match. */
+static enum hg_app_proto rule_app(enum hg_proto p)
+{
+	switch (p) {
+	case HG_PROTO_IP:
+	case HG_PROTO_TCP:
+	case HG_PROTO_UDP:
+	case HG_PROTO_ICMP: return HG_APP_UNKNOWN;
+	case HG_PROTO_TLS: return HG_APP_TLS;
+	case HG_PROTO_HTTP: return HG_APP_HTTP;
+	case HG_PROTO_QUIC: return HG_APP_QUIC;
+	case HG_PROTO_SSH: return HG_APP_SSH;
+	case HG_PROTO_DNS: return HG_APP_DNS;
+	case HG_PROTO_SMTP: return HG_APP_SMTP;
+	case HG_PROTO_FTP: return HG_APP_FTP;
+	case HG_PROTO_HTTP2: return HG_APP_HTTP2;
+	default: return HG_APP__COUNT;
+	}
+}
+
+static int tp_of(uint8_t ip_proto)
+{
+	switch (ip_proto) {
+	case 6: return TP_TCP;
+	case 17: return TP_UDP;
+	case 1:
+	case 58: return TP_ICMP;
+	default: return TP_OTHER;
+	}
+}
+
+/* ------------------------------------------------------ set lookups */
+
+/* Inlined binary searches over the resolved sets (ipset.h: sorted,
+ * disjoint ranges); these run for every candidate rule of every packet. */
+static bool ipset_has(const struct hg_ipset *s, const struct hg_ip *ip)
+{
+	size_t lo = 0, hi = s->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (memcmp(ip->b, s->r[mid].lo.b, 16) < 0)
+			hi = mid;
+		else if (memcmp(ip->b, s->r[mid].hi.b, 16) > 0)
+			lo = mid + 1;
+		else
+			return true;
+	}
+	return false;
+}
+
+static bool portset_has(const struct hg_portset *s, uint16_t port)
+{
+	size_t lo = 0, hi = s->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (port < s->r[mid].lo)
+			hi = mid;
+		else if (port > s->r[mid].hi)
+			lo = mid + 1;
+		else
+			return true;
+	}
+	return false;
+}
+
+static bool ports_all(const struct hg_portset *s)
+{
+	return s->n == 1 && s->r[0].lo == 0 && s->r[0].hi == 65535;
+}
+
+static bool ips_all(const struct hg_ipset *s)
+{
+	static const struct hg_ip zero, ones = {{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+						 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
+	return s->n == 1 && !memcmp(&s->r[0].lo, &zero, 16) && !memcmp(&s->r[0].hi, &ones, 16);
+}
+
+/* ---------------------------------------------------- building */
+
+static void idx_push(struct idx_list *l, uint32_t v)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 16;
+		l->v = xreallocarray(l->v, l->cap, sizeof(*l->v));
+	}
+	l->v[l->n++] = v;
+}
+
+static int action_rank(enum hg_action a)
+{
+	/* §2.3: pass, then drop, then reject, then alert. */
+	switch (a) {
+	case HG_ACT_PASS: return 0;
+	case HG_ACT_DROP: return 1;
+	case HG_ACT_REJECT: return 2;
+	default: return 3;
+	}
+}
+
+static int cmp_action_order(const void *a, const void *b)
+{
+	const struct eng_rule *x = a, *y = b;
+	int ra = action_rank(x->act), rb = action_rank(y->act);
+	if (ra != rb)
+		return ra < rb ? -1 : 1;
+	uint32_t pa = hg_rule_priority(x->r), pb = hg_rule_priority(y->r);
+	if (pa != pb)
+		return pa < pb ? -1 : 1;
+	if (x->group_pos != y->group_pos)
+		return x->group_pos < y->group_pos ? -1 : 1;
+	return x->rule_pos < y->rule_pos ? -1 : x->rule_pos > y->rule_pos;
+}
+
+static int cmp_strict_order(const void *a, const void *b)
+{
+	const struct eng_rule *x = a, *y = b;
+	if (x->group_pos != y->group_pos)
+		return x->group_pos < y->group_pos ? -1 : 1;
+	return x->rule_pos < y->rule_pos ? -1 : x->rule_pos > y->rule_pos;
+}
+
+/* Splits a rule's matches into per-buffer content groups (relative
+ * matches chain within one buffer) and the other kinds. */
+static void build_matches(struct hg_engine *e, struct eng_rule *er)
+{
+	const struct hg_rule *r = er->r;
+	if (!r->n_matches)
+		return;
+	er->cg = xcalloc(r->n_matches, sizeof(*er->cg));
+	er->other = xcalloc(r->n_matches, sizeof(*er->other));
+	e->bytes += r->n_matches * (sizeof(*er->cg) + sizeof(*er->other));
+	for (size_t i = 0; i < r->n_matches; i++) {
+		const struct hg_match *m = &r->matches[i];
+		if (m->kind != HG_MATCH_CONTENT) {
+			er->other[er->n_other++] = m;
+			continue;
+		}
+		struct eng_cgroup *g = NULL;
+		for (size_t k = 0; k < er->n_cg; k++)
+			if (er->cg[k].buffer == m->buffer && er->cg[k].dotprefix == m->dotprefix)
+				g = &er->cg[k];
+		if (!g) {
+			g = &er->cg[er->n_cg++];
+			g->buffer = m->buffer;
+			g->dotprefix = m->dotprefix;
+			g->m = xcalloc(r->n_matches, sizeof(*g->m));
+			e->bytes += r->n_matches * sizeof(*g->m);
+		}
+		g->m[g->n++] = m;
+	}
+}
+
+/* Counts the ports of a set, stopping past the index limit. */
+static size_t port_count(const struct hg_portset *s)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < s->n && n <= ENG_PORT_INDEX_MAX; i++)
+		n += (size_t)s->r[i].hi - s->r[i].lo + 1;
+	return n;
+}
+
+struct port_entry {
+	uint16_t port;
+	uint32_t idx;
+};
+
+static int cmp_port_entry(const void *a, const void *b)
+{
+	const struct port_entry *x = a, *y = b;
+	if (x->port != y->port)
+		return x->port < y->port ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* Fills one transport bucket: rules whose destination ports (either
+ * side's for "<>") are few are found through the port index, the rest are
+ * tried on every packet. */
+static void build_bucket(struct hg_engine *e, struct eng_bucket *b, int tp)
+{
+	HG_VEC(struct port_entry) pe = {0};
+	bool has_ports = tp == TP_TCP || tp == TP_UDP;
+
+	for (uint32_t i = 0; i < e->n_rules; i++) {
+		const struct eng_rule *er = &e->rules[i];
+		const struct hg_rule *r = er->r;
+		switch (r->proto) {
+		case HG_PROTO_IP: break;
+		case HG_PROTO_TCP: if (tp != TP_TCP) continue; break;
+		case HG_PROTO_UDP: if (tp != TP_UDP) continue; break;
+		case HG_PROTO_ICMP: if (tp != TP_ICMP) continue; break;
+		default: continue; /* app-layer protocols: e->app lists */
+		}
+		size_t nd = er->dport_any ? SIZE_MAX : port_count(&r->dport_set);
+		size_t ns = 0;
+		if (r->bidirectional)
+			ns = er->sport_any ? SIZE_MAX : port_count(&r->sport_set);
+		if (!has_ports || nd == SIZE_MAX || ns == SIZE_MAX ||
+		    nd + ns > ENG_PORT_INDEX_MAX) {
+			idx_push(&b->any, i);
+			continue;
+		}
+		/* A "<>" rule matches a packet whose destination port is in
+		 * either of its port sets. */
+		for (int side = 0; side < (r->bidirectional ? 2 : 1); side++) {
+			const struct hg_portset *ps = side ? &r->sport_set : &r->dport_set;
+			for (size_t k = 0; k < ps->n; k++)
+				for (uint32_t port = ps->r[k].lo; port <= ps->r[k].hi; port++)
+					hg_vec_push(&pe, ((struct port_entry){(uint16_t)port, i}));
+		}
+		e->n_port_indexed++;
+	}
+	if (pe.n) {
+		qsort(pe.v, pe.n, sizeof(*pe.v), cmp_port_entry);
+		b->ports = xcalloc(pe.n, sizeof(*b->ports));
+		b->port_off = xcalloc(pe.n + 1, sizeof(*b->port_off));
+		b->port_idx = xcalloc(pe.n, sizeof(*b->port_idx));
+		size_t ni = 0;
+		for (size_t k = 0; k < pe.n; k++) {
+			if (k && pe.v[k].port == pe.v[k - 1].port && pe.v[k].idx == pe.v[k - 1].idx)
+				continue; /* "<>" with the port on both sides */
+			if (!b->n_ports || b->ports[b->n_ports - 1] != pe.v[k].port) {
+				b->ports[b->n_ports] = pe.v[k].port;
+				b->port_off[b->n_ports++] = (uint32_t)ni;
+			}
+			b->port_idx[ni++] = pe.v[k].idx;
+		}
+		b->port_off[b->n_ports] = (uint32_t)ni;
+		e->bytes += pe.n * (sizeof(uint16_t) + 2 * sizeof(uint32_t));
+	}
+	e->bytes += b->any.cap * sizeof(uint32_t);
+	hg_vec_free(&pe);
+}
+
+static int cmp_sl(const void *a, const void *b)
+{
+	const struct eng_sl *x = a, *y = b;
+	if (x->group_pos != y->group_pos)
+		return x->group_pos < y->group_pos ? -1 : 1;
+	return x->r->priority < y->r->priority ? -1 : x->r->priority > y->r->priority;
+}
+
+static int cmp_ref_priority(const void *a, const void *b)
+{
+	const struct hg_group_ref *x = *(const struct hg_group_ref *const *)a;
+	const struct hg_group_ref *y = *(const struct hg_group_ref *const *)b;
+	if (x->priority != y->priority)
+		return x->priority < y->priority ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+struct hg_engine *hg_engine_new(const struct hg_ruleset *rs)
+{
+	if (!rs || !rs->policy) {
+		errno = EINVAL;
+		return NULL;
+	}
+	const struct hg_policy *pol = rs->policy;
+	struct hg_engine *e = xcalloc(1, sizeof(*e));
+	e->rs = rs;
+	e->pol = pol;
+	e->strict = pol->rule_order == HG_ORDER_STRICT;
+
+	/* Stateful groups in reference order; in strict order by their
+	 * reference priority (§2.3), which finalize already sorted; sorting
+	 * again (stable by position) costs nothing and keeps us honest. */
+	const struct hg_group_ref **refs = xcalloc(pol->n_stateful_refs + 1, sizeof(*refs));
+	for (size_t i = 0; i < pol->n_stateful_refs; i++)
+		refs[i] = &pol->stateful_refs[i];
+	if (e->strict)
+		qsort(refs, pol->n_stateful_refs, sizeof(*refs), cmp_ref_priority);
+
+	size_t n = 0;
+	for (size_t i = 0; i < pol->n_stateful_refs; i++)
+		if (refs[i]->group)
+			n += refs[i]->group->n_rules;
+	e->rules = xcalloc(n + 1, sizeof(*e->rules));
+	for (size_t i = 0; i < pol->n_stateful_refs; i++) {
+		const struct hg_rule_group *g = refs[i]->group;
+		if (!g || g->type != HG_GROUP_STATEFUL)
+			continue;
+		for (size_t k = 0; k < g->n_rules; k++) {
+			const struct hg_rule *r = g->rules[k];
+			if (r->never_matches)
+				continue;
+			struct eng_rule *er = &e->rules[e->n_rules++];
+			er->r = r;
+			er->g = g;
+			er->act = r->action;
+			/* Override DROP_TO_ALERT turns the group's blocking rules
+			 * into alerts (API StatefulRuleGroupOverride). */
+			if (refs[i]->drop_to_alert && (r->action == HG_ACT_DROP || r->action == HG_ACT_REJECT))
+				er->act = HG_ACT_ALERT;
+			er->src_any = ips_all(&r->src_set);
+			er->dst_any = ips_all(&r->dst_set);
+			er->sport_any = ports_all(&r->sport_set);
+			er->dport_any = ports_all(&r->dport_set);
+			er->group_pos = (uint32_t)i;
+			er->rule_pos = (uint32_t)k;
+		}
+	}
+	free(refs);
+	qsort(e->rules, e->n_rules, sizeof(*e->rules), e->strict ? cmp_strict_order : cmp_action_order);
+	e->bytes += sizeof(*e) + e->n_rules * sizeof(*e->rules);
+	for (size_t i = 0; i < e->n_rules; i++)
+		build_matches(e, &e->rules[i]);
+
+	for (int tp = 0; tp < TP__COUNT; tp++)
+		build_bucket(e, &e->tp[tp], tp);
+	for (uint32_t i = 0; i < e->n_rules; i++) {
+		enum hg_app_proto a = rule_app(e->rules[i].r->proto);
+		if (a != HG_APP_UNKNOWN && a != HG_APP__COUNT)
+			idx_push(&e->app[a], i);
+	}
+
+	/* Stateless rules: groups by reference priority, rules by priority
+	 * (§3.1). */
+	size_t nsl = 0;
+	for (size_t i = 0; i < pol->n_stateless_refs; i++)
+		if (pol->stateless_refs[i].group)
+			nsl += pol->stateless_refs[i].group->n_srules;
+	e->sl = xcalloc(nsl + 1, sizeof(*e->sl));
+	const struct hg_group_ref **srefs = xcalloc(pol->n_stateless_refs + 1, sizeof(*srefs));
+	for (size_t i = 0; i < pol->n_stateless_refs; i++)
+		srefs[i] = &pol->stateless_refs[i];
+	qsort(srefs, pol->n_stateless_refs, sizeof(*srefs), cmp_ref_priority);
+	for (size_t i = 0; i < pol->n_stateless_refs; i++) {
+		const struct hg_rule_group *g = srefs[i]->group;
+		if (!g)
+			continue;
+		for (size_t k = 0; k < g->n_srules; k++)
+			e->sl[e->n_sl++] = (struct eng_sl){g->srules[k], (uint32_t)i};
+	}
+	free(srefs);
+	qsort(e->sl, e->n_sl, sizeof(*e->sl), cmp_sl);
+	e->bytes += e->n_sl * sizeof(*e->sl);
+	return e;
+}
+
+void hg_engine_free(struct hg_engine *e)
+{
+	if (!e)
+		return;
+	for (size_t i = 0; i < e->n_rules; i++) {
+		for (size_t k = 0; k < e->rules[i].n_cg; k++)
+			free(e->rules[i].cg[k].m);
+		free(e->rules[i].cg);
+		free(e->rules[i].other);
+	}
+	for (int tp = 0; tp < TP__COUNT; tp++) {
+		free(e->tp[tp].any.v);
+		free(e->tp[tp].ports);
+		free(e->tp[tp].port_off);
+		free(e->tp[tp].port_idx);
+	}
+	for (int a = 0; a < HG_APP__COUNT; a++)
+		free(e->app[a].v);
+	free(e->rules);
+	free(e->sl);
+	free(e);
+}
+
+void hg_engine_get_info(const struct hg_engine *e, struct hg_engine_info *out)
+{
+	out->n_rules = e->n_rules;
+	out->n_stateless = e->n_sl;
+	out->n_port_indexed = e->n_port_indexed;
+	out->bytes = e->bytes;
+}
+
+/* ------------------------------------------------------- stateless */
+
+static bool sl_match(const struct hg_stateless_rule *r, const struct hg_eng_pkt *p)
+{
+	static const uint8_t no_protos[32];
+	bool l4ports = p->ip_proto == 6 || p->ip_proto == 17;
+
+	if (memcmp(r->protocols, no_protos, sizeof(no_protos)) &&
+	    !(r->protocols[p->ip_proto >> 3] & (1u << (p->ip_proto & 7))))
+		return false;
+	if (!r->any_source && r->sources.n && !ipset_has(&r->sources, &p->src))
+		return false;
+	if (!r->any_destination && r->destinations.n && !ipset_has(&r->destinations, &p->dst))
+		return false;
+	/* Ports apply only to TCP and UDP (§3.1): a rule that names ports
+	 * does not match other protocols. */
+	if (!r->any_sport && r->src_ports.n && (!l4ports || !portset_has(&r->src_ports, p->sport)))
+		return false;
+	if (!r->any_dport && r->dst_ports.n && (!l4ports || !portset_has(&r->dst_ports, p->dport)))
+		return false;
+	if (r->n_tcp_flags) {
+		/* TCP flags apply only to TCP; for the flags in Masks (all
+		 * eight when empty) those in Flags must be set, the rest clear. */
+		if (p->ip_proto != 6)
+			return false;
+		bool any = false;
+		for (size_t i = 0; i < r->n_tcp_flags && !any; i++) {
+			uint8_t mask = r->tcp_flags[i].masks ? r->tcp_flags[i].masks : 0xff;
+			any = (p->tcp_flags & mask) == (r->tcp_flags[i].flags & mask);
+		}
+		if (!any)
+			return false;
+	}
+	return true;
+}
+
+static enum hg_sl_action stateless_eval(const struct hg_engine *e, const struct hg_eng_pkt *p)
+{
+	/* §3.1: "Network Firewall only manages UDP packet fragments and
+	 * silently drops packet fragments for other protocols." */
+	if (p->fragment && p->ip_proto != 17)
+		return HG_SL_DROP;
+	for (size_t i = 0; i < e->n_sl; i++)
+		if (sl_match(e->sl[i].r, p))
+			return e->sl[i].r->action;
+	return p->fragment ? e->pol->stateless_fragment_default : e->pol->stateless_default;
+}
+
+/* -------------------------------------------------------- stateful */
+
+/* A sticky buffer, present only once the app layer has it complete. */
+static bool get_buffer(enum hg_buffer b, const struct hg_eng_pkt *p, const struct hg_eng_app *a,
+		       struct hg_slice *out)
+{
+	const struct hg_slice *s = NULL;
+	switch (b) {
+	case HG_BUF_PAYLOAD:
+		if (!p->payload_len)
+			return false; /* content needs payload (SIG_MASK_REQUIRE_PAYLOAD) */
+		out->p = p->payload;
+		out->len = p->payload_len;
+		return true;
+	case HG_BUF_TLS_SNI:
+		/* tls.sni exists only after the whole ClientHello (§6). */
+		if (a->proto == HG_APP_TLS && (a->ssl_state & HG_SSL_CLIENT_HELLO))
+			s = &a->tls_sni;
+		break;
+	case HG_BUF_HTTP_HOST:
+		if (a->proto == HG_APP_HTTP && a->http_request_headers)
+			s = &a->http_host;
+		break;
+	case HG_BUF_HTTP_HOST_RAW:
+		if (a->proto == HG_APP_HTTP && a->http_request_headers)
+			s = &a->http_host_raw;
+		break;
+	case HG_BUF_HTTP_HEADER_NAMES:
+		if (a->proto == HG_APP_HTTP && a->http_request_headers)
+			s = &a->http_header_names;
+		break;
+	case HG_BUF_HTTP_USER_AGENT:
+		if (a->proto == HG_APP_HTTP && a->http_request_headers)
+			s = &a->http_user_agent;
+		break;
+	case HG_BUF_HTTP_URI:
+		if (a->proto == HG_APP_HTTP && a->http_request_line)
+			s = &a->http_uri;
+		break;
+	case HG_BUF_HTTP_METHOD:
+		if (a->proto == HG_APP_HTTP && a->http_request_line)
+			s = &a->http_method;
+		break;
+	case HG_BUF_DNS_QUERY:
+		if (a->proto == HG_APP_DNS)
+			s = &a->dns_query;
+		break;
+	default:
+		break;
+	}
+	if (!s || !s->p)
+		return false;
+	*out = *s;
+	return true;
+}
+
+static bool addr_side(const struct eng_rule *er, const struct hg_ip *src, uint16_t sport,
+		      const struct hg_ip *dst, uint16_t dport, bool has_ports)
+{
+	const struct hg_rule *r = er->r;
+	if (!er->sport_any && (!has_ports || !portset_has(&r->sport_set, sport)))
+		return false;
+	if (!er->dport_any && (!has_ports || !portset_has(&r->dport_set, dport)))
+		return false;
+	if (!er->src_any && !ipset_has(&r->src_set, src))
+		return false;
+	if (!er->dst_any && !ipset_has(&r->dst_set, dst))
+		return false;
+	return true;
+}
+
+/* The rule's header, flow and ssl_state options, and matches. On a
+ * DOMAINSET match *sid is the matching target's sid. */
+static bool rule_match(const struct eng_rule *er, const struct hg_eng_pkt *p,
+		       const struct hg_eng_app *a, uint32_t *sid)
+{
+	const struct hg_rule *r = er->r;
+
+	/* §2.2: "only evaluates IP-only rules for the first packet in each
+	 * direction of the flow". */
+	if (r->cls == HG_CLASS_IP_ONLY && !p->first_in_dir)
+		return false;
+	/* tls/http/...: only flows the app layer identified as such, on any
+	 * port (§1.3: the catch-alls touch only identified TLS/HTTP). */
+	enum hg_app_proto need = rule_app(r->proto);
+	if (need != HG_APP_UNKNOWN && a->proto != need)
+		return false;
+	if (r->flow) {
+		if ((r->flow & HG_FLOW_TO_SERVER) && p->dir != HG_DIR_TO_SERVER)
+			return false;
+		if ((r->flow & HG_FLOW_TO_CLIENT) && p->dir != HG_DIR_TO_CLIENT)
+			return false;
+		if ((r->flow & HG_FLOW_ESTABLISHED) && !p->established)
+			return false;
+		if ((r->flow & HG_FLOW_NOT_ESTABLISHED) && p->established)
+			return false;
+	}
+	bool has_ports = p->ip_proto == 6 || p->ip_proto == 17;
+	if (!addr_side(er, &p->src, p->sport, &p->dst, p->dport, has_ports) &&
+	    !(r->bidirectional && addr_side(er, &p->dst, p->dport, &p->src, p->sport, has_ports)))
+		return false;
+	if (r->ssl_state | r->ssl_state_not) {
+		/* Suricata detect-ssl-state.c: the listed states, negated ones
+		 * flipped; any hit matches. Needs a TLS flow. */
+		if (a->proto != HG_APP_TLS)
+			return false;
+		uint32_t listed = r->ssl_state | r->ssl_state_not;
+		if (!((a->ssl_state & listed) ^ r->ssl_state_not))
+			return false;
+	}
+	for (size_t i = 0; i < er->n_cg; i++) {
+		const struct eng_cgroup *g = &er->cg[i];
+		struct hg_slice b;
+		/* An absent buffer fails the rule, negated content included. */
+		if (!get_buffer(g->buffer, p, a, &b))
+			return false;
+		if (!hg_eng_content_match(g->m, g->n, b.p, b.len, g->dotprefix))
+			return false;
+	}
+	*sid = r->sid;
+	for (size_t i = 0; i < er->n_other; i++) {
+		const struct hg_match *m = er->other[i];
+		struct hg_slice b;
+		if (!get_buffer(m->buffer, p, a, &b))
+			return false;
+		if (m->kind != HG_MATCH_DOMAINSET)
+			continue; /* HG_MATCH_BUFFER_PRESENT */
+		/* The generated per-target rules are exact (startswith +
+		 * endswith) or dotprefix + endswith contents (§1.3): a name
+		 * with a trailing dot matches neither, whatever the matcher
+		 * would forgive. */
+		uint32_t idx;
+		if (!m->list || !m->list->matcher || !b.len || b.p[b.len - 1] == '.')
+			return false;
+		if (!hg_domain_matcher_lookup(m->list->matcher, (const char *)b.p, b.len, &idx))
+			return false;
+		*sid = m->sid_base + idx;
+	}
+	return true;
+}
+
+/* --------------------------------------------------------- alerts */
+
+struct pending {
+	const struct eng_rule *er; /* NULL: default action */
+	uint32_t sid;
+	const char *msg;
+	enum hg_action act;
+	bool blocked;
+};
+
+struct eval {
+	struct pending al[ENG_MAX_ALERTS];
+	size_t n_al;
+	uint32_t discarded;
+};
+
+static bool fired(const struct hg_eng_flow *f, uint32_t key)
+{
+	for (size_t i = 0; i < f->n_fired; i++)
+		if (f->fired[i] == key)
+			return true;
+	return false;
+}
+
+static void mark_fired(struct hg_eng_flow *f, uint32_t key)
+{
+	/* When full, later alerts may repeat: logged, as Suricata would. */
+	if (f->n_fired < HG_ENG_MAX_FIRED)
+		f->fired[f->n_fired++] = key;
+}
+
+static void queue_alert(struct eval *ev, const struct eng_rule *er, uint32_t sid, const char *msg,
+			enum hg_action act, bool blocked)
+{
+	if (ev->n_al == ENG_MAX_ALERTS) {
+		ev->discarded++;
+		return;
+	}
+	ev->al[ev->n_al++] = (struct pending){er, sid, msg, act, blocked};
+}
+
+static void emit_alerts(const struct eval *ev, enum hg_verdict v, hg_alert_fn cb, void *ud)
+{
+	for (size_t i = 0; i < ev->n_al; i++) {
+		const struct pending *pa = &ev->al[i];
+		struct hg_alert a = {
+			.rule = pa->er ? pa->er->r : NULL,
+			.group = pa->er ? pa->er->g : NULL,
+			.sid = pa->sid,
+			.rev = pa->er ? pa->er->r->rev : 1,
+			.msg = pa->msg ? pa->msg : "",
+			.action = pa->act,
+			.blocked = pa->blocked,
+			.alert_action = pa->blocked ? "blocked" : "allowed",
+			.verdict = v,
+			.verdict_action = v == HG_VERDICT_UNDECIDED ? "alert" : hg_verdict_name(v),
+		};
+		cb(ud, &a);
+	}
+}
+
+/* ------------------------------------------------- default actions */
+
+/* §3.3: sids 2, 4, 6, 8 are the alert twins of strict, established and
+ * the two app-layer variants. 2 and 4 are observed in real logs; 6 and 8
+ * follow the same pattern ("presumably", the reference says): we take
+ * 6 = aws:alert_established_app_layer, 8 = ..._app_layer_to_server. */
+static const struct {
+	uint32_t drop_bit, alert_bit, sid;
+	const char *alert_msg, *drop_msg;
+} sda_table[] = {
+	{HG_SDA_DROP_STRICT, HG_SDA_ALERT_STRICT, 2, "aws:alert_strict action",
+	 "aws:drop_strict action"},
+	{HG_SDA_DROP_ESTABLISHED, HG_SDA_ALERT_ESTABLISHED, 4, "aws:alert_established action",
+	 "aws:drop_established action"},
+	{HG_SDA_DROP_ESTABLISHED_APP_LAYER, HG_SDA_ALERT_ESTABLISHED_APP_LAYER, 6,
+	 "aws:alert_established_app_layer action", "aws:drop_established_app_layer action"},
+	{HG_SDA_DROP_ESTABLISHED_APP_LAYER_TO_SERVER, HG_SDA_ALERT_ESTABLISHED_APP_LAYER_TO_SERVER, 8,
+	 "aws:alert_established_app_layer_to_server action",
+	 "aws:drop_established_app_layer_to_server action"},
+};
+
+/* The app layer has said what it will say: the TLS ClientHello or HTTP
+ * request headers are complete, another protocol was identified, or
+ * detection knows there is none or failed. */
+static bool app_ready(const struct hg_eng_app *a)
+{
+	switch (a->proto) {
+	case HG_APP_UNKNOWN: return false;
+	case HG_APP_TLS: return a->ssl_state & HG_SSL_CLIENT_HELLO;
+	case HG_APP_HTTP: return a->http_request_headers;
+	default: return true;
+	}
+}
+
+/* Whether default action i applies to an unmatched packet.
+ *
+ * The engine decides flows, not packets. Suricata drops an unmatched
+ * payload-less packet of an established flow (the handshake's last ACK, a
+ * window update) on its own, which leaves the flow alive; only packets
+ * that carry payload decide the established family here. drop_strict drops
+ * the handshake itself (§3.3), which kills the flow: it decides at once. */
+static bool sda_applies(size_t i, const struct hg_eng_pkt *p, const struct hg_eng_app *a)
+{
+	bool est = p->established && p->payload_len > 0;
+	switch (i) {
+	case 0: return true;
+	case 1: return est;
+	case 2: return est && app_ready(a);
+	default: return est && app_ready(a) && p->dir == HG_DIR_TO_SERVER;
+	}
+}
+
+static enum hg_verdict default_actions(const struct hg_engine *e, struct hg_eng_flow *f,
+				       const struct hg_eng_pkt *p, const struct hg_eng_app *a,
+				       struct eval *ev)
+{
+	uint32_t sda = e->pol->default_actions;
+	enum hg_verdict v = HG_VERDICT_UNDECIDED;
+
+	for (size_t i = 0; i < HG_ARRAY_LEN(sda_table); i++) {
+		if (!(sda & sda_table[i].drop_bit) || !sda_applies(i, p, a))
+			continue;
+		v = HG_VERDICT_DROP;
+		f->why = WHY_DEFAULT;
+		f->decider = sda_table[i].drop_bit;
+		f->decider_sid = sda_table[i].sid;
+		/* "Without the alert variant, a noalert keyword is appended to
+		 * the generated drop rules" (§3.3, BP). With it, the drop logs
+		 * as its alert twin, blocked (§4.2: sid 4, "blocked"). */
+		if (sda & sda_table[i].alert_bit) {
+			queue_alert(ev, NULL, sda_table[i].sid, sda_table[i].alert_msg, HG_ACT_DROP, true);
+			mark_fired(f, FIRED_SDA_BASE + (uint32_t)i);
+		}
+		break;
+	}
+	/* Alert twins without their drop log what it would drop, once per
+	 * flow (the engine sees the first packets, not a packet stream). */
+	for (size_t i = 0; i < HG_ARRAY_LEN(sda_table); i++) {
+		uint32_t key = FIRED_SDA_BASE + (uint32_t)i;
+		if (!(sda & sda_table[i].alert_bit) || fired(f, key) || !sda_applies(i, p, a))
+			continue;
+		queue_alert(ev, NULL, sda_table[i].sid, sda_table[i].alert_msg, HG_ACT_ALERT, false);
+		mark_fired(f, key);
+	}
+	return v;
+}
+
+/* ------------------------------------------------------ the walk */
+
+/* Merges up to three sorted index lists, lowest first. */
+struct merge {
+	const uint32_t *l[3];
+	size_t n[3], i[3];
+};
+
+static bool merge_next(struct merge *mg, uint32_t *out)
+{
+	int best = -1;
+	for (int k = 0; k < 3; k++)
+		if (mg->i[k] < mg->n[k] && (best < 0 || mg->l[k][mg->i[k]] < mg->l[best][mg->i[best]]))
+			best = k;
+	if (best < 0)
+		return false;
+	*out = mg->l[best][mg->i[best]++];
+	return true;
+}
+
+static void port_lookup(const struct eng_bucket *b, uint16_t port, const uint32_t **l, size_t *n)
+{
+	size_t lo = 0, hi = b->n_ports;
+	*n = 0;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (port < b->ports[mid])
+			hi = mid;
+		else if (port > b->ports[mid])
+			lo = mid + 1;
+		else {
+			*l = b->port_idx + b->port_off[mid];
+			*n = b->port_off[mid + 1] - b->port_off[mid];
+			return;
+		}
+	}
+}
+
+static enum hg_verdict stateful_eval(const struct hg_engine *e, struct hg_eng_flow *f,
+				     const struct hg_eng_pkt *p, const struct hg_eng_app *a,
+				     struct eval *ev)
+{
+	int tp = tp_of(p->ip_proto);
+	const struct eng_bucket *b = &e->tp[tp];
+	struct merge mg = {.l = {b->any.v}, .n = {b->any.n}};
+	if (tp == TP_TCP || tp == TP_UDP)
+		port_lookup(b, p->dport, &mg.l[1], &mg.n[1]);
+	if (a->proto > HG_APP_FAILED && a->proto < HG_APP__COUNT) {
+		mg.l[2] = e->app[a->proto].v;
+		mg.n[2] = e->app[a->proto].n;
+	}
+
+	enum hg_verdict v = HG_VERDICT_UNDECIDED;
+	uint32_t idx;
+	while (merge_next(&mg, &idx)) {
+		const struct eng_rule *er = &e->rules[idx];
+		const struct hg_rule *r = er->r;
+		uint32_t sid;
+		if (!rule_match(er, p, a, &sid))
+			continue;
+		if (er->act == HG_ACT_PASS) {
+			/* A pass after the decision only ends the walk (Suricata
+			 * drops the alerts ranked below a pass). §2.3: pass ends
+			 * inspection of the flow; it logs only with "alert;". */
+			if (v == HG_VERDICT_UNDECIDED) {
+				v = HG_VERDICT_PASS;
+				f->why = WHY_RULE;
+				f->decider = idx;
+				f->decider_sid = sid;
+				if (r->alert_on_pass)
+					queue_alert(ev, er, sid, r->msg, HG_ACT_PASS, false);
+			}
+			break;
+		}
+		if (er->act == HG_ACT_DROP || er->act == HG_ACT_REJECT) {
+			/* The first drop/reject decides; later ones still log
+			 * (Suricata keeps every drop alert of the packet; the
+			 * first to set the flow action wins). */
+			if (v == HG_VERDICT_UNDECIDED) {
+				v = er->act == HG_ACT_DROP ? HG_VERDICT_DROP : HG_VERDICT_REJECT;
+				f->why = WHY_RULE;
+				f->decider = idx;
+				f->decider_sid = sid;
+			}
+			if (!r->noalert)
+				queue_alert(ev, er, sid, r->msg, er->act, true);
+			continue;
+		}
+		/* alert: logs, never changes the verdict; each rule once per
+		 * flow (IP-only ones once per direction). */
+		uint32_t key = idx | (r->cls == HG_CLASS_IP_ONLY && p->dir == HG_DIR_TO_CLIENT ?
+				      FIRED_DIR_BIT : 0);
+		if (r->noalert || fired(f, key))
+			continue;
+		queue_alert(ev, er, sid, r->msg, HG_ACT_ALERT, false);
+		mark_fired(f, key);
+	}
+	/* §3.3: default actions apply only in strict order, to packets no
+	 * pass/drop/reject rule matched. */
+	if (v == HG_VERDICT_UNDECIDED && e->strict && e->pol->default_actions)
+		v = default_actions(e, f, p, a, ev);
+	if (app_ready(a))
+		f->flags |= HG_ENGF_APP_SEEN;
+	return v;
+}
+
+enum hg_verdict hg_engine_packet(const struct hg_engine *e, struct hg_eng_flow *f,
+				 const struct hg_eng_pkt *p, const struct hg_eng_app *app,
+				 hg_alert_fn cb, void *ud)
+{
+	static const struct hg_eng_app no_app = {.proto = HG_APP_NONE};
+
+	/* The stateless engine sees every packet first (§3.1): aws:pass and
+	 * aws:drop skip stateful inspection and are never logged. */
+	switch (stateless_eval(e, p)) {
+	case HG_SL_PASS: return HG_VERDICT_PASS;
+	case HG_SL_DROP: return HG_VERDICT_DROP;
+	default: break;
+	}
+	if (f->verdict != HG_VERDICT_UNDECIDED)
+		return (enum hg_verdict)f->verdict;
+
+	struct hg_eng_pkt q;
+	if (!app)
+		app = &no_app;
+	if (f->flags & HG_ENGF_MIDSTREAM) {
+		/* StreamExceptionPolicy CONTINUE: rules apply "without
+		 * context" (§3.2): no established state, no app layer. */
+		q = *p;
+		q.established = false;
+		p = &q;
+		app = &no_app;
+	}
+	struct eval ev;
+	ev.n_al = 0;
+	ev.discarded = 0;
+	enum hg_verdict v = stateful_eval(e, f, p, app, &ev);
+	f->verdict = (uint8_t)v;
+	f->alerts_discarded += ev.discarded;
+	if (cb)
+		emit_alerts(&ev, v, cb, ud);
+	return v;
+}
+
+enum hg_verdict hg_engine_stream_exception(const struct hg_engine *e, struct hg_eng_flow *f)
+{
+	if (f->verdict != HG_VERDICT_UNDECIDED)
+		return (enum hg_verdict)f->verdict;
+	switch (e->pol->stream_exception) {
+	case HG_SEP_CONTINUE:
+		f->flags |= HG_ENGF_MIDSTREAM;
+		return HG_VERDICT_UNDECIDED;
+	case HG_SEP_REJECT:
+		f->verdict = HG_VERDICT_REJECT;
+		break;
+	default: /* DROP, the default: "fails closed" */
+		f->verdict = HG_VERDICT_DROP;
+		break;
+	}
+	f->why = WHY_EXCEPTION;
+	return (enum hg_verdict)f->verdict;
+}
+
+/* ------------------------------------------------------- describe */
+
+bool hg_engine_flow_decider(const struct hg_engine *e, const struct hg_eng_flow *f,
+			    struct hg_eng_decider *out)
+{
+	*out = (struct hg_eng_decider){.kind = HG_DECIDER_NONE, .msg = ""};
+	switch (f->why) {
+	case WHY_RULE: {
+		if (f->decider >= e->n_rules)
+			return false;
+		const struct eng_rule *er = &e->rules[f->decider];
+		out->kind = HG_DECIDER_RULE;
+		out->rule = er->r;
+		out->group = er->g;
+		out->sid = f->decider_sid;
+		out->rev = er->r->rev;
+		out->msg = er->r->msg ? er->r->msg : "";
+		return true;
+	}
+	case WHY_DEFAULT:
+		out->kind = HG_DECIDER_DEFAULT_ACTION;
+		out->sid = f->decider_sid;
+		out->rev = 1;
+		for (size_t i = 0; i < HG_ARRAY_LEN(sda_table); i++)
+			if (sda_table[i].drop_bit == f->decider)
+				out->msg = sda_table[i].drop_msg;
+		return true;
+	case WHY_EXCEPTION:
+		out->kind = HG_DECIDER_STREAM_EXCEPTION;
+		out->msg = "stream exception policy";
+		return true;
+	default:
+		return false;
+	}
+}
+
+int hg_engine_describe(const struct hg_engine *e, const struct hg_eng_flow *f, char *buf,
+		       size_t len)
+{
+	struct hg_eng_decider d;
+	if (!hg_engine_flow_decider(e, f, &d))
+		return snprintf(buf, len, "no decision");
+	if (d.kind == HG_DECIDER_STREAM_EXCEPTION)
+		return snprintf(buf, len, "%s", d.msg);
+	return snprintf(buf, len, "sid %u \"%s\"", (unsigned)d.sid, d.msg);
+}

@@ -1,0 +1,153 @@
+/* engine_match.c - Suricata content matching on one sticky buffer: absolute
+ * (offset, depth, startswith, endswith) and relative (distance, within)
+ * windows, negation, nocase, the dotprefix transform, and backtracking of
+ * relative matches, as the detection engine does it (reference/anfw.md §6;
+ * Suricata payload-keywords: startswith = depth:len offset:0, endswith =
+ * isdataat:!1,relative). */
+#include "engine_int.h"
+
+#include <string.h>
+
+/* Suricata caps content inspection recursion (inspection-recursion-limit);
+ * a hostile buffer cannot make one rule cost more than this many steps. */
+#define MATCH_BUDGET 3000
+
+struct mctx {
+	const struct hg_match *const *m;
+	size_t n;
+	const uint8_t *buf;
+	size_t len;
+	int budget;
+};
+
+static bool is_relative(const struct hg_match *m)
+{
+	return m->distance != INT32_MIN || m->within != INT32_MIN;
+}
+
+static bool bytes_eq(const uint8_t *a, const uint8_t *b, size_t n, bool nocase)
+{
+	if (!nocase)
+		return memcmp(a, b, n) == 0;
+	for (size_t i = 0; i < n; i++)
+		if (hg_lower(a[i]) != hg_lower(b[i]))
+			return false;
+	return true;
+}
+
+/* The window [lo, hi) a match of m must lie in, given where the previous
+ * match of this buffer ended. Snort/Suricata: depth counts from offset;
+ * within counts from the previous end plus distance. */
+static bool window(const struct hg_match *m, size_t len, size_t prev_end, size_t *lo_out,
+		   size_t *hi_out)
+{
+	int64_t lo = 0, hi = (int64_t)len;
+	int64_t off = m->offset >= 0 ? m->offset : 0;
+
+	if (m->offset >= 0)
+		lo = off;
+	if (m->depth >= 0 && off + m->depth < hi)
+		hi = off + m->depth;
+	if (m->startswith) {
+		lo = 0;
+		if ((int64_t)m->len < hi)
+			hi = (int64_t)m->len;
+	}
+	if (is_relative(m)) {
+		int64_t d = m->distance != INT32_MIN ? m->distance : 0;
+		int64_t s = (int64_t)prev_end + d;
+		if (s > lo)
+			lo = s;
+		if (m->within != INT32_MIN && (int64_t)prev_end + d + m->within < hi)
+			hi = (int64_t)prev_end + d + m->within;
+	}
+	if (lo < 0)
+		lo = 0;
+	if (hi < lo || hi - lo < (int64_t)m->len)
+		return false;
+	*lo_out = (size_t)lo;
+	*hi_out = (size_t)hi;
+	return true;
+}
+
+/* Next occurrence of m starting at or after *pos inside [lo, hi); endswith
+ * pins it to the end of the buffer. */
+static bool find_next(const struct mctx *c, const struct hg_match *m, size_t lo, size_t hi,
+		      size_t *pos)
+{
+	size_t start = *pos < lo ? lo : *pos;
+	if (m->endswith) {
+		if (m->len > c->len)
+			return false;
+		size_t only = c->len - m->len;
+		if (only < start || only + m->len > hi)
+			return false;
+		if (!bytes_eq(c->buf + only, m->bytes, m->len, m->nocase))
+			return false;
+		*pos = only;
+		return true;
+	}
+	for (size_t s = start; s + m->len <= hi; s++) {
+		if (m->len && !m->nocase) {
+			const uint8_t *q = memchr(c->buf + s, m->bytes[0], hi - m->len - s + 1);
+			if (!q)
+				return false;
+			s = (size_t)(q - c->buf);
+		}
+		if (bytes_eq(c->buf + s, m->bytes, m->len, m->nocase)) {
+			*pos = s;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool match_from(struct mctx *c, size_t i, size_t prev_end)
+{
+	if (i == c->n)
+		return true;
+	if (--c->budget < 0)
+		return false;
+	const struct hg_match *m = c->m[i];
+	size_t lo, hi, pos = 0;
+
+	if (m->negated) {
+		/* The content must not occur in its window; a negated match does
+		 * not move the relative anchor. */
+		if (window(m, c->len, prev_end, &lo, &hi) && find_next(c, m, lo, hi, &pos))
+			return false;
+		return match_from(c, i + 1, prev_end);
+	}
+	if (!window(m, c->len, prev_end, &lo, &hi))
+		return false;
+	bool next_relative = i + 1 < c->n && is_relative(c->m[i + 1]);
+	while (find_next(c, m, lo, hi, &pos)) {
+		if (match_from(c, i + 1, pos + m->len))
+			return true;
+		/* Only a relative successor can profit from a later occurrence. */
+		if (!next_relative || m->endswith || --c->budget < 0)
+			return false;
+		pos++;
+	}
+	return false;
+}
+
+bool hg_eng_content_match(const struct hg_match *const *m, size_t n, const uint8_t *buf,
+			  size_t len, bool dotprefix)
+{
+	uint8_t tmp[HG_ENG_DOTPREFIX_MAX + 1];
+
+	if (dotprefix) {
+		/* "adding the dot allows google.com to match against
+		 * content:\".google.com\"" (Suricata transforms, §6). */
+		if (len > HG_ENG_DOTPREFIX_MAX)
+			return false;
+		tmp[0] = '.';
+		if (len)
+			memcpy(tmp + 1, buf, len);
+		buf = tmp;
+		len++;
+	}
+	struct mctx c = {.m = m, .n = n, .buf = buf, .len = len, .budget = MATCH_BUDGET};
+	return match_from(&c, 0, 0);
+}
