@@ -217,17 +217,78 @@ static void domain_list_add(struct hg_ruleset *rs, struct hg_rule_group *g, enum
 	content_add(rs, r, HG_BUF_HTTP_HEADER_NAMES, "\r\n", 2, C_STARTS);
 }
 
+/* The same list as finalize builds it: one DOMAINSET rule per target type
+ * (sid of target i = sid_base + i) plus the catch-alls, same sids. */
+static void domain_set_add(struct hg_ruleset *rs, struct hg_rule_group *g, enum hg_list_type type,
+			   const char *const *targets, size_t n)
+{
+	struct hg_domain_list *l = hg_arena_alloc(rs->arena, sizeof(*l));
+	l->type = type;
+	l->target_types = HG_TARGET_TLS_SNI | HG_TARGET_HTTP_HOST;
+	l->matcher = hg_domain_matcher_new(n);
+	for (size_t i = 0; i < n; i++)
+		hg_domain_matcher_add(l->matcher, targets[i], strlen(targets[i]), (uint32_t)i);
+	g->list = l;
+	g->source = HG_SRC_DOMAIN_LIST;
+	enum hg_action act = type == HG_LIST_ALLOWLIST ? HG_ACT_PASS : HG_ACT_DROP;
+	const char *what = type == HG_LIST_ALLOWLIST ? "allowlisted" : "denylisted";
+	for (int http = 0; http < 2; http++) {
+		struct hg_rule *r = rule_add(rs, g, act, http ? HG_PROTO_HTTP : HG_PROTO_TLS, NET_HOME,
+					     NET_EXTERNAL, 1 + (uint32_t)(http * n),
+					     hg_arena_printf(rs->arena, "matching %s %s FQDNs",
+							     http ? "HTTP" : "TLS", what));
+		r->priority = 1;
+		r->flow = HG_FLOW_TO_SERVER | HG_FLOW_ESTABLISHED;
+		if (!http)
+			r->ssl_state = HG_SSL_CLIENT_HELLO;
+		struct hg_match *m = hg_arena_alloc(rs->arena, sizeof(*m));
+		m->kind = HG_MATCH_DOMAINSET;
+		m->buffer = http ? HG_BUF_HTTP_HOST : HG_BUF_TLS_SNI;
+		m->list = l;
+		m->sid_base = r->sid;
+		m->offset = m->depth = -1;
+		m->distance = m->within = INT32_MIN;
+		r->matches = m;
+		r->n_matches = 1;
+		rule_classify(r);
+	}
+	if (type != HG_LIST_ALLOWLIST)
+		return;
+	uint32_t sid = 1 + 2 * (uint32_t)n;
+	struct hg_rule *r = rule_add(rs, g, HG_ACT_DROP, HG_PROTO_TLS, NET_HOME, NET_EXTERNAL, sid++,
+				     "not matching any TLS allowlisted FQDNs");
+	r->priority = 1;
+	r->flow = HG_FLOW_TO_SERVER | HG_FLOW_ESTABLISHED;
+	r->ssl_state = HG_SSL_CLIENT_HELLO;
+	rule_classify(r);
+	r = rule_add(rs, g, HG_ACT_DROP, HG_PROTO_HTTP, NET_HOME, NET_EXTERNAL, sid++,
+		     "not matching any HTTP allowlisted FQDNs");
+	r->priority = 1;
+	r->flow = HG_FLOW_TO_SERVER | HG_FLOW_ESTABLISHED;
+	content_add(rs, r, HG_BUF_HTTP_HEADER_NAMES, "\r\n", 2, C_STARTS);
+}
+
 static const char *const allow_targets[] = {".amazonaws.com", ".example.com", "api.github.com"};
 static const char *const deny_targets[] = {".malicious-domain.com", "phishing-site.net"};
 
 /* rulesets/seed-zero-trust.yaml by hand: AllowedDomains then
  * BlockMaliciousDomains, DEFAULT_ACTION_ORDER, no default actions. */
-static struct hg_ruleset *seed_by_hand(void)
+static struct hg_ruleset *seed_form(bool domainset)
 {
 	struct hg_ruleset *rs = rs_new(HG_ORDER_DEFAULT_ACTION);
-	domain_list_add(rs, group_add(rs, "AllowedDomains"), HG_LIST_ALLOWLIST, allow_targets, 3);
-	domain_list_add(rs, group_add(rs, "BlockMaliciousDomains"), HG_LIST_DENYLIST, deny_targets, 2);
+	void (*add)(struct hg_ruleset *, struct hg_rule_group *, enum hg_list_type,
+		    const char *const *, size_t) = domainset ? domain_set_add : domain_list_add;
+	add(rs, group_add(rs, "AllowedDomains"), HG_LIST_ALLOWLIST, allow_targets, 3);
+	add(rs, group_add(rs, "BlockMaliciousDomains"), HG_LIST_DENYLIST, deny_targets, 2);
 	return rs;
+}
+
+/* The seed tests run on both forms: a domain list must behave exactly as
+ * its generated Suricata rules (DESIGN.md "Domain lists"). */
+static bool seed_domainset;
+static struct hg_ruleset *seed_by_hand(void)
+{
+	return seed_form(seed_domainset);
 }
 
 /* ------------------------------------------------------ flow driver */
@@ -359,24 +420,20 @@ static uint32_t decider_sid(const struct sim *s, const char **msg, const char **
 	return d.sid;
 }
 
-/* Until the domain matcher lands the hand-built tests need no lookup; the
- * library's definition wins as soon as it is linked. */
-__attribute__((weak)) bool hg_domain_matcher_lookup(const struct hg_domain_matcher *m, const char *name,
-						    size_t len, uint32_t *index)
-{
-	(void)m;
-	(void)name;
-	(void)len;
-	(void)index;
-	return false;
-}
-
 /* =============================================== seed policy, by hand */
+
+/* Each seed test runs on the per-target rules and on the DOMAINSET form. */
+#define SEED_TEST(name)                                                  \
+	static void name##_body(void);                                   \
+	Test(seed_rules, name) { seed_domainset = false; name##_body(); } \
+	Test(seed_domainset, name) { seed_domainset = true; name##_body(); } \
+	static void name##_body(void)
+
 
 /* §1.3: api.github.com is an exact allowlist target: the TLS pass rule
  * "content:"api.github.com"; startswith; nocase; endswith" matches once the
  * ClientHello is complete; pass ends the flow (§2.3) and does not log. */
-Test(seed_hand, exact_target_passes)
+SEED_TEST(exact_target_passes)
 {
 	struct hg_ruleset *rs = seed_by_hand();
 	struct hg_engine *e = hg_engine_new(rs);
@@ -397,7 +454,7 @@ Test(seed_hand, exact_target_passes)
 
 /* §1.2: ".example.com" matches example.com and every subdomain (dotprefix
  * + endswith, §6); tls.sni rules carry nocase (§1.2). */
-Test(seed_hand, dot_target_apex_and_subdomain_pass)
+SEED_TEST(dot_target_apex_and_subdomain_pass)
 {
 	struct hg_ruleset *rs = seed_by_hand();
 	struct hg_engine *e = hg_engine_new(rs);
@@ -414,7 +471,7 @@ Test(seed_hand, dot_target_apex_and_subdomain_pass)
 
 /* §1.2: fooexample.com is not on a label boundary: no pass rule matches; the
  * TLS catch-all drop (sid 7 here) matches and logs, blocked (§4.1). */
-Test(seed_hand, label_boundary_dropped_by_catch_all)
+SEED_TEST(label_boundary_dropped_by_catch_all)
 {
 	struct hg_ruleset *rs = seed_by_hand();
 	struct hg_engine *e = hg_engine_new(rs);
@@ -446,7 +503,7 @@ Test(seed_hand, label_boundary_dropped_by_catch_all)
  * AllowedDomains first. Suricata logs every drop alert of the packet (the
  * first to set the flow action wins, PacketAlertFinalize), so both alerts
  * appear, the catch-all first, and the catch-all is the deciding rule. */
-Test(seed_hand, denylisted_name_both_drops_log)
+SEED_TEST(denylisted_name_both_drops_log)
 {
 	struct hg_ruleset *rs = seed_by_hand();
 	struct hg_engine *e = hg_engine_new(rs);
@@ -470,7 +527,7 @@ Test(seed_hand, denylisted_name_both_drops_log)
 /* §1.3: "Other protocols are not touched by a domain list": an SSH banner
  * exchange is neither TLS nor HTTP; no rule matches; no default actions in
  * action order, so the flow passes when it ends (§3.3). */
-Test(seed_hand, ssh_untouched)
+SEED_TEST(ssh_untouched)
 {
 	struct hg_ruleset *rs = seed_by_hand();
 	struct hg_engine *e = hg_engine_new(rs);
@@ -492,7 +549,7 @@ Test(seed_hand, ssh_untouched)
 /* §1.3 / §5.3: an IP literal in Host is no allowlisted FQDN: the HTTP
  * catch-all (http.header_names starts with \r\n once headers are parsed)
  * drops it with "not matching any HTTP allowlisted FQDNs" (sid 8). */
-Test(seed_hand, http_ip_literal_dropped)
+SEED_TEST(http_ip_literal_dropped)
 {
 	struct hg_ruleset *rs = seed_by_hand();
 	struct hg_engine *e = hg_engine_new(rs);
@@ -514,7 +571,7 @@ Test(seed_hand, http_ip_literal_dropped)
  * read tls.sni, which exist only once the ClientHello is complete: the first
  * segment of a split ClientHello is not dropped; the flow is decided at the
  * last segment (pass for an allowlisted name, drop for an unlisted one). */
-Test(seed_hand, split_client_hello_waits)
+SEED_TEST(split_client_hello_waits)
 {
 	struct hg_ruleset *rs = seed_by_hand();
 	struct hg_engine *e = hg_engine_new(rs);
@@ -538,7 +595,7 @@ Test(seed_hand, split_client_hello_waits)
 /* §6 and §1.3: a ClientHello without SNI is still TLS: tls.sni is absent,
  * so no pass rule can match, and the catch-all (no buffer) drops it. A
  * trailing dot defeats "startswith; endswith" exactly as in Suricata. */
-Test(seed_hand, no_sni_and_trailing_dot_dropped)
+SEED_TEST(no_sni_and_trailing_dot_dropped)
 {
 	struct hg_ruleset *rs = seed_by_hand();
 	struct hg_engine *e = hg_engine_new(rs);
@@ -554,7 +611,7 @@ Test(seed_hand, no_sni_and_trailing_dot_dropped)
 
 /* Domain rules are "$HOME_NET any -> $EXTERNAL_NET any" (§1.5): a client
  * outside HOME_NET is not filtered at all. */
-Test(seed_hand, outside_home_net_untouched)
+SEED_TEST(outside_home_net_untouched)
 {
 	struct hg_ruleset *rs = seed_by_hand();
 	struct hg_engine *e = hg_engine_new(rs);
