@@ -19,10 +19,12 @@
  * counted as discarded, never buffered without bound. */
 #define ENG_MAX_ALERTS 16
 
-/* Port-indexed rules list at most this many destination ports. */
+/* Port-indexed rules list at most this many destination ports;
+ * address-indexed ones at most this many single addresses. */
 #ifndef ENG_PORT_INDEX_MAX
 #define ENG_PORT_INDEX_MAX 64
 #endif
+#define ENG_ADDR_INDEX_MAX 16
 
 enum { TP_TCP, TP_UDP, TP_ICMP, TP_OTHER, TP__COUNT };
 
@@ -52,6 +54,7 @@ struct eng_rule {
 	const struct hg_rule_group *g;
 	enum hg_action act; /* effective: DROP_TO_ALERT applied */
 	bool src_any, dst_any, sport_any, dport_any;
+	bool port_indexed, addr_indexed; /* in some bucket's index */
 	struct eng_cgroup *cg;
 	size_t n_cg;
 	const struct hg_match **other; /* DOMAINSET and BUFFER_PRESENT */
@@ -66,12 +69,27 @@ struct idx_list {
 	size_t n, cap;
 };
 
+/* Rules keyed by single addresses: sorted distinct keys, and per key a
+ * sorted run of rule indexes. */
+struct addr_index {
+	struct hg_ip *keys;
+	uint32_t *off; /* n + 1 offsets into idx */
+	uint32_t *idx;
+	size_t n;
+};
+
+/* The rules one transport protocol's packets may match, split so that a
+ * packet walks only the lists that concern it: IP-only rules only on the
+ * first packet of a direction (§2.2), rules with a few destination ports
+ * or a few single addresses only when the packet has one of them. */
 struct eng_bucket {
-	struct idx_list any;  /* rules to try whatever the port */
-	uint16_t *ports;      /* sorted distinct destination ports */
-	uint32_t *port_off;   /* n_ports + 1 offsets into port_idx */
-	uint32_t *port_idx;   /* per port: sorted rule indexes */
+	struct idx_list any;     /* packet and app rules to try on every packet */
+	struct idx_list any_ipo; /* IP-only rules to try on first packets */
+	uint16_t *ports;         /* sorted distinct destination ports */
+	uint32_t *port_off;      /* n_ports + 1 offsets into port_idx */
+	uint32_t *port_idx;      /* per port: sorted rule indexes */
 	size_t n_ports;
+	struct addr_index by_dst, by_src;
 };
 
 struct eng_sl {
@@ -88,7 +106,7 @@ struct hg_engine {
 	struct idx_list app[HG_APP__COUNT];
 	struct eng_sl *sl;
 	size_t n_sl;
-	size_t n_port_indexed;
+	size_t n_port_indexed, n_addr_indexed;
 	size_t bytes;
 	bool strict;
 };
@@ -295,16 +313,70 @@ static int cmp_port_entry(const void *a, const void *b)
 	return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
+/* A set of at most ENG_ADDR_INDEX_MAX single addresses (a threat list's
+ * "[1.2.3.4, 5.6.7.8]"); returns the count or 0. */
+static size_t singles(const struct hg_ipset *s)
+{
+	if (!s->n || s->n > ENG_ADDR_INDEX_MAX)
+		return 0;
+	for (size_t i = 0; i < s->n; i++)
+		if (memcmp(&s->r[i].lo, &s->r[i].hi, sizeof(struct hg_ip)))
+			return 0;
+	return s->n;
+}
+
+struct addr_entry {
+	struct hg_ip ip;
+	uint32_t idx;
+};
+
+static int cmp_addr_entry(const void *a, const void *b)
+{
+	const struct addr_entry *x = a, *y = b;
+	int c = memcmp(&x->ip, &y->ip, sizeof(x->ip));
+	if (c)
+		return c;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static void addr_index_build(struct hg_engine *e, struct addr_index *ix, struct addr_entry *v, size_t n)
+{
+	if (!n)
+		return;
+	qsort(v, n, sizeof(*v), cmp_addr_entry);
+	ix->keys = xcalloc(n, sizeof(*ix->keys));
+	ix->off = xcalloc(n + 1, sizeof(*ix->off));
+	ix->idx = xcalloc(n, sizeof(*ix->idx));
+	size_t ni = 0;
+	for (size_t k = 0; k < n; k++) {
+		if (!ix->n || memcmp(&ix->keys[ix->n - 1], &v[k].ip, sizeof(v[k].ip))) {
+			ix->keys[ix->n] = v[k].ip;
+			ix->off[ix->n++] = (uint32_t)ni;
+		}
+		ix->idx[ni++] = v[k].idx;
+	}
+	ix->off[ix->n] = (uint32_t)ni;
+	e->bytes += n * (sizeof(struct hg_ip) + 2 * sizeof(uint32_t));
+}
+
+static void addr_index_free(struct addr_index *ix)
+{
+	free(ix->keys);
+	free(ix->off);
+	free(ix->idx);
+}
+
 /* Fills one transport bucket: rules whose destination ports (either
  * side's for "<>") are few are found through the port index, the rest are
  * tried on every packet. */
 static void build_bucket(struct hg_engine *e, struct eng_bucket *b, int tp)
 {
 	HG_VEC(struct port_entry) pe = {0};
+	HG_VEC(struct addr_entry) de = {0}, se = {0};
 	bool has_ports = tp == TP_TCP || tp == TP_UDP;
 
 	for (uint32_t i = 0; i < e->n_rules; i++) {
-		const struct eng_rule *er = &e->rules[i];
+		struct eng_rule *er = &e->rules[i];
 		const struct hg_rule *r = er->r;
 		switch (r->proto) {
 		case HG_PROTO_IP: break;
@@ -319,7 +391,20 @@ static void build_bucket(struct hg_engine *e, struct eng_bucket *b, int tp)
 			ns = er->sport_any ? SIZE_MAX : port_count(&r->sport_set);
 		if (!has_ports || nd == SIZE_MAX || ns == SIZE_MAX ||
 		    nd + ns > ENG_PORT_INDEX_MAX) {
-			idx_push(&b->any, i);
+			/* Not by port: by a few single addresses (one-way
+			 * rules only), else on every packet. */
+			size_t n;
+			if (!r->bidirectional && (n = singles(&r->dst_set))) {
+				for (size_t k = 0; k < n; k++)
+					hg_vec_push(&de, ((struct addr_entry){r->dst_set.r[k].lo, i}));
+				er->addr_indexed = true;
+			} else if (!r->bidirectional && (n = singles(&r->src_set))) {
+				for (size_t k = 0; k < n; k++)
+					hg_vec_push(&se, ((struct addr_entry){r->src_set.r[k].lo, i}));
+				er->addr_indexed = true;
+			} else {
+				idx_push(r->cls == HG_CLASS_IP_ONLY ? &b->any_ipo : &b->any, i);
+			}
 			continue;
 		}
 		/* A "<>" rule matches a packet whose destination port is in
@@ -330,7 +415,7 @@ static void build_bucket(struct hg_engine *e, struct eng_bucket *b, int tp)
 				for (uint32_t port = ps->r[k].lo; port <= ps->r[k].hi; port++)
 					hg_vec_push(&pe, ((struct port_entry){(uint16_t)port, i}));
 		}
-		e->n_port_indexed++;
+		er->port_indexed = true;
 	}
 	if (pe.n) {
 		qsort(pe.v, pe.n, sizeof(*pe.v), cmp_port_entry);
@@ -350,8 +435,12 @@ static void build_bucket(struct hg_engine *e, struct eng_bucket *b, int tp)
 		b->port_off[b->n_ports] = (uint32_t)ni;
 		e->bytes += pe.n * (sizeof(uint16_t) + 2 * sizeof(uint32_t));
 	}
-	e->bytes += b->any.cap * sizeof(uint32_t);
+	addr_index_build(e, &b->by_dst, de.v, de.n);
+	addr_index_build(e, &b->by_src, se.v, se.n);
+	e->bytes += (b->any.cap + b->any_ipo.cap) * sizeof(uint32_t);
 	hg_vec_free(&pe);
+	hg_vec_free(&de);
+	hg_vec_free(&se);
 }
 
 static int cmp_sl(const void *a, const void *b)
@@ -429,6 +518,10 @@ struct hg_engine *hg_engine_new(const struct hg_ruleset *rs)
 
 	for (int tp = 0; tp < TP__COUNT; tp++)
 		build_bucket(e, &e->tp[tp], tp);
+	for (size_t i = 0; i < e->n_rules; i++) {
+		e->n_port_indexed += e->rules[i].port_indexed;
+		e->n_addr_indexed += e->rules[i].addr_indexed;
+	}
 	for (uint32_t i = 0; i < e->n_rules; i++) {
 		enum hg_app_proto a = rule_app(e->rules[i].r->proto);
 		if (a != HG_APP_UNKNOWN && a != HG_APP__COUNT)
@@ -471,6 +564,9 @@ void hg_engine_free(struct hg_engine *e)
 	}
 	for (int tp = 0; tp < TP__COUNT; tp++) {
 		free(e->tp[tp].any.v);
+		free(e->tp[tp].any_ipo.v);
+		addr_index_free(&e->tp[tp].by_dst);
+		addr_index_free(&e->tp[tp].by_src);
 		free(e->tp[tp].ports);
 		free(e->tp[tp].port_off);
 		free(e->tp[tp].port_idx);
@@ -487,6 +583,7 @@ void hg_engine_get_info(const struct hg_engine *e, struct hg_engine_info *out)
 	out->n_rules = e->n_rules;
 	out->n_stateless = e->n_sl;
 	out->n_port_indexed = e->n_port_indexed;
+	out->n_addr_indexed = e->n_addr_indexed;
 	out->bytes = e->bytes;
 }
 
@@ -829,16 +926,27 @@ static enum hg_verdict default_actions(const struct hg_engine *e, struct hg_eng_
 
 /* ------------------------------------------------------ the walk */
 
-/* Merges up to three sorted index lists, lowest first. */
+/* Merges the candidate lists (each sorted), lowest index first. */
+#define MERGE_MAX 6
 struct merge {
-	const uint32_t *l[3];
-	size_t n[3], i[3];
+	const uint32_t *l[MERGE_MAX];
+	size_t n[MERGE_MAX], i[MERGE_MAX];
+	int k;
 };
+
+static void merge_add(struct merge *mg, const uint32_t *l, size_t n)
+{
+	if (n) {
+		mg->l[mg->k] = l;
+		mg->n[mg->k] = n;
+		mg->i[mg->k++] = 0;
+	}
+}
 
 static bool merge_next(struct merge *mg, uint32_t *out)
 {
 	int best = -1;
-	for (int k = 0; k < 3; k++)
+	for (int k = 0; k < mg->k; k++)
 		if (mg->i[k] < mg->n[k] && (best < 0 || mg->l[k][mg->i[k]] < mg->l[best][mg->i[best]]))
 			best = k;
 	if (best < 0)
@@ -847,10 +955,9 @@ static bool merge_next(struct merge *mg, uint32_t *out)
 	return true;
 }
 
-static void port_lookup(const struct eng_bucket *b, uint16_t port, const uint32_t **l, size_t *n)
+static void port_lookup(const struct eng_bucket *b, uint16_t port, struct merge *mg)
 {
 	size_t lo = 0, hi = b->n_ports;
-	*n = 0;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		if (port < b->ports[mid])
@@ -858,8 +965,24 @@ static void port_lookup(const struct eng_bucket *b, uint16_t port, const uint32_
 		else if (port > b->ports[mid])
 			lo = mid + 1;
 		else {
-			*l = b->port_idx + b->port_off[mid];
-			*n = b->port_off[mid + 1] - b->port_off[mid];
+			merge_add(mg, b->port_idx + b->port_off[mid], b->port_off[mid + 1] - b->port_off[mid]);
+			return;
+		}
+	}
+}
+
+static void addr_lookup(const struct addr_index *ix, const struct hg_ip *ip, struct merge *mg)
+{
+	size_t lo = 0, hi = ix->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = memcmp(ip, &ix->keys[mid], sizeof(*ip));
+		if (c < 0)
+			hi = mid;
+		else if (c > 0)
+			lo = mid + 1;
+		else {
+			merge_add(mg, ix->idx + ix->off[mid], ix->off[mid + 1] - ix->off[mid]);
 			return;
 		}
 	}
@@ -871,13 +994,18 @@ static enum hg_verdict stateful_eval(const struct hg_engine *e, struct hg_eng_fl
 {
 	int tp = tp_of(p->ip_proto);
 	const struct eng_bucket *b = &e->tp[tp];
-	struct merge mg = {.l = {b->any.v}, .n = {b->any.n}};
+	struct merge mg = {.k = 0};
+	merge_add(&mg, b->any.v, b->any.n);
+	if (p->first_in_dir)
+		merge_add(&mg, b->any_ipo.v, b->any_ipo.n);
 	if (tp == TP_TCP || tp == TP_UDP)
-		port_lookup(b, p->dport, &mg.l[1], &mg.n[1]);
-	if (a->proto > HG_APP_FAILED && a->proto < HG_APP__COUNT) {
-		mg.l[2] = e->app[a->proto].v;
-		mg.n[2] = e->app[a->proto].n;
-	}
+		port_lookup(b, p->dport, &mg);
+	if (b->by_dst.n)
+		addr_lookup(&b->by_dst, &p->dst, &mg);
+	if (b->by_src.n)
+		addr_lookup(&b->by_src, &p->src, &mg);
+	if (a->proto > HG_APP_FAILED && a->proto < HG_APP__COUNT)
+		merge_add(&mg, e->app[a->proto].v, e->app[a->proto].n);
 
 	enum hg_verdict v = HG_VERDICT_UNDECIDED;
 	uint32_t idx;

@@ -201,6 +201,7 @@ struct hg_engine_info {
 	size_t n_rules;       /* stateful rules in evaluation order */
 	size_t n_stateless;   /* stateless rules */
 	size_t n_port_indexed;/* rules found through the port index */
+	size_t n_addr_indexed;/* ... through the single-address index */
 	size_t bytes;
 };
 void hg_engine_get_info(const struct hg_engine *e, struct hg_engine_info *out);
