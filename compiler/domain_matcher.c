@@ -14,6 +14,7 @@
 #include "hostgate/domain.h"
 
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,10 +36,16 @@ struct dm_slot {
 };
 
 struct hg_domain_matcher {
-	uint64_t seed[2];
+	uint64_t seed;
+	uint64_t k[2]; /* odd multipliers derived from the seed */
 	struct dm_slot *slots;
 	size_t mask; /* table size - 1, a power of two minus one */
 	size_t count;
+	/* A one-word-per-probe Bloom filter (two bits of one 64-bit word per
+	 * key) that fits in cache: most suffixes of a queried name are in no
+	 * list, and the filter answers those without touching the table. */
+	uint64_t *filter;
+	size_t fmask; /* words - 1 */
 	char *names;
 	size_t names_len, names_cap;
 };
@@ -55,29 +62,37 @@ static inline uint64_t dm_mix(uint64_t a, uint64_t b)
 	return (uint64_t)p ^ (uint64_t)(p >> 64);
 }
 
-static inline uint64_t dm_load_le(const unsigned char *p, size_t n)
+/* Bytes p[0..n), n < 8, as a little-endian word. p has 8 readable bytes
+ * (our buffers are padded), so one load plus a mask does it. */
+static inline uint64_t dm_tail(const unsigned char *p, size_t n)
 {
-	uint64_t w = 0;
-	for (size_t i = n; i-- > 0;)
-		w = (w << 8) | p[i];
-	return w;
+	uint64_t w;
+	memcpy(&w, p, 8);
+	if (n == 0)
+		return 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	return w & (~0ull << (64 - 8 * n));
+#else
+	return w & (~0ull >> (64 - 8 * n));
+#endif
 }
 
-/* Seeded hash of already lower-cased bytes. Odd constants are arbitrary
- * mixers (the 64-bit golden ratio and two random odd numbers). */
-static uint64_t dm_hash(const uint64_t seed[2], const unsigned char *p, size_t n)
+/* The hash of a name chains its labels from the right:
+ *   H(com) = L(seed, "com"), H(example.com) = L(H(com), "example"), ...
+ * so one right-to-left pass over a queried name yields the hash of every
+ * suffix that starts on a label boundary, which is what a lookup probes.
+ * L() mixes a label's words and its length into the chain; every step is a
+ * 64x64->128 multiply with seeded multipliers. */
+static inline uint64_t dm_label(const struct hg_domain_matcher *m, uint64_t h, const unsigned char *p,
+				size_t n)
 {
-	uint64_t h = seed[0] ^ (n * 0x9e3779b97f4a7c15ull);
-	uint64_t k = seed[1] | 1;
-	while (n >= 8) {
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
 		uint64_t w;
-		memcpy(&w, p, 8); /* host order is fine: the hash never leaves the process */
-		h = dm_mix(h ^ w, k ^ 0xd6e8feb86659fd93ull);
-		p += 8;
-		n -= 8;
+		memcpy(&w, p + i, 8); /* host order: the hash never leaves the process */
+		h = dm_mix(h ^ w, m->k[0]);
 	}
-	h = dm_mix(h ^ dm_load_le(p, n), k ^ 0xa3b195354a39b70dull);
-	return dm_mix(h, seed[0] ^ 0x9e3779b97f4a7c15ull);
+	return dm_mix(h ^ dm_tail(p + i, n - i) ^ (n * 0x9e3779b97f4a7c15ull), m->k[1]);
 }
 
 static uint64_t process_seed[2];
@@ -98,7 +113,54 @@ static void seed_init(void)
 	process_seed[1] = s[1];
 }
 
+/* Hash of a whole key (lower-cased, no leading or trailing dot, padded). */
+static uint64_t name_hash(const struct hg_domain_matcher *m, const unsigned char *key, size_t len)
+{
+	uint64_t h = m->seed;
+	size_t end = len;
+	for (size_t i = len; i-- > 0;) {
+		if (key[i] == '.') {
+			h = dm_label(m, h, key + i + 1, end - (i + 1));
+			end = i;
+		}
+	}
+	return dm_label(m, h, key, end);
+}
+
+/* The filter reads the high half of the hash; the table the low half. */
+static inline uint64_t filter_bits(uint64_t h)
+{
+	return (1ull << (h >> 58)) | (1ull << ((h >> 52) & 63));
+}
+
+static inline bool filter_maybe(const struct hg_domain_matcher *m, uint64_t h)
+{
+	uint64_t b = filter_bits(h);
+	return (m->filter[(h >> 32) & m->fmask] & b) == b;
+}
+
+static inline void filter_set(struct hg_domain_matcher *m, uint64_t h)
+{
+	m->filter[(h >> 32) & m->fmask] |= filter_bits(h);
+}
+
 /* ----------------------------------------------------------------- table */
+
+/* Big tables are probed at random: back them with transparent huge pages
+ * where the kernel allows (madvise mode), which removes most TLB misses
+ * from a lookup. Plain calloc'd memory otherwise. */
+static void *table_alloc(size_t bytes)
+{
+	const size_t huge = 2u << 20;
+	if (bytes < huge)
+		return xcalloc(1, bytes);
+	void *p = aligned_alloc(huge, (bytes + huge - 1) & ~(huge - 1));
+	if (!p)
+		hg_oom();
+	madvise(p, bytes, MADV_HUGEPAGE);
+	memset(p, 0, bytes);
+	return p;
+}
 
 static size_t table_size_for(size_t n)
 {
@@ -113,14 +175,17 @@ struct hg_domain_matcher *hg_domain_matcher_new(size_t expected)
 {
 	seed_init();
 	struct hg_domain_matcher *m = xcalloc(1, sizeof(*m));
-	m->seed[0] = process_seed[0];
-	m->seed[1] = process_seed[1];
+	m->seed = process_seed[0];
+	m->k[0] = (process_seed[1] ^ 0xd6e8feb86659fd93ull) | 1;
+	m->k[1] = (process_seed[1] * 0xa3b195354a39b70dull) | 1;
 	size_t size = table_size_for(expected);
-	m->slots = xcalloc(size, sizeof(*m->slots));
+	m->slots = table_alloc(size * sizeof(*m->slots));
 	m->mask = size - 1;
-	/* Typical names are about 20 bytes; growing doubles from there. */
+	m->filter = table_alloc(size / 8 * sizeof(uint64_t)); /* 16..32 bits a key */
+	m->fmask = size / 8 - 1;
+	/* Typical names are about 20 bytes; grows by half from there. */
 	m->names_cap = expected ? expected * 20 : 256;
-	m->names = xmalloc(m->names_cap);
+	m->names = table_alloc(m->names_cap);
 	return m;
 }
 
@@ -129,6 +194,7 @@ void hg_domain_matcher_free(struct hg_domain_matcher *m)
 	if (!m)
 		return;
 	free(m->slots);
+	free(m->filter);
 	free(m->names);
 	free(m);
 }
@@ -142,13 +208,14 @@ size_t hg_domain_matcher_bytes(const struct hg_domain_matcher *m)
 {
 	if (!m)
 		return 0;
-	return sizeof(*m) + (m->mask + 1) * sizeof(*m->slots) + m->names_cap;
+	return sizeof(*m) + (m->mask + 1) * sizeof(*m->slots) + (m->fmask + 1) * sizeof(uint64_t) +
+	       m->names_cap;
 }
 
 static void grow(struct hg_domain_matcher *m)
 {
 	size_t size = (m->mask + 1) * 2;
-	struct dm_slot *slots = xcalloc(size, sizeof(*slots));
+	struct dm_slot *slots = table_alloc(size * sizeof(*slots));
 	for (size_t i = 0; i <= m->mask; i++) {
 		const struct dm_slot *s = &m->slots[i];
 		if (!(s->flags & DM_USED))
@@ -161,6 +228,18 @@ static void grow(struct hg_domain_matcher *m)
 	free(m->slots);
 	m->slots = slots;
 	m->mask = size - 1;
+	/* The filter grows with the table; rebuild it from the stored keys. */
+	free(m->filter);
+	m->filter = table_alloc(size / 8 * sizeof(uint64_t));
+	m->fmask = size / 8 - 1;
+	unsigned char key[DM_MAX_NAME + 8] = {0};
+	for (size_t i = 0; i <= m->mask; i++) {
+		const struct dm_slot *s = &m->slots[i];
+		if (!(s->flags & DM_USED))
+			continue;
+		memcpy(key, m->names + s->off, s->len);
+		filter_set(m, name_hash(m, key, s->len));
+	}
 }
 
 void hg_domain_matcher_add(struct hg_domain_matcher *m, const char *target, size_t len, uint32_t index)
@@ -176,10 +255,11 @@ void hg_domain_matcher_add(struct hg_domain_matcher *m, const char *target, size
 	if (len == 0 || len > DM_MAX_NAME)
 		return; /* validated targets never get here */
 
-	unsigned char key[DM_MAX_NAME];
+	unsigned char key[DM_MAX_NAME + 8] = {0};
 	for (size_t i = 0; i < len; i++)
 		key[i] = hg_lower((unsigned char)target[i]);
-	uint32_t h = (uint32_t)dm_hash(m->seed, key, len);
+	uint64_t h64 = name_hash(m, key, len);
+	uint32_t h = (uint32_t)h64;
 
 	size_t pos = h & m->mask;
 	for (;; pos = (pos + 1) & m->mask) {
@@ -196,8 +276,11 @@ void hg_domain_matcher_add(struct hg_domain_matcher *m, const char *target, size
 	}
 	if (m->names_len + len > m->names_cap) {
 		while (m->names_len + len > m->names_cap)
-			m->names_cap *= 2;
-		m->names = xrealloc(m->names, m->names_cap);
+			m->names_cap += m->names_cap / 2; /* 1.5x: less slack at 1M names */
+		char *names = table_alloc(m->names_cap);
+		memcpy(names, m->names, m->names_len);
+		free(m->names);
+		m->names = names;
 	}
 	if (m->names_len + len > UINT32_MAX)
 		hg_oom(); /* offsets are 32-bit: 4 GiB of names is far past any list */
@@ -207,6 +290,7 @@ void hg_domain_matcher_add(struct hg_domain_matcher *m, const char *target, size
 		.flags = (uint8_t)(DM_USED | kind)};
 	m->names_len += len;
 	m->count++;
+	filter_set(m, h64);
 	if (m->count * 2 > m->mask + 1)
 		grow(m);
 }
@@ -242,28 +326,44 @@ bool hg_domain_matcher_lookup(const struct hg_domain_matcher *m, const char *nam
 	bool whole = len <= DM_MAX_NAME;
 	size_t skip = whole ? 0 : len - (DM_MAX_NAME + 1);
 	size_t n = len - skip;
-	unsigned char buf[DM_MAX_NAME + 1];
+	unsigned char buf[DM_MAX_NAME + 1 + 8];
 	for (size_t i = 0; i < n; i++)
 		buf[i] = hg_lower((unsigned char)name[skip + i]);
 
-	/* Candidate keys: the whole name (exact or wildcard targets), then
-	 * every suffix after a dot (wildcard targets only). Hash them all and
-	 * prefetch their home slots first so the cache misses overlap. */
-	uint32_t starts[DM_MAX_NAME + 1], hashes[DM_MAX_NAME + 1];
+	/* Candidate keys, right to left: every suffix after a dot (wildcard
+	 * targets only), then the whole name (exact or wildcard targets).
+	 * Hash them all in one pass, drop those the filter rules out, and
+	 * prefetch the home slots of the rest so their cache misses overlap. */
+	uint32_t starts[DM_MAX_NAME + 2], hashes[DM_MAX_NAME + 2];
 	size_t k = 0;
-	if (whole && n)
-		starts[k++] = 0;
-	for (size_t i = 0; i < n; i++)
-		if (buf[i] == '.' && i + 1 < n && buf[i + 1] != '.') /* keys never start with '.' */
-			starts[k++] = (uint32_t)(i + 1);
-	for (size_t j = 0; j < k; j++) {
-		hashes[j] = (uint32_t)dm_hash(m->seed, buf + starts[j], n - starts[j]);
-		__builtin_prefetch(&m->slots[hashes[j] & m->mask]);
+	uint64_t h = m->seed;
+	size_t end = n;
+	for (size_t i = n; i-- > 0;) {
+		if (buf[i] != '.')
+			continue;
+		if (end > i + 1) { /* an empty label starts no key */
+			h = dm_label(m, h, buf + i + 1, end - (i + 1));
+			if (filter_maybe(m, h)) {
+				starts[k] = (uint32_t)(i + 1);
+				hashes[k] = (uint32_t)h;
+				__builtin_prefetch(&m->slots[hashes[k] & m->mask]);
+				k++;
+			}
+		} else {
+			h = dm_label(m, h, buf + i + 1, 0);
+		}
+		end = i;
+	}
+	size_t n_suffix = k;
+	if (whole && end > 0 && filter_maybe(m, h = dm_label(m, h, buf, end))) {
+		starts[k] = 0;
+		hashes[k] = (uint32_t)h;
+		k++;
 	}
 	uint32_t best = UINT32_MAX;
 	bool found = false;
 	for (size_t j = 0; j < k; j++) {
-		unsigned want = (whole && j == 0) ? (DM_EXACT | DM_WILD) : DM_WILD;
+		unsigned want = j >= n_suffix ? (DM_EXACT | DM_WILD) : DM_WILD;
 		found |= probe(m, hashes[j], buf + starts[j], n - starts[j], want, &best);
 	}
 	if (found)
