@@ -9,7 +9,16 @@
  *
  * An engine is immutable after hg_engine_new(): any number of threads may
  * share it, each with its own flows. It borrows the ruleset, which must
- * outlive it. */
+ * outlive it. A flow's state refers to the engine that decided it (rule
+ * indexes): after a reload keep only its verdict, or re-init it.
+ *
+ * Modelling choices where ANFW/Suricata act per packet (documented at the
+ * code): a matching pass, drop or reject rule decides the whole flow (DG:
+ * pass "passes the unscanned packets"; Suricata drops the flow on a drop);
+ * the established-family default actions decide on the first unmatched
+ * established packet that carries payload (a payload-less ACK dropped
+ * alone would leave the flow alive); an alert rule or alert default
+ * action logs once per flow (IP-only alert rules once per direction). */
 #ifndef HOSTGATE_ENGINE_H
 #define HOSTGATE_ENGINE_H
 
