@@ -222,6 +222,10 @@ struct hg_stateless_rule {
 	uint8_t protocols[32]; /* bitmap of IP protocol numbers; all zero = any */
 	struct hg_tcp_flags *tcp_flags;
 	size_t n_tcp_flags;
+	/* Entries of Sources, Destinations, SourcePorts, DestinationPorts as
+	 * written, for capacity (§3.1: overlapping entries still count);
+	 * 0 means "count the ranges of the set". */
+	uint32_t n_written[4];
 };
 
 /* ------------------------------------------------------------ groups */
@@ -252,6 +256,10 @@ struct hg_rule_group {
 
 struct hg_group_ref {
 	struct hg_loc loc;
+	/* ResourceArn as written; when the loader cannot bind group itself it
+	 * leaves group NULL and finalize matches this against each group's arn
+	 * or its name (the part after the last '/'). */
+	const char *arn;
 	uint32_t priority; /* 0 when absent (DEFAULT_ACTION_ORDER) */
 	bool drop_to_alert; /* Override.Action DROP_TO_ALERT */
 	struct hg_rule_group *group;
