@@ -1485,3 +1485,87 @@ Test(rules_loaded, strict_policy_app_layer_default)
 	hg_engine_free(e);
 	hg_ruleset_free(rs);
 }
+
+/* The seed's two lists as a loader fills them, expanded by the real
+ * hg_ruleset_finalize() (synthesized policy: both groups in input order,
+ * DEFAULT_ACTION_ORDER): the verdicts, sids and messages of the hand-built
+ * rules, and of pcaps/cases.yaml. */
+static struct hg_rule_group *list_group(struct hg_ruleset *rs, const char *name, enum hg_list_type type,
+					const char *const *targets, size_t n)
+{
+	struct hg_rule_group *g = hg_group_new(rs, (struct hg_loc){"seed", 1, 1}, name, HG_GROUP_STATEFUL);
+	g->source = HG_SRC_DOMAIN_LIST;
+	g->capacity = 100;
+	struct hg_domain_list *l = hg_arena_alloc(rs->arena, sizeof(*l));
+	l->type = type;
+	l->target_types = HG_TARGET_TLS_SNI | HG_TARGET_HTTP_HOST;
+	l->targets = hg_arena_alloc(rs->arena, n * sizeof(*l->targets));
+	for (size_t i = 0; i < n; i++)
+		l->targets[i].name = targets[i];
+	l->n_targets = n;
+	g->list = l;
+	return g;
+}
+
+Test(seed_finalized, verdicts)
+{
+	struct hg_ruleset *rs = hg_ruleset_new();
+	list_group(rs, "AllowedDomains", HG_LIST_ALLOWLIST, allow_targets, 3);
+	list_group(rs, "BlockMaliciousDomains", HG_LIST_DENYLIST, deny_targets, 2);
+	struct hg_load_opts o;
+	struct hg_diag d;
+	hg_load_opts_defaults(&o);
+	hg_diag_init(&d);
+	bool ok = hg_ruleset_finalize(rs, &o, &d);
+	hg_diag_print(&d, stderr);
+	hg_diag_fini(&d);
+	cr_assert(ok);
+	if (!rs->policy || !rs->groups[0]->n_rules) {
+		hg_ruleset_free(rs);
+		cr_skip_test("finalize not available yet");
+	}
+	struct hg_engine *e = hg_engine_new(rs);
+	struct sim s;
+	const char *msg;
+
+	sim_init(&s, e, 6, 443);
+	cr_assert_eq(sim_tls(&s, "api.github.com", true), HG_VERDICT_PASS);
+	cr_assert_eq(decider_sid(&s, NULL, NULL), 3);
+	sim_init(&s, e, 6, 443);
+	cr_assert_eq(sim_tls(&s, "www.example.com", false), HG_VERDICT_PASS);
+	cr_assert_eq(decider_sid(&s, NULL, NULL), 2);
+	sim_init(&s, e, 6, 443);
+	cr_assert_eq(sim_tls(&s, "Example.COM", false), HG_VERDICT_PASS);
+	sim_init(&s, e, 6, 443);
+	cr_assert_eq(sim_tls(&s, "fooexample.com", false), HG_VERDICT_DROP);
+	cr_assert_eq(decider_sid(&s, &msg, NULL), 7);
+	cr_assert_str_eq(msg, "not matching any TLS allowlisted FQDNs");
+	sim_init(&s, e, 6, 443);
+	cr_assert_eq(sim_tls(&s, "api.github.com.", false), HG_VERDICT_DROP);
+	sim_init(&s, e, 6, 443);
+	cr_assert_eq(sim_tls(&s, "evil.malicious-domain.com", true), HG_VERDICT_DROP);
+	cr_assert_eq(s.got.n, 2);
+	cr_assert_eq(s.got.a[0].sid, 7);
+	cr_assert_str_eq(s.got.a[1].msg, "matching TLS denylisted FQDNs");
+	cr_assert_eq(s.got.a[1].sid, 1);
+	cr_assert_str_eq(s.got.a[1].group->name, "BlockMaliciousDomains");
+	sim_init(&s, e, 6, 80);
+	cr_assert_eq(sim_http(&s, "phishing-site.net"), HG_VERDICT_DROP);
+	cr_assert_eq(s.got.n, 2);
+	cr_assert_eq(s.got.a[0].sid, 8);
+	cr_assert_eq(s.got.a[1].sid, 4); /* HTTP phishing-site.net: 2 TLS targets, then HTTP */
+	sim_init(&s, e, 6, 80);
+	cr_assert_eq(sim_http(&s, "198.51.100.10"), HG_VERDICT_DROP);
+	cr_assert_eq(decider_sid(&s, &msg, NULL), 8);
+	cr_assert_str_eq(msg, "not matching any HTTP allowlisted FQDNs");
+	sim_init(&s, e, 6, 80);
+	cr_assert_eq(sim_http(&s, "api.github.com"), HG_VERDICT_PASS);
+	cr_assert_eq(decider_sid(&s, NULL, NULL), 6);
+	sim_init(&s, e, 6, 22);
+	cr_assert_eq(sim_handshake(&s), HG_VERDICT_UNDECIDED);
+	s.app.proto = HG_APP_SSH;
+	cr_assert_eq(sim_pkt(&s, HG_DIR_TO_CLIENT, HG_TCP_ACK, "SSH-2.0-x\r\n", 11), HG_VERDICT_UNDECIDED);
+	cr_assert_eq(hg_eng_flow_final(&s.f), HG_VERDICT_PASS);
+	hg_engine_free(e);
+	hg_ruleset_free(rs);
+}
