@@ -736,26 +736,38 @@ static enum hg_rule_class classify(const struct hg_rule *r)
 	return HG_CLASS_IP_ONLY;
 }
 
-/* A missing expression means "any" (stateless-style loaders). */
+/* A missing expression means "any" (stateless-style loaders). Suricata
+ * refuses a rule whose address or port set comes out empty ("!any"). */
 static bool resolve_rule(struct fin *f, const struct scope *s, struct hg_rule *r)
 {
 	static const struct hg_expr any = {.kind = HG_EXPR_ANY, .text = "any"};
-	bool ok = resolve_ip(f, s, r->src ? r->src : &any, &r->src_set);
-	ok &= resolve_ip(f, s, r->dst ? r->dst : &any, &r->dst_set);
-	ok &= resolve_port(f, s, r->sport ? r->sport : &any, &r->sport_set);
-	ok &= resolve_port(f, s, r->dport ? r->dport : &any, &r->dport_set);
-	if (!ok)
-		return false;
-	/* Suricata refuses a rule whose address or port set is empty. */
-	const struct hg_expr *const exprs[] = {r->src, r->dst, r->sport, r->dport};
-	const size_t sizes[] = {r->src_set.n, r->dst_set.n, r->sport_set.n, r->dport_set.n};
-	for (int i = 0; i < 4; i++)
-		if (!sizes[i]) {
+	struct hg_expr *const exprs[] = {r->src, r->dst, r->sport, r->dport};
+	bool ok = true;
+	for (int i = 0; i < 4; i++) {
+		const struct hg_expr *e = exprs[i] ? exprs[i] : &any;
+		size_t n;
+		if (i < 2) {
+			struct hg_ipset *set = i == 0 ? &r->src_set : &r->dst_set;
+			if (!resolve_ip(f, s, e, set)) {
+				ok = false;
+				continue;
+			}
+			n = set->n;
+		} else {
+			struct hg_portset *set = i == 2 ? &r->sport_set : &r->dport_set;
+			if (!resolve_port(f, s, e, set)) {
+				ok = false;
+				continue;
+			}
+			n = set->n;
+		}
+		if (!n) {
 			hg_diag_error(f->d, exprs[i] ? exprs[i]->loc : r->loc, "this %s expression matches nothing",
 				      i < 2 ? "address" : "port");
-			return false;
+			ok = false;
 		}
-	return true;
+	}
+	return ok;
 }
 
 struct sid_pos {
