@@ -149,17 +149,23 @@ static inline void filter_set(struct hg_domain_matcher *m, uint64_t h)
 /* Big tables are probed at random: back them with transparent huge pages
  * where the kernel allows (madvise mode), which removes most TLB misses
  * from a lookup. Plain calloc'd memory otherwise. */
-static void *table_alloc(size_t bytes)
+static void *huge_alloc(size_t bytes, bool zero)
 {
 	const size_t huge = 2u << 20;
 	if (bytes < huge)
-		return xcalloc(1, bytes);
+		return zero ? xcalloc(1, bytes) : xmalloc(bytes);
 	void *p = aligned_alloc(huge, (bytes + huge - 1) & ~(huge - 1));
 	if (!p)
 		hg_oom();
 	madvise(p, bytes, MADV_HUGEPAGE);
-	memset(p, 0, bytes);
+	if (zero)
+		memset(p, 0, bytes);
 	return p;
+}
+
+static void *table_alloc(size_t bytes)
+{
+	return huge_alloc(bytes, true);
 }
 
 static size_t table_size_for(size_t n)
@@ -185,7 +191,7 @@ struct hg_domain_matcher *hg_domain_matcher_new(size_t expected)
 	m->fmask = size / 8 - 1;
 	/* Typical names are about 20 bytes; grows by half from there. */
 	m->names_cap = expected ? expected * 20 : 256;
-	m->names = table_alloc(m->names_cap);
+	m->names = huge_alloc(m->names_cap, false); /* untouched slack costs no RSS */
 	return m;
 }
 
@@ -277,7 +283,7 @@ void hg_domain_matcher_add(struct hg_domain_matcher *m, const char *target, size
 	if (m->names_len + len > m->names_cap) {
 		while (m->names_len + len > m->names_cap)
 			m->names_cap += m->names_cap / 2; /* 1.5x: less slack at 1M names */
-		char *names = table_alloc(m->names_cap);
+		char *names = huge_alloc(m->names_cap, false);
 		memcpy(names, m->names, m->names_len);
 		free(m->names);
 		m->names = names;
