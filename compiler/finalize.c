@@ -209,31 +209,32 @@ static bool resolve_ip(struct fin *f, const struct scope *s, const struct hg_exp
 		ok = false;
 		break;
 	case HG_EXPR_LIST: {
-		struct hg_ipset pos = {0}, neg = {0}, item = {0};
+		/* Collect every item's ranges, then sort and merge once: a list
+		 * of thousands of CIDRs costs O(n log n), not n merges. */
+		HG_VEC(struct hg_iprange) pos = {0}, neg = {0};
+		struct hg_ipset item = {0};
 		bool any_pos = false;
 		for (size_t i = 0; i < e->n_items; i++) {
 			const struct hg_expr *it = e->items[i];
-			/* Resolve the item without its own '!' and file it. */
-			struct hg_expr plain = *it;
+			struct hg_expr plain = *it; /* the item without its own '!' */
 			plain.negated = false;
-			item.n = 0;
 			if (!resolve_ip(f, s, &plain, &item)) {
 				ok = false;
 				continue;
 			}
-			if (it->negated) {
-				hg_ipset_union(&neg, &item);
-			} else {
-				hg_ipset_union(&pos, &item);
-				any_pos = true;
-			}
+			any_pos |= !it->negated;
+			for (size_t k = 0; k < item.n; k++)
+				hg_vec_push(it->negated ? &neg : &pos, item.r[k]);
 		}
 		hg_ipset_free(&item);
+		struct hg_ipset ps = {pos.v, pos.n}, ns = {neg.v, neg.n};
+		hg_ipset_normalize(&ps);
+		hg_ipset_normalize(&ns);
 		if (!any_pos)
-			hg_ipset_all(&pos); /* [!a, !b]: everything but a and b */
-		hg_ipset_subtract(&pos, &neg);
-		hg_ipset_free(&neg);
-		set = pos;
+			hg_ipset_all(&ps); /* [!a, !b]: everything but a and b */
+		hg_ipset_subtract(&ps, &ns);
+		hg_ipset_free(&ns);
+		set = ps;
 		break;
 	}
 	}

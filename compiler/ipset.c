@@ -4,6 +4,7 @@
 #include "hostgate/ipset.h"
 
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <string.h>
 
 /* Arithmetic happens on 128-bit integers; struct hg_ip stays bytes in
@@ -159,22 +160,52 @@ void hg_ipset_copy(struct hg_ipset *dst, const struct hg_ipset *src)
 	dst->n = src->n;
 }
 
+/* Room for one more range. The struct has no capacity field, so ask the
+ * allocator what the block really holds and grow geometrically: appending
+ * n ranges one by one stays O(n) overall. */
+static void ipset_reserve_one(struct hg_ipset *s)
+{
+	size_t have = s->r ? malloc_usable_size(s->r) / sizeof(*s->r) : 0;
+	if (s->n + 1 <= have)
+		return;
+	size_t want = s->n < 4 ? 4 : s->n * 2;
+	s->r = xreallocarray(s->r, want, sizeof(*s->r));
+}
+
 void hg_ipset_add(struct hg_ipset *s, const struct hg_ip *lo, const struct hg_ip *hi)
 {
 	if (hg_ip_cmp(lo, hi) > 0)
 		return;
-	/* Common case when building from sorted input: append after the end. */
-	u128 last = s->n ? ip_to_u(&s->r[s->n - 1].hi) : 0;
-	if (s->n == 0 || (last != U128_MAX && ip_to_u(lo) > last + 1)) {
-		s->r = xreallocarray(s->r, s->n + 1, sizeof(*s->r));
-		s->r[s->n].lo = *lo;
-		s->r[s->n].hi = *hi;
-		s->n++;
-		return;
+	u128 ulo = ip_to_u(lo), uhi = ip_to_u(hi);
+	/* First range whose hi reaches ulo - 1 (could touch or overlap). */
+	size_t a = 0, b = s->n;
+	while (a < b) {
+		size_t mid = a + (b - a) / 2;
+		u128 mh = ip_to_u(&s->r[mid].hi);
+		if (mh != U128_MAX && mh + 1 < ulo)
+			a = mid + 1;
+		else
+			b = mid;
 	}
-	struct hg_iprange one = {*lo, *hi};
-	struct hg_ipset t = {&one, 1};
-	hg_ipset_union(s, &t);
+	/* Ranges [a, e) merge with the new one. */
+	size_t e = a;
+	while (e < s->n && (uhi == U128_MAX || ip_to_u(&s->r[e].lo) <= uhi + 1)) {
+		if (ip_to_u(&s->r[e].lo) < ulo)
+			ulo = ip_to_u(&s->r[e].lo);
+		if (ip_to_u(&s->r[e].hi) > uhi)
+			uhi = ip_to_u(&s->r[e].hi);
+		e++;
+	}
+	if (e == a) { /* nothing to merge: insert at a */
+		ipset_reserve_one(s);
+		memmove(&s->r[a + 1], &s->r[a], (s->n - a) * sizeof(*s->r));
+		s->n++;
+	} else if (e > a + 1) { /* several collapse into r[a] */
+		memmove(&s->r[a + 1], &s->r[e], (s->n - e) * sizeof(*s->r));
+		s->n -= e - a - 1;
+	}
+	s->r[a].lo = u_to_ip(ulo);
+	s->r[a].hi = u_to_ip(uhi);
 }
 
 static int cmp_iprange(const void *a, const void *b)

@@ -845,3 +845,32 @@ Test(finalize, stateless_capacity)
 	cr_assert(has_error(300, 1, "capacity 9", "Capacity is 8"));
 	hg_ruleset_free(rs);
 }
+
+/* A literal list of thousands of addresses in scrambled order (threat-list
+ * style) resolves in one sort-and-merge, negated entries taken away. */
+Test(finalize, big_address_list)
+{
+	struct hg_ruleset *rs = hg_ruleset_new();
+	struct hg_rule_group *g = group(rs, "g", -1);
+	struct hg_rule *r = rule(rs, g, 1, HG_PROTO_TCP, "any", "any", "any", "any", 1);
+	enum { N = 20000 };
+	struct hg_expr *list = hg_arena_alloc(rs->arena, sizeof(*list));
+	list->kind = HG_EXPR_LIST;
+	list->loc = (struct hg_loc){F, 1, 30};
+	list->items = hg_arena_alloc(rs->arena, (N + 1) * sizeof(*list->items));
+	for (uint32_t i = 0; i < N; i++) {
+		uint32_t k = (i * 7919u) % N; /* a permutation of 0..N-1 */
+		char buf[32];
+		snprintf(buf, sizeof(buf), "10.%u.%u.%u", (2 * k) >> 16, ((2 * k) >> 8) & 255, (2 * k) & 255);
+		list->items[list->n_items++] = ex(rs, 1, 30, buf);
+	}
+	list->items[list->n_items++] = ex(rs, 1, 30, "!10.0.0.0/24");
+	r->dst = list;
+	cr_assert(run(rs));
+	/* every other address, minus the 128 of 10.0.0.0/24 */
+	cr_assert_eq(r->dst_set.n, N - 128);
+	cr_assert(in(&r->dst_set, "10.0.1.0"));
+	cr_assert(!in(&r->dst_set, "10.0.1.1"));
+	cr_assert(!in(&r->dst_set, "10.0.0.2"));
+	hg_ruleset_free(rs);
+}
