@@ -642,9 +642,12 @@ static void kr_port(struct krange *r, uint16_t lo, uint16_t hi)
 
 static bool box_overlap(const struct kelem *a, const struct kelem *b)
 {
-	for (int i = 0; i < KD__N; i++)
+	static const int order[KD__N] = {KD_DADDR, KD_SADDR, KD_DPORT, KD_SPORT, KD_PROTO};
+	for (int j = 0; j < KD__N; j++) {
+		int i = order[j];
 		if (memcmp(a->d[i].lo, b->d[i].hi, 16) > 0 || memcmp(b->d[i].lo, a->d[i].hi, 16) > 0)
 			return false;
+	}
 	return true;
 }
 
@@ -812,54 +815,96 @@ static void put_verdict_set(FILE *out, const char *name, int fam, const struct h
 		name, a, a, VERDICT_SET_SIZE, o->verdict_timeout ? o->verdict_timeout : 3600);
 }
 
-/* Groups the kernel rules into runs of one shape with disjoint elements. */
+/* Elements of krules in different families never meet; fam 0 is both. */
+static bool elem_overlap(const struct kelem *a, const struct kelem *b)
+{
+	if (a->k->fam && b->k->fam && a->k->fam != b->k->fam)
+		return false;
+	return box_overlap(a, b);
+}
+
+/* How mine meets a run: 0 disjoint, 1 every element covered by one of
+ * the run's (dead), 2 some overlap. */
+static int run_meets(const struct run *r, const struct kelem *mine, size_t n, bool same)
+{
+	bool all_covered = same;
+	bool any = false;
+	for (size_t m = 0; m < n; m++) {
+		bool covered = false;
+		for (size_t x = 0; x < r->el.n; x++) {
+			if (!elem_overlap(&r->el.v[x], &mine[m]))
+				continue;
+			any = true;
+			if (same && box_covers(&r->el.v[x], &mine[m])) {
+				covered = true;
+				break;
+			}
+			if (!same)
+				return 2;
+		}
+		all_covered = all_covered && covered;
+	}
+	if (!any)
+		return 0;
+	return all_covered ? 1 : 2;
+}
+
+/* How many runs back a rule may move to join a map of its shape. */
+#define RUN_LOOKBACK 16
+
+/* Groups the kernel rules into runs of one shape with disjoint elements.
+ * A rule may join an earlier run of its shape when nothing between that
+ * run and its place in evaluation order could match the same packets:
+ * then their relative order cannot change a verdict. Across shapes the
+ * HOME_NET/EXTERNAL_NET prefilters are ignored, which only makes the
+ * overlap test more cautious. */
 static void build_runs(struct emitter *e)
 {
-	struct run *cur = NULL;
 	unsigned next_id = 1;
 	for (size_t i = 0; i < e->kr.n; i++) {
 		struct krule *k = &e->kr.v[i];
 		bool big = key_count(k) > KEY_ELEMS_MAX;
+		HG_VEC(struct kelem) mine = {0};
+		if (big) {
+			struct kelem all = {.k = k};
+			for (int d = 0; d < KD__N; d++)
+				memset(all.d[d].hi, 0xff, 16);
+			hg_vec_push(&mine, all);
+		} else {
+			key_elems(k, &mine);
+		}
 		if (big || !has_key(k)) {
-			struct run r = {.first = i, .n = 1, .single = true};
+			struct run r = {.first = i, .n = 1, .single = true, .el = {mine.v, mine.n, mine.cap}};
 			hg_vec_push(&e->runs, r);
-			cur = NULL;
 			continue;
 		}
-		HG_VEC(struct kelem) mine = {0};
-		key_elems(k, &mine);
-		bool fits = cur && same_shape(&e->kr.v[cur->first], k);
+		struct run *join = NULL;
 		bool dead = false;
-		if (fits) {
-			/* Covered entirely by one earlier element: that rule
-			 * decides every packet this one would match. Partly
-			 * overlapping: the kernel refuses it, start anew. */
-			for (size_t m = 0; m < mine.n && fits; m++) {
-				bool covered = false;
-				for (size_t x = 0; x < cur->el.n && fits; x++) {
-					if (box_covers(&cur->el.v[x], &mine.v[m]))
-						covered = true;
-					else if (box_overlap(&cur->el.v[x], &mine.v[m]))
-						fits = false;
-				}
-				if (m == 0)
-					dead = covered;
-				else
-					dead = dead && covered;
-			}
+		size_t stop = e->runs.n > RUN_LOOKBACK ? e->runs.n - RUN_LOOKBACK : 0;
+		for (size_t j = e->runs.n; j-- > stop;) {
+			struct run *x = &e->runs.v[j];
+			bool same = !x->single && same_shape(&e->kr.v[x->first], k);
+			int m = run_meets(x, mine.v, mine.n, same);
+			if (same && m == 1)
+				dead = true;
+			else if (same && m == 0)
+				join = x;
+			else if (m == 0)
+				continue;
+			break;
 		}
-		if (fits && dead) {
+		if (dead) {
 			hg_vec_free(&mine);
 			continue;
 		}
-		if (!fits) {
+		if (!join) {
 			struct run r = {.first = i, .id = next_id++};
 			hg_vec_push(&e->runs, r);
-			cur = &e->runs.v[e->runs.n - 1];
+			join = &e->runs.v[e->runs.n - 1];
 		}
 		for (size_t m = 0; m < mine.n; m++)
-			hg_vec_push(&cur->el, mine.v[m]);
-		cur->n = i - cur->first + 1;
+			hg_vec_push(&join->el, mine.v[m]);
+		join->n++;
 		hg_vec_free(&mine);
 	}
 }
