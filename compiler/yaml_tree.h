@@ -1,0 +1,63 @@
+/* yaml_tree.h - a YAML or JSON text as a small document tree for the
+ * CloudFormation / ANFW loader: scalars, sequences and mappings, each with
+ * its 1-based line:col and its tag (so "!Ref", "!Sub" ... survive).
+ *
+ * Built from libyaml's event API with caps against hostile inputs (nesting
+ * depth, nodes reached through aliases, scalar size). An alias shares the
+ * anchored node (the tree is a DAG, never expanded), and the nodes it makes
+ * reachable are counted against max_alias_nodes. Private to compiler/. */
+#ifndef HOSTGATE_YAML_TREE_H
+#define HOSTGATE_YAML_TREE_H
+
+#include "hostgate/ir.h"
+
+enum hg_ykind { HG_Y_SCALAR, HG_Y_SEQ, HG_Y_MAP };
+
+/* How a scalar was written: plain, quoted, or a block (| or >). */
+enum hg_ystyle { HG_YS_PLAIN, HG_YS_SINGLE, HG_YS_DOUBLE, HG_YS_LITERAL, HG_YS_FOLDED };
+
+struct hg_ynode;
+
+struct hg_ypair {
+	struct hg_ynode *key; /* always a scalar */
+	struct hg_ynode *val;
+};
+
+struct hg_ynode {
+	enum hg_ykind kind;
+	uint32_t line, col;   /* the node's first character (its tag, when tagged) */
+	uint32_t vline, vcol; /* a scalar's value: after the tag and the opening quote */
+	const char *tag;      /* NULL when untagged; "!Ref", "tag:yaml.org,2002:str" ... */
+	/* HG_Y_SCALAR: NUL-terminated; len excludes the NUL (may hold NULs). */
+	const char *str;
+	size_t len;
+	enum hg_ystyle style;
+	bool exact; /* value bytes are verbatim at vline:vcol (one line, no escapes) */
+	/* HG_Y_SEQ */
+	struct hg_ynode **items;
+	size_t n_items;
+	/* HG_Y_MAP, in document order; keys are unique. */
+	struct hg_ypair *pairs;
+	size_t n_pairs;
+	/* Nodes this subtree expands to (saturating): the alias bomb meter. */
+	size_t weight;
+};
+
+/* Parses text (YAML 1.1, JSON) into a tree allocated in arena a. file is
+ * used for diagnostics. Returns NULL after a fatal error (syntax, a cap,
+ * an empty document); syntax errors carry libyaml's problem mark and text.
+ * Recoverable errors (a duplicate key: the first value is kept, a
+ * non-scalar key: dropped) are recorded and the root is still returned, so
+ * the caller goes on and reports everything else. */
+struct hg_ynode *hg_ytree_parse(struct hg_arena *a, const char *file, const char *text, size_t len,
+				const struct hg_load_opts *o, struct hg_diag *d);
+
+/* The value of key in mapping m, or NULL (m may be NULL or not a map). */
+struct hg_ynode *hg_ymap_get(const struct hg_ynode *m, const char *key);
+
+static inline struct hg_loc hg_ynode_loc(const char *file, const struct hg_ynode *n)
+{
+	return (struct hg_loc){file, n ? n->line : 0, n ? n->col : 0};
+}
+
+#endif
