@@ -4,7 +4,7 @@
  *
  * Layout (compact, one allocation each): every target's bytes, lower-cased,
  * without the wildcard dot and the trailing dot, sit in one byte arena; the
- * table holds 16-byte slots {hash, offset, length, index, flags}. An exact
+ * table holds 12-byte slots {offset, index, tag|kind|length}. An exact
  * target "a.example.com" and a dot target ".example.com" are separate slots
  * (flag DM_EXACT / DM_WILD) of the same key "example.com", so the whole
  * queried name needs one probe sequence for both kinds.
@@ -20,20 +20,30 @@
 #include <unistd.h>
 
 enum {
-	DM_USED = 1u << 0,
-	DM_EXACT = 1u << 1, /* "a.example.com": the name itself */
-	DM_WILD = 1u << 2,  /* ".example.com": the name and every subdomain */
+	DM_EXACT = 1u << 0, /* "a.example.com": the name itself */
+	DM_WILD = 1u << 1,  /* ".example.com": the name and every subdomain */
 	DM_MAX_NAME = 253,  /* RFC 1035 §2.3.4, text form without the trailing dot */
 };
 
+/* meta = tag << 10 | kind << 8 | length. Keys are 1..253 bytes and kind is
+ * never 0, so meta == 0 marks an empty slot. The tag is the top 22 bits of
+ * the 64-bit hash (the position comes from the low bits), so a probe
+ * rarely reads key bytes it will not match. */
 struct dm_slot {
-	uint32_t hash; /* low 32 bits of the key's hash: position and tag */
-	uint32_t off;  /* key bytes in names[] */
+	uint32_t off; /* key bytes in names[] */
 	uint32_t index;
-	uint8_t len;
-	uint8_t flags;
-	uint16_t pad;
+	uint32_t meta;
 };
+
+static inline uint32_t slot_meta(uint64_t h, unsigned kind, size_t len)
+{
+	return (uint32_t)(h >> 42) << 10 | kind << 8 | (uint32_t)len;
+}
+
+static inline size_t slot_len(const struct dm_slot *s)
+{
+	return s->meta & 0xff;
+}
 
 struct hg_domain_matcher {
 	uint64_t seed;
@@ -220,32 +230,29 @@ size_t hg_domain_matcher_bytes(const struct hg_domain_matcher *m)
 
 static void grow(struct hg_domain_matcher *m)
 {
+	/* Slots keep only the hash's top bits: rehash every key from its
+	 * bytes, and rebuild the filter (which grows with the table) too. */
 	size_t size = (m->mask + 1) * 2;
 	struct dm_slot *slots = table_alloc(size * sizeof(*slots));
-	for (size_t i = 0; i <= m->mask; i++) {
-		const struct dm_slot *s = &m->slots[i];
-		if (!(s->flags & DM_USED))
-			continue;
-		size_t pos = s->hash & (size - 1);
-		while (slots[pos].flags & DM_USED)
-			pos = (pos + 1) & (size - 1);
-		slots[pos] = *s;
-	}
-	free(m->slots);
-	m->slots = slots;
-	m->mask = size - 1;
-	/* The filter grows with the table; rebuild it from the stored keys. */
 	free(m->filter);
 	m->filter = table_alloc(size / 8 * sizeof(uint64_t));
 	m->fmask = size / 8 - 1;
 	unsigned char key[DM_MAX_NAME + 8] = {0};
 	for (size_t i = 0; i <= m->mask; i++) {
 		const struct dm_slot *s = &m->slots[i];
-		if (!(s->flags & DM_USED))
+		if (!s->meta)
 			continue;
-		memcpy(key, m->names + s->off, s->len);
-		filter_set(m, name_hash(m, key, s->len));
+		memcpy(key, m->names + s->off, slot_len(s));
+		uint64_t h = name_hash(m, key, slot_len(s));
+		size_t pos = h & (size - 1);
+		while (slots[pos].meta)
+			pos = (pos + 1) & (size - 1);
+		slots[pos] = *s;
+		filter_set(m, h);
 	}
+	free(m->slots);
+	m->slots = slots;
+	m->mask = size - 1;
 }
 
 void hg_domain_matcher_add(struct hg_domain_matcher *m, const char *target, size_t len, uint32_t index)
@@ -264,16 +271,15 @@ void hg_domain_matcher_add(struct hg_domain_matcher *m, const char *target, size
 	unsigned char key[DM_MAX_NAME + 8] = {0};
 	for (size_t i = 0; i < len; i++)
 		key[i] = hg_lower((unsigned char)target[i]);
-	uint64_t h64 = name_hash(m, key, len);
-	uint32_t h = (uint32_t)h64;
+	uint64_t h = name_hash(m, key, len);
+	uint32_t meta = slot_meta(h, kind, len);
 
 	size_t pos = h & m->mask;
 	for (;; pos = (pos + 1) & m->mask) {
 		struct dm_slot *s = &m->slots[pos];
-		if (!(s->flags & DM_USED))
+		if (!s->meta)
 			break;
-		if (s->hash == h && s->len == len && (s->flags & kind) &&
-		    memcmp(m->names + s->off, key, len) == 0) {
+		if (s->meta == meta && memcmp(m->names + s->off, key, len) == 0) {
 			/* A duplicate: the first in list order wins. */
 			if (index < s->index)
 				s->index = index;
@@ -291,26 +297,25 @@ void hg_domain_matcher_add(struct hg_domain_matcher *m, const char *target, size
 	if (m->names_len + len > UINT32_MAX)
 		hg_oom(); /* offsets are 32-bit: 4 GiB of names is far past any list */
 	memcpy(m->names + m->names_len, key, len);
-	m->slots[pos] = (struct dm_slot){
-		.hash = h, .off = (uint32_t)m->names_len, .index = index, .len = (uint8_t)len,
-		.flags = (uint8_t)(DM_USED | kind)};
+	m->slots[pos] = (struct dm_slot){.off = (uint32_t)m->names_len, .index = index, .meta = meta};
 	m->names_len += len;
 	m->count++;
-	filter_set(m, h64);
+	filter_set(m, h);
 	if (m->count * 2 > m->mask + 1)
 		grow(m);
 }
 
 /* Smallest index among the slots of key whose flags intersect want. */
-static inline bool probe(const struct hg_domain_matcher *m, uint32_t h, const unsigned char *key, size_t len,
+static inline bool probe(const struct hg_domain_matcher *m, uint64_t h, const unsigned char *key, size_t len,
 			 unsigned want, uint32_t *best)
 {
 	bool found = false;
+	uint32_t meta = slot_meta(h, 0, len); /* tag and length; kind masked below */
 	for (size_t pos = h & m->mask;; pos = (pos + 1) & m->mask) {
 		const struct dm_slot *s = &m->slots[pos];
-		if (!(s->flags & DM_USED))
+		if (!s->meta)
 			return found;
-		if (s->hash == h && s->len == len && (s->flags & want) &&
+		if ((s->meta & ~0x300u) == meta && (s->meta >> 8 & want) &&
 		    memcmp(m->names + s->off, key, len) == 0) {
 			if (s->index < *best)
 				*best = s->index;
@@ -340,7 +345,8 @@ bool hg_domain_matcher_lookup(const struct hg_domain_matcher *m, const char *nam
 	 * targets only), then the whole name (exact or wildcard targets).
 	 * Hash them all in one pass, drop those the filter rules out, and
 	 * prefetch the home slots of the rest so their cache misses overlap. */
-	uint32_t starts[DM_MAX_NAME + 2], hashes[DM_MAX_NAME + 2];
+	uint32_t starts[DM_MAX_NAME + 2];
+	uint64_t hashes[DM_MAX_NAME + 2];
 	size_t k = 0;
 	uint64_t h = m->seed;
 	size_t end = n;
@@ -351,7 +357,7 @@ bool hg_domain_matcher_lookup(const struct hg_domain_matcher *m, const char *nam
 			h = dm_label(m, h, buf + i + 1, end - (i + 1));
 			if (filter_maybe(m, h)) {
 				starts[k] = (uint32_t)(i + 1);
-				hashes[k] = (uint32_t)h;
+				hashes[k] = h;
 				__builtin_prefetch(&m->slots[hashes[k] & m->mask]);
 				k++;
 			}
@@ -363,7 +369,7 @@ bool hg_domain_matcher_lookup(const struct hg_domain_matcher *m, const char *nam
 	size_t n_suffix = k;
 	if (whole && end > 0 && filter_maybe(m, h = dm_label(m, h, buf, end))) {
 		starts[k] = 0;
-		hashes[k] = (uint32_t)h;
+		hashes[k] = h;
 		k++;
 	}
 	uint32_t best = UINT32_MAX;
