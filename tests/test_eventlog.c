@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1097,6 +1099,67 @@ Test(eventlog, write_errors_are_counted_not_silent)
 	hg_eventlog_set_flush_each(log, false);
 	cr_assert_eq(hg_eventlog_alert(log, &f, &alert_ssm, ts_alert_tls, true), 0);
 	cr_assert_eq(hg_eventlog_close(log), -ENOSPC);
+}
+
+Test(eventlog, partial_write_is_counted_and_the_line_ended)
+{
+	const char *p = tpath("partial.json");
+	size_t line = strlen(golden_tls_alert) - strlen("use1-fw") - strlen("us-east-1a") + 4;
+	struct rlimit old, lim;
+	int err;
+
+	signal(SIGXFSZ, SIG_IGN); /* write() then fails with EFBIG */
+	struct hg_eventlog *log = hg_eventlog_open(p, HG_LOG_ANFW, "fw", "az", &err);
+	cr_assert(log);
+	struct hg_log_flow f = flow_tls();
+	cr_assert_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = line + line / 2; /* room for one and a half lines */
+	cr_assert_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(hg_eventlog_alert(log, &f, &alert_ssm, ts_alert_tls, true), 0);
+	cr_assert_eq(hg_eventlog_flush(log), -EFBIG);
+	struct hg_eventlog_stats st;
+	hg_eventlog_stats(log, &st);
+	cr_assert_eq(st.events_written, 1);
+	cr_assert_eq(st.events_lost, 2);
+	cr_assert_eq(st.bytes_written, line + line / 2);
+	cr_assert_eq(st.last_errno, EFBIG);
+
+	/* Room again: the half line is ended before the next event. */
+	cr_assert_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+	cr_assert_eq(hg_eventlog_alert(log, &f, &alert_ssm, ts_alert_tls, true), 0);
+	cr_assert_eq(hg_eventlog_close(log), 0);
+
+	char *text = slurp(p, NULL);
+	const char *l1 = text, *l2 = strchr(l1, '\n') + 1, *l3 = strchr(l2, '\n') + 1;
+	cr_assert_eq((size_t)(l2 - l1), line);
+	cr_assert_eq((size_t)(l3 - l2), line / 2 + 1);
+	cr_assert_eq(strlen(l3), line);
+	cr_assert(!strncmp(l1, l3, line));
+	struct jdoc *d = jparse(l3, line - 1);
+	cr_assert(!d->err);
+	jfree(d);
+	free(text);
+}
+
+Test(eventlog, alert_from_engine)
+{
+	struct hg_rule_group g = {.arn = "arn:aws:network-firewall:us-east-1:1:stateful-rulegroup/g"};
+	struct hg_alert a = {.group = &g, .sid = 7, .rev = 2, .msg = "m", .blocked = true,
+			     .verdict_action = "drop"};
+	struct hg_log_alert la;
+	hg_log_alert_from_engine(&la, &a, "arn:policy");
+	cr_assert_eq(la.signature_id, 7);
+	cr_assert_eq(la.rev, 2);
+	cr_assert_str_eq(la.signature, "m");
+	cr_assert(la.blocked);
+	cr_assert_str_eq(la.verdict, "drop");
+	cr_assert_str_eq(la.resource_arn, g.arn);
+	cr_assert_eq(la.severity, 0); /* written as 3 */
+	a.group = NULL; /* a default action: the policy's ARN */
+	hg_log_alert_from_engine(&la, &a, "arn:policy");
+	cr_assert_str_eq(la.resource_arn, "arn:policy");
 }
 
 Test(eventlog, open_errors)

@@ -86,7 +86,8 @@ struct hg_log_http {
 
 /* A flow as the log sees it. Client = src (it sent the first packet). */
 struct hg_log_flow {
-	uint64_t flow_id;
+	uint64_t flow_id;          /* written masked to 51 bits, as Suricata does, so
+				    * readers that parse numbers as doubles keep it exact */
 	struct hg_ip src, dst;     /* IPv4 mapped, see ipset.h */
 	uint16_t sport, dport;
 	uint8_t ip_proto;          /* 6, 17, 1, 58, ... */
@@ -124,7 +125,9 @@ struct hg_eventlog_stats {
 
 struct hg_eventlog;
 
-/* Opens path for appending (created 0640), or standard output for "-".
+/* Opens path for appending (created 0640), or standard output for "-"
+ * (stdio's stdout buffer is flushed before each write to keep the order;
+ * a closed pipe raises SIGPIPE unless the program ignores it).
  * firewall_name and availability_zone are copied (NULL: "hostgate" and "").
  * Returns NULL with *err = -errno (and errno set) on failure. */
 struct hg_eventlog *hg_eventlog_open(const char *path_or_dash, enum hg_log_format fmt,
@@ -135,7 +138,8 @@ struct hg_eventlog *hg_eventlog_open(const char *path_or_dash, enum hg_log_forma
 int hg_eventlog_close(struct hg_eventlog *log);
 
 /* Writes each event as soon as it is formatted (live daemon). Default off:
- * buffered until full, hg_eventlog_flush() or close (replay). */
+ * buffered until full, hg_eventlog_flush() or close (replay); a daemon
+ * that prefers batching calls hg_eventlog_flush() from its timer instead. */
 void hg_eventlog_set_flush_each(struct hg_eventlog *log, bool on);
 
 /* Writes out buffered events: 0, or -errno (failed events counted lost). */
