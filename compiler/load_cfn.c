@@ -45,6 +45,7 @@ struct ld {
 	struct cfn_res *res;
 	size_t n_res;
 	unsigned eval_depth;
+	HG_VEC(const char *) bad_params; /* reported once, then failed quietly */
 };
 
 /* A resolved value: a string (with where its first byte was written) or a
@@ -184,6 +185,9 @@ static bool res_name(struct ld *L, struct cfn_res *r);
 static bool param_value(struct ld *L, const char *name, const struct hg_ynode *p, struct hg_loc at,
 			struct cval *out)
 {
+	for (size_t i = 0; i < L->bad_params.n; i++)
+		if (!strcmp(L->bad_params.v[i], name))
+			return false;
 	const struct hg_ynode *type = hg_ymap_get(p, "Type");
 	const char *ty = type && type->kind == HG_Y_SCALAR ? type->str : "String";
 	const char *given = NULL;
@@ -192,15 +196,37 @@ static bool param_value(struct ld *L, const char *name, const struct hg_ynode *p
 			given = L->o->params[i].value; /* the last one given wins */
 	if (given) {
 		cv_str(out, hg_arena_strdup(L->a, given), at);
+		/* CloudFormation refuses a value outside AllowedValues. */
+		const struct hg_ynode *av = hg_ymap_get(p, "AllowedValues");
+		if (av && av->kind == HG_Y_SEQ && av->n_items) {
+			bool found = false;
+			HG_VEC(const char *) names = {0};
+			for (size_t i = 0; i < av->n_items; i++)
+				if (av->items[i]->kind == HG_Y_SCALAR) {
+					found |= !strcmp(av->items[i]->str, given);
+					hg_vec_push(&names, av->items[i]->str);
+				}
+			hg_vec_push(&names, NULL);
+			if (!found)
+				ERR(L, at, "--param %s=%s is not one of the parameter's AllowedValues: %s", name, given,
+				    join_names(L, names.v));
+			hg_vec_free(&names);
+			if (!found) {
+				hg_vec_push(&L->bad_params, name);
+				return false;
+			}
+		}
 	} else {
 		const struct hg_ynode *def = hg_ymap_get(p, "Default");
 		if (!def) {
 			ERR(L, at, "parameter '%s' has no Default; give its value with --param %s=VALUE", name, name);
+			hg_vec_push(&L->bad_params, name);
 			return false;
 		}
 		if (!strncmp(ty, "AWS::SSM::Parameter::Value", 26)) {
 			ERR(L, at, "parameter '%s' is read from SSM Parameter Store; give its value with --param %s=VALUE",
 			    name, name);
+			hg_vec_push(&L->bad_params, name);
 			return false;
 		}
 		if (!eval(L, def, out))
@@ -2132,5 +2158,6 @@ bool hg_load_yaml(struct hg_ruleset *rs, const char *path, const char *text, siz
 		    "output, or a RuleGroup / FirewallPolicy document (RulesSource, StatelessDefaultActions)");
 		ok = false;
 	}
+	hg_vec_free(&L.bad_params);
 	return ok && d->errors == L.errors0;
 }

@@ -231,6 +231,21 @@ Test(cfn, param_override)
 	done(&l);
 }
 
+Test(cfn, param_outside_allowed_values)
+{
+	struct loaded l = {0};
+	char *text = slurp("rulesets/allowlist-cfn.json");
+	struct hg_param params[] = {{"Environment", "staging"}};
+	load_with(&l, "allowlist-cfn.json", text, params, 1);
+	free(text);
+	cr_expect(!l.ok);
+	/* {"Fn::Sub": "allowed-domains-${Environment}"}: at the ${. */
+	expect_error(&l, 18, 55,
+		     "--param Environment=staging is not one of the parameter's AllowedValues: dev, prod");
+	cr_expect_eq(l.d.errors, 1, "reported once, not at each use");
+	done(&l);
+}
+
 Test(cfn, denylist_getatt_policy)
 {
 	struct loaded l = {0};
@@ -900,6 +915,7 @@ Test(cfn_corpus, sagemaker_vpc_template)
 	/* ProjectName and VPCCIDR have no Default. */
 	expect_error(&l, 103, 41, "parameter 'ProjectName' has no Default");
 	expect_error(&l, 111, 19, "parameter 'VPCCIDR' has no Default");
+	cr_expect_eq(l.d.errors, 2, "one error per parameter, at its first use");
 	done(&l);
 	l = (struct loaded){0};
 	struct hg_param params[] = {{"ProjectName", "studio"}, {"VPCCIDR", "10.2.0.0/16"}};
