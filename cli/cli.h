@@ -26,5 +26,8 @@ struct hg_ruleset *hg_rules_args_load(struct hg_rules_args *a);
 int cmd_check(int argc, char **argv);
 int cmd_compile(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
+int cmd_test(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 
 #endif

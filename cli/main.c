@@ -14,6 +14,9 @@ static const struct command commands[] = {
 	{"check", cmd_check, "check RULES...                     validate rule files, report capacity"},
 	{"compile", cmd_compile, "compile RULES... [--emit nft|suricata|json] [-o FILE]"},
 	{"apply", cmd_apply, "apply RULES... [--check]           load the nftables table atomically"},
+	{"replay", cmd_replay, "replay RULES... FILE.pcap [--json] [--alert-log F] [--flow-log F] [--log-format anfw|eve]"},
+	{"test", cmd_test, "test RULES... CASES.yaml            compare verdicts with expectations"},
+	{"diff", cmd_diff, "diff OLD NEW FILE.pcap              flows whose verdict changes"},
 };
 
 static void usage(FILE *out)

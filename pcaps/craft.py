@@ -18,6 +18,11 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from scapy.all import IP, TCP, UDP, Ether, Raw, fragment, wrpcap
 
 SERVER = "198.51.100.20"
+
+
+def ETH():
+    """Fixed MACs: the output must not depend on this host's interfaces."""
+    return Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
 T0 = 1764000000.0
 
 
@@ -66,12 +71,12 @@ class Flow:
         self.frames.append(pkt)
 
     def c2s(self, flags, payload=b"", seq=None):
-        return Ether() / IP(src=self.c, dst=self.s, ttl=64) / TCP(
+        return ETH() / IP(src=self.c, dst=self.s, ttl=64) / TCP(
             sport=self.sp, dport=self.dp, flags=flags,
             seq=self.cseq if seq is None else seq, ack=self.sseq) / Raw(payload)
 
     def s2c(self, flags, payload=b""):
-        return Ether() / IP(src=self.s, dst=self.c, ttl=57) / TCP(
+        return ETH() / IP(src=self.s, dst=self.c, ttl=57) / TCP(
             sport=self.dp, dport=self.sp, flags=flags, seq=self.sseq, ack=self.cseq) / Raw(payload)
 
     def handshake(self):
@@ -159,7 +164,7 @@ def fragmented_tls(clock, client, sport, sni, overlap=False):
         bad = IP(src=bad.src, dst=bad.dst, id=bad.id, flags=bad.flags, frag=bad.frag, proto=6) / Raw(raw)
         frags.insert(2, bad)
     for fr in frags:
-        f.add(Ether() / fr)
+        f.add(ETH() / fr)
     f.cseq += len(rec)
     f.add(f.s2c("A"))
     f.close()
@@ -238,10 +243,10 @@ def quic_flow(clock, client, sport, sni, split=False):
     else:
         dgrams = [quic_initial(dcid, scid, [(0, hs)], 0)]
     for d in dgrams:
-        p = Ether() / IP(src=client, dst=SERVER, ttl=64) / UDP(sport=sport, dport=443) / Raw(d)
+        p = ETH() / IP(src=client, dst=SERVER, ttl=64) / UDP(sport=sport, dport=443) / Raw(d)
         p.time = clock.next()
         frames.append(p)
-    r = Ether() / IP(src=SERVER, dst=client, ttl=57) / UDP(sport=443, dport=sport) / Raw(b"\xc0" + bytes(60))
+    r = ETH() / IP(src=SERVER, dst=client, ttl=57) / UDP(sport=443, dport=sport) / Raw(b"\xc0" + bytes(60))
     r.time = clock.next()
     frames.append(r)
     return frames
@@ -275,7 +280,8 @@ def main():
     caps["evasion-names"] = (
         tls_flow(ck, "10.77.1.14", 40041, "API.GitHub.com.", lambda r: [(0, r)])
         + tls_flow(ck, "10.77.1.14", 40042, "Evil.Malicious-Domain.COM", lambda r: [(0, r)])
-        + tls_flow(ck, "10.77.1.14", 40043, "notmalicious-domain.com", lambda r: [(0, r)]))
+        + tls_flow(ck, "10.77.1.14", 40043, "notmalicious-domain.com", lambda r: [(0, r)])
+        + tls_flow(ck, "10.77.1.14", 40044, None, lambda r: [(0, r)]))
     caps["evasion-ip-fragments"] = (
         fragmented_tls(ck, "10.77.1.15", 40051, "phishing-site.net")
         + fragmented_tls(ck, "10.77.1.15", 40052, "api.github.com"))

@@ -127,3 +127,5 @@ capture real-http "http_flows"
 capture real-ipv6 "ipv6_flows"
 capture real-other "other_flows"
 capture real-split-hello "split_hello"
+# The demo capture (scripts/demo) is the TLS, HTTP and split-hello ones in a row.
+mergecap -a -w "$out/seed-demo.pcap" "$out/real-tls.pcap" "$out/real-http.pcap" "$out/real-split-hello.pcap"

@@ -1,0 +1,290 @@
+/* cmd_replay.c - replay (per-flow verdicts and ANFW logs for a capture) and
+ * diff (the flows whose verdict changes between two rulesets). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "replay_run.h"
+
+struct replay_out {
+	FILE *out;
+	bool json;
+	uint64_t n;
+};
+
+static void print_json_str(FILE *out, const char *s)
+{
+	if (!s) {
+		fputs("null", out);
+		return;
+	}
+	size_t len = strlen(s);
+	size_t need = hg_json_escape(NULL, 0, s, len);
+	char *buf = xmalloc(need + 1);
+	hg_json_escape(buf, need + 1, s, len);
+	fprintf(out, "\"%s\"", buf);
+	free(buf);
+}
+
+static const char *proto_name(uint8_t p)
+{
+	const char *n = hg_log_proto_name(p);
+	return n ? n : "IP";
+}
+
+static void print_record_json(FILE *out, const struct flow_record *r)
+{
+	char src[64], dst[64];
+	hg_ip_format(&r->cli, src, sizeof(src));
+	hg_ip_format(&r->srv, dst, sizeof(dst));
+	fprintf(out, "{\"flow_id\":%llu,\"src_ip\":\"%s\",\"src_port\":%u,\"dest_ip\":\"%s\",\"dest_port\":%u,",
+		(unsigned long long)r->flow_id, src, r->cport, dst, r->sport);
+	fprintf(out, "\"proto\":\"%s\",\"app_proto\":\"%s\",", proto_name(r->proto), hg_app_proto_name(r->app));
+	if (r->sni) {
+		fputs("\"tls\":{\"sni\":", out);
+		print_json_str(out, r->sni);
+		fputs("},", out);
+	}
+	if (r->host) {
+		fputs("\"http\":{\"hostname\":", out);
+		print_json_str(out, r->host);
+		fputs("},", out);
+	}
+	if (r->quic_sni) {
+		fputs("\"quic\":{\"sni\":", out);
+		print_json_str(out, r->quic_sni);
+		fputs("},", out);
+	}
+	fprintf(out, "\"verdict\":\"%s\",", hg_verdict_name(r->verdict));
+	if (r->sid) {
+		fprintf(out, "\"decided_by\":{\"signature_id\":%u,\"signature\":", r->sid);
+		print_json_str(out, r->msg);
+		fputs(",\"group\":", out);
+		print_json_str(out, r->group);
+		fputs("},", out);
+	}
+	fputs("\"alerts\":[", out);
+	for (size_t i = 0; i < r->alert_sids.n; i++) {
+		fprintf(out, "%s{\"signature_id\":%u,\"signature\":", i ? "," : "", r->alert_sids.v[i]);
+		print_json_str(out, r->alert_msgs.v[i]);
+		fprintf(out, ",\"action\":\"%s\"}", r->alert_actions.v[i]);
+	}
+	fprintf(out, "],\"pkts_toserver\":%llu,\"pkts_toclient\":%llu,\"bytes_toserver\":%llu,\"bytes_toclient\":%llu,",
+		(unsigned long long)r->pkts[0], (unsigned long long)r->pkts[1], (unsigned long long)r->bytes[0],
+		(unsigned long long)r->bytes[1]);
+	fputs("\"evasion\":[", out);
+	bool first = true;
+	for (uint32_t bit = 1; bit && bit <= r->evasion; bit <<= 1)
+		if (r->evasion & bit) {
+			fprintf(out, "%s\"%s\"", first ? "" : ",", hg_evasion_name(bit));
+			first = false;
+		}
+	fputs("]}\n", out);
+}
+
+/* The name a reader recognises a flow by. */
+static const char *record_name(const struct flow_record *r, const char **kind)
+{
+	if (r->sni)
+		return *kind = "sni", r->sni;
+	if (r->host)
+		return *kind = "host", r->host;
+	if (r->quic_sni)
+		return *kind = "quic", r->quic_sni;
+	return *kind = "", "";
+}
+
+static void print_record_line(FILE *out, const struct flow_record *r)
+{
+	char src[80], dst[80];
+	const char *kind;
+	const char *name = record_name(r, &kind);
+	format_endpoint(src, sizeof(src), &r->cli, r->cport);
+	format_endpoint(dst, sizeof(dst), &r->srv, r->sport);
+	fprintf(out, "%-4s %-22s -> %-24s %-7s %s%s%-28s %-6s", proto_name(r->proto), src, dst,
+		hg_app_proto_name(r->app), kind, *kind ? "=" : "", name, hg_verdict_name(r->verdict));
+	if (r->sid)
+		fprintf(out, " sid %u \"%s\"%s%s", r->sid, r->msg, r->group ? " in " : "", r->group ? r->group : "");
+	else if (r->msg)
+		fprintf(out, " (%s)", r->msg);
+	if (r->evasion)
+		fputs(" [evasion]", out);
+	fputc('\n', out);
+}
+
+static void replay_sink(void *ud, struct flow_record *r)
+{
+	struct replay_out *o = ud;
+	o->n++;
+	if (o->json)
+		print_record_json(o->out, r);
+	else
+		print_record_line(o->out, r);
+}
+
+/* RULES... FILE: the capture is the last argument. */
+static int split_rules_and_capture(struct hg_rules_args *ra, const char **capture, size_t want_captures)
+{
+	if (ra->files.n < want_captures + 1) {
+		fprintf(stderr, "hostgate: want RULES... and a capture file\n");
+		return -1;
+	}
+	*capture = ra->files.v[--ra->files.n];
+	return 0;
+}
+
+int cmd_replay(int argc, char **argv)
+{
+	struct hg_rules_args ra = {0};
+	struct run_opts ro;
+	bool json = false;
+	int status = HG_EXIT_USAGE;
+	hg_load_opts_defaults(&ra.load);
+	run_opts_defaults(&ro);
+	for (int i = 1; i < argc; i++) {
+		int r = hg_rules_args_option(&ra, argc, argv, &i);
+		if (!r)
+			r = run_opts_option(&ro, argc, argv, &i);
+		if (r < 0)
+			goto out;
+		if (r)
+			continue;
+		if (!strcmp(argv[i], "--json"))
+			json = true;
+		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			puts("usage: hostgate replay RULES... FILE.pcap [--json] [--alert-log F] [--flow-log F]\n"
+			     "       [--log-format anfw|eve] [--home-net CIDR,...] [--param N=V] [--max-flows N]\n"
+			     "       [--stream-depth BYTES] [--overlap-policy first|drop]");
+			status = HG_EXIT_OK;
+			goto out;
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			fprintf(stderr, "hostgate: unknown option '%s'\n", argv[i]);
+			goto out;
+		} else
+			hg_vec_push(&ra.files, argv[i]);
+	}
+	const char *capture;
+	if (split_rules_and_capture(&ra, &capture, 1) < 0)
+		goto out;
+	struct hg_ruleset *rs = hg_rules_args_load(&ra);
+	if (!rs)
+		goto out;
+	struct replay_out o = {.out = stdout, .json = json};
+	record_fn sink = replay_sink;
+	void *ud = &o;
+	struct run_stats st;
+	const struct hg_ruleset *rsv[1] = {rs};
+	status = run_capture(capture, rsv, 1, &ro, &sink, &ud, &st);
+	if (status != 2)
+		print_summary(json ? stderr : stdout, &st);
+	hg_ruleset_free(rs);
+out:
+	hg_rules_args_fini(&ra);
+	return status;
+}
+
+/* ---- diff ---------------------------------------------------------------- */
+
+static int record_cmp(const void *a, const void *b)
+{
+	const struct flow_record *x = a, *y = b;
+	if (x->first_us != y->first_us)
+		return x->first_us < y->first_us ? -1 : 1;
+	int c = hg_ip_cmp(&x->cli, &y->cli);
+	if (c)
+		return c;
+	if ((c = hg_ip_cmp(&x->srv, &y->srv)))
+		return c;
+	if (x->cport != y->cport)
+		return x->cport < y->cport ? -1 : 1;
+	if (x->sport != y->sport)
+		return x->sport < y->sport ? -1 : 1;
+	return (int)x->proto - (int)y->proto;
+}
+
+static void describe(char *buf, size_t len, const struct flow_record *r)
+{
+	if (r->sid)
+		snprintf(buf, len, "%s (sid %u \"%s\"%s%s)", hg_verdict_name(r->verdict), r->sid, r->msg,
+			 r->group ? " in " : "", r->group ? r->group : "");
+	else
+		snprintf(buf, len, "%s (no rule decided)", hg_verdict_name(r->verdict));
+}
+
+int cmd_diff(int argc, char **argv)
+{
+	struct run_opts ro;
+	struct hg_rules_args old = {0}, new = {0};
+	int status = HG_EXIT_USAGE;
+	hg_load_opts_defaults(&old.load);
+	hg_load_opts_defaults(&new.load);
+	run_opts_defaults(&ro);
+	HG_VEC(const char *) pos = {0};
+	for (int i = 1; i < argc; i++) {
+		int r = hg_rules_args_option(&old, argc, argv, &i);
+		if (!r)
+			r = run_opts_option(&ro, argc, argv, &i);
+		if (r < 0)
+			goto out;
+		if (r)
+			continue;
+		if (argv[i][0] == '-' && argv[i][1]) {
+			fprintf(stderr, "hostgate: unknown option '%s'\n", argv[i]);
+			goto out;
+		}
+		hg_vec_push(&pos, argv[i]);
+	}
+	if (pos.n != 3) {
+		fprintf(stderr, "usage: hostgate diff OLD-RULES NEW-RULES FILE.pcap\n");
+		goto out;
+	}
+	/* Both rulesets get the same --param/--home-net. */
+	new.load = old.load;
+	for (size_t i = 0; i < old.params.n; i++) {
+		struct hg_param p = {xstrdup(old.params.v[i].name), old.params.v[i].value};
+		hg_vec_push(&new.params, p);
+	}
+	hg_vec_push(&old.files, pos.v[0]);
+	hg_vec_push(&new.files, pos.v[1]);
+	struct hg_ruleset *rs_old = hg_rules_args_load(&old);
+	struct hg_ruleset *rs_new = rs_old ? hg_rules_args_load(&new) : NULL;
+	if (rs_old && rs_new) {
+		struct record_list c[2] = {0};
+		record_fn sinks[2] = {record_list_sink, record_list_sink};
+		void *uds[2] = {&c[0], &c[1]};
+		const struct hg_ruleset *rsv[2] = {rs_old, rs_new};
+		struct run_stats st;
+		status = run_capture(pos.v[2], rsv, 2, &ro, sinks, uds, &st);
+		if (status != 2) {
+			qsort(c[0].v.v, c[0].v.n, sizeof(struct flow_record), record_cmp);
+			qsort(c[1].v.v, c[1].v.n, sizeof(struct flow_record), record_cmp);
+			size_t changed = 0;
+			for (size_t i = 0; i < c[0].v.n && i < c[1].v.n; i++) {
+				struct flow_record *a = &c[0].v.v[i], *b = &c[1].v.v[i];
+				if (a->verdict == b->verdict)
+					continue;
+				char src[80], dst[80], da[512], db[512];
+				const char *kind;
+				const char *name = record_name(a, &kind);
+				format_endpoint(src, sizeof(src), &a->cli, a->cport);
+				format_endpoint(dst, sizeof(dst), &a->srv, a->sport);
+				describe(da, sizeof(da), a);
+				describe(db, sizeof(db), b);
+				printf("%s %s -> %s %s%s%s: %s -> %s\n", proto_name(a->proto), src, dst, kind,
+				       *kind ? "=" : "", name, da, db);
+				changed++;
+			}
+			printf("diff: %zu of %zu flows change verdict\n", changed, c[0].v.n);
+			status = changed ? HG_EXIT_FAIL : HG_EXIT_OK;
+		}
+		record_list_free(&c[0]);
+		record_list_free(&c[1]);
+	}
+	hg_ruleset_free(rs_old);
+	hg_ruleset_free(rs_new);
+out:
+	hg_vec_free(&pos);
+	hg_rules_args_fini(&old);
+	hg_rules_args_fini(&new);
+	return status;
+}

@@ -1,0 +1,363 @@
+/* replay_run.c - a capture through one or more inspectors in lockstep, with
+ * the ANFW alert and flow logs, and the per-flow records the replay, test
+ * and diff commands print or compare. */
+#include "replay_run.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hostgate/source.h"
+
+void run_opts_defaults(struct run_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	hg_inspect_config_defaults(&o->inspect);
+	o->log_format = HG_LOG_ANFW;
+	o->availability_zone = "local";
+}
+
+int run_opts_option(struct run_opts *o, int argc, char **argv, int *i)
+{
+	static const char *const with_value[] = {"--max-flows", "--stream-depth", "--overlap-policy",
+						 "--alert-log", "--flow-log", "--log-format", NULL};
+	const char *arg = argv[*i];
+	bool ours = false;
+	for (size_t k = 0; with_value[k]; k++)
+		ours |= !strcmp(arg, with_value[k]);
+	if (!ours)
+		return 0;
+	if (*i + 1 >= argc) {
+		fprintf(stderr, "hostgate: %s needs a value\n", arg);
+		return -1;
+	}
+	const char *v = argv[++*i];
+	char *end;
+	if (!strcmp(arg, "--max-flows") || !strcmp(arg, "--stream-depth")) {
+		unsigned long n = strtoul(v, &end, 10);
+		if (*end || n == 0 || n > 100000000ul) {
+			fprintf(stderr, "hostgate: %s wants a positive number, not '%s'\n", arg, v);
+			return -1;
+		}
+		if (!strcmp(arg, "--max-flows"))
+			o->inspect.flow.max_flows = (uint32_t)n;
+		else
+			o->inspect.stream.depth_to_server = (uint32_t)n;
+	} else if (!strcmp(arg, "--overlap-policy")) {
+		if (!strcmp(v, "first"))
+			o->inspect.stream.policy = HG_STREAM_POLICY_FIRST_WINS;
+		else if (!strcmp(v, "drop"))
+			o->inspect.stream.policy = HG_STREAM_POLICY_DROP;
+		else {
+			fprintf(stderr, "hostgate: --overlap-policy wants first or drop, not '%s'\n", v);
+			return -1;
+		}
+	} else if (!strcmp(arg, "--alert-log")) {
+		o->alert_log = v;
+	} else if (!strcmp(arg, "--flow-log")) {
+		o->flow_log = v;
+	} else if (!hg_log_format_parse(v, &o->log_format)) {
+		fprintf(stderr, "hostgate: --log-format wants anfw or eve, not '%s'\n", v);
+		return -1;
+	}
+	return 1;
+}
+
+static char *slice_dup(struct hg_slice s)
+{
+	return s.p ? xstrndup((const char *)s.p, s.len) : NULL;
+}
+
+void flow_record_fill(struct flow_record *r, const struct hg_engine *e, const struct hg_flow *f,
+		      const struct hg_iflow *fi)
+{
+	r->flow_id = f->flow_id;
+	r->cli = f->cli;
+	r->srv = f->srv;
+	r->cport = f->cport;
+	r->sport = f->sport;
+	r->proto = f->proto;
+	r->first_us = f->first_us;
+	r->app = fi->app.proto;
+	r->sni = slice_dup(fi->app.tls_sni);
+	r->tls_no_sni = fi->app.proto == HG_APP_TLS && (fi->app.ssl_state & HG_SSL_CLIENT_HELLO) &&
+			!fi->app.tls_sni.p;
+	r->host = slice_dup(fi->app.http_host);
+	r->quic_sni = slice_dup(fi->app.quic_sni);
+	r->verdict = hg_iflow_verdict(fi);
+	r->evasion = fi->evasion;
+	for (int d = 0; d < 2; d++) {
+		r->pkts[d] = f->d[d].pkts;
+		r->bytes[d] = f->d[d].bytes;
+	}
+	struct hg_eng_decider dec;
+	if (hg_engine_flow_decider(e, &fi->ef, &dec) && dec.kind != HG_DECIDER_NONE) {
+		r->sid = dec.sid;
+		r->msg = xstrdup(dec.msg ? dec.msg : "");
+		r->group = dec.group ? xstrdup(dec.group->name) : NULL;
+	} else if (fi->forced != HG_VERDICT_UNDECIDED && !hg_eng_flow_decided(&fi->ef)) {
+		r->msg = xstrdup("evasion policy");
+	}
+}
+
+void flow_record_free(struct flow_record *r)
+{
+	free(r->sni);
+	free(r->host);
+	free(r->quic_sni);
+	free(r->msg);
+	free(r->group);
+	for (size_t i = 0; i < r->alert_msgs.n; i++)
+		free(r->alert_msgs.v[i]);
+	hg_vec_free(&r->alert_sids);
+	hg_vec_free(&r->alert_msgs);
+	hg_vec_free(&r->alert_actions);
+}
+
+/* One inspector and what it writes. */
+struct lane {
+	struct hg_inspector *ins;
+	struct hg_engine *engine;
+	const struct hg_ruleset *rs;
+	struct hg_eventlog *alerts, *flows;
+	record_fn sink;
+	void *sink_ud;
+	/* Alerts of flows still alive, until their record is emitted: kept in
+	 * the record being built, found by flow_id. */
+	HG_VEC(struct flow_record *) open;
+};
+
+static struct flow_record *open_record(struct lane *l, uint64_t flow_id, bool create)
+{
+	for (size_t i = l->open.n; i-- > 0;)
+		if (l->open.v[i]->flow_id == flow_id)
+			return l->open.v[i];
+	if (!create)
+		return NULL;
+	struct flow_record *r = xcalloc(1, sizeof(*r));
+	r->flow_id = flow_id;
+	hg_vec_push(&l->open, r);
+	return r;
+}
+
+static const char *end_reason(enum hg_flow_end why)
+{
+	switch (why) {
+	case HG_FLOW_END_TIMEOUT:
+	case HG_FLOW_END_REUSED:
+		return "timeout";
+	case HG_FLOW_END_EVICTED:
+		return "forced";
+	default:
+		return "shutdown";
+	}
+}
+
+static void on_alert(void *ud, const struct hg_inspect_event *ev, const struct hg_alert *a)
+{
+	struct lane *l = ud;
+	if (l->sink) {
+		/* Keep a bounded list of alerts per flow for the record. */
+		struct flow_record *r = open_record(l, ev->flow->flow_id, true);
+		if (r->alert_sids.n < 32) {
+			hg_vec_push(&r->alert_sids, a->sid);
+			hg_vec_push(&r->alert_msgs, xstrdup(a->msg));
+			hg_vec_push(&r->alert_actions, a->alert_action);
+		}
+	}
+	if (l->alerts) {
+		struct hg_log_flow lf;
+		struct hg_log_tls tls;
+		struct hg_log_http http;
+		struct hg_log_alert la;
+		hg_inspect_log_flow(ev->flow, ev->iflow, &lf, &tls, &http);
+		hg_log_alert_from_engine(&la, a, l->rs->policy ? l->rs->policy->arn : NULL);
+		hg_eventlog_alert(l->alerts, &lf, &la, ev->ts_us, ev->dir == HG_DIR_TO_SERVER);
+	}
+}
+
+static void on_flow_end(void *ud, const struct hg_inspect_event *ev, enum hg_flow_end why)
+{
+	struct lane *l = ud;
+	if (l->flows) {
+		struct hg_log_flow lf;
+		struct hg_log_tls tls;
+		struct hg_log_http http;
+		hg_inspect_log_flow(ev->flow, ev->iflow, &lf, &tls, &http);
+		lf.reason = end_reason(why);
+		hg_eventlog_netflow(l->flows, &lf, ev->flow->last_us);
+	}
+	if (!l->sink)
+		return;
+	struct flow_record *r = open_record(l, ev->flow->flow_id, false);
+	struct flow_record fresh = {0};
+	if (r) {
+		/* Remove it from the open list (order does not matter). */
+		for (size_t i = 0; i < l->open.n; i++)
+			if (l->open.v[i] == r) {
+				l->open.v[i] = l->open.v[--l->open.n];
+				break;
+			}
+		fresh = *r;
+		free(r);
+	}
+	flow_record_fill(&fresh, l->engine, ev->flow, ev->iflow);
+	l->sink(l->sink_ud, &fresh);
+	flow_record_free(&fresh);
+}
+
+static struct hg_eventlog *open_log(const char *path, const struct run_opts *o, const struct hg_ruleset *rs)
+{
+	if (!path)
+		return NULL;
+	int err = 0;
+	struct hg_eventlog *log = hg_eventlog_open(path, o->log_format, rs->firewall_name, o->availability_zone, &err);
+	if (!log)
+		fprintf(stderr, "hostgate: %s: %s\n", path, strerror(-err));
+	return log;
+}
+
+int run_capture(const char *path, const struct hg_ruleset *const *rs, size_t n, const struct run_opts *o,
+		record_fn *sinks, void **sink_ud, struct run_stats *stats)
+{
+	char err[256];
+	int status = 0;
+	struct hg_source *src = hg_source_open_file(path, err, sizeof(err));
+	if (!src) {
+		fprintf(stderr, "hostgate: %s: %s\n", path, err);
+		return 2;
+	}
+	struct lane *lanes = xcalloc(n, sizeof(*lanes));
+	for (size_t i = 0; i < n; i++) {
+		struct lane *l = &lanes[i];
+		l->rs = rs[i];
+		l->sink = sinks ? sinks[i] : NULL;
+		l->sink_ud = sink_ud ? sink_ud[i] : NULL;
+		l->engine = hg_engine_new(rs[i]);
+		/* Logs belong to the first lane only (replay has one). */
+		if (i == 0) {
+			l->alerts = open_log(o->alert_log, o, rs[i]);
+			l->flows = open_log(o->flow_log, o, rs[i]);
+			if ((o->alert_log && !l->alerts) || (o->flow_log && !l->flows))
+				status = 2;
+		}
+		struct hg_inspect_callbacks cb = {.alert = on_alert, .flow_end = on_flow_end, .ud = l};
+		l->ins = l->engine ? hg_inspector_new(l->engine, &o->inspect, &cb) : NULL;
+		if (!l->ins) {
+			fprintf(stderr, "hostgate: cannot set up the engine: %s\n", strerror(errno));
+			status = 2;
+		}
+	}
+	if (status)
+		goto out;
+	struct hg_frame fr;
+	enum hg_source_result r;
+	while ((r = hg_source_next(src, &fr)) == HG_SOURCE_FRAME)
+		for (size_t i = 0; i < n; i++)
+			hg_inspector_frame(lanes[i].ins, fr.linktype, fr.ts_us, fr.data, fr.caplen, fr.wirelen, NULL);
+	if (r == HG_SOURCE_ERROR)
+		/* A truncated capture: what was read is reported; the error too. */
+		fprintf(stderr, "hostgate: %s: %s (replayed what was read)\n", path, hg_source_error(src));
+	for (size_t i = 0; i < n; i++)
+		hg_inspector_flush(lanes[i].ins);
+	if (stats) {
+		memset(stats, 0, sizeof(*stats));
+		hg_inspector_stats(lanes[0].ins, &stats->ins);
+	}
+out:
+	for (size_t i = 0; i < n; i++) {
+		struct lane *l = &lanes[i];
+		hg_inspector_free(l->ins);
+		for (int k = 0; k < 2; k++) {
+			struct hg_eventlog *log = k ? l->flows : l->alerts;
+			if (!log)
+				continue;
+			struct hg_eventlog_stats es;
+			hg_eventlog_flush(log);
+			hg_eventlog_stats(log, &es);
+			if (stats)
+				stats->log_lost += es.events_lost;
+			if (es.events_lost)
+				fprintf(stderr, "hostgate: %s: %llu events could not be written: %s\n",
+					k ? o->flow_log : o->alert_log, (unsigned long long)es.events_lost,
+					strerror(es.last_errno));
+			hg_eventlog_close(log);
+		}
+		for (size_t k = 0; k < l->open.n; k++) {
+			flow_record_free(l->open.v[k]);
+			free(l->open.v[k]);
+		}
+		hg_vec_free(&l->open);
+		hg_engine_free(l->engine);
+	}
+	free(lanes);
+	hg_source_close(src);
+	if (!status && stats && stats->log_lost)
+		status = 1;
+	return status;
+}
+
+void format_endpoint(char *buf, size_t len, const struct hg_ip *ip, uint16_t port)
+{
+	char a[64];
+	hg_ip_format(ip, a, sizeof(a));
+	if (hg_ip_is_v4(ip))
+		snprintf(buf, len, "%s:%u", a, port);
+	else
+		snprintf(buf, len, "[%s]:%u", a, port);
+}
+
+void print_summary(FILE *out, const struct run_stats *st)
+{
+	const struct hg_inspect_stats *s = &st->ins;
+	fprintf(out,
+		"summary: %llu packets, %llu flows: %llu pass, %llu drop, %llu reject; %llu alerts; "
+		"%llu skipped",
+		(unsigned long long)s->frames, (unsigned long long)s->flows.created,
+		(unsigned long long)s->verdicts[HG_VERDICT_PASS], (unsigned long long)s->verdicts[HG_VERDICT_DROP],
+		(unsigned long long)s->verdicts[HG_VERDICT_REJECT], (unsigned long long)s->alerts,
+		(unsigned long long)s->skipped);
+	const char *sep = " (";
+	for (int r = 1; r < HG_DR__COUNT; r++) {
+		if (!s->decode.reason[r])
+			continue;
+		fprintf(out, "%s%s %llu", sep, hg_decode_reason_name((enum hg_decode_reason)r),
+			(unsigned long long)s->decode.reason[r]);
+		sep = ", ";
+	}
+	if (sep[0] == ',')
+		fputc(')', out);
+	if (s->flows.ended[HG_FLOW_END_EVICTED])
+		fprintf(out, "; %llu flows evicted", (unsigned long long)s->flows.ended[HG_FLOW_END_EVICTED]);
+	if (s->defrag.timeouts || s->defrag.evictions)
+		fprintf(out, "; fragments: %llu timeouts, %llu evicted", (unsigned long long)s->defrag.timeouts,
+			(unsigned long long)s->defrag.evictions);
+	if (s->stream.nomem)
+		fprintf(out, "; %llu streams unbuffered (cap)", (unsigned long long)s->stream.nomem);
+	if (st->log_lost)
+		fprintf(out, "; %llu log events LOST", (unsigned long long)st->log_lost);
+	fputc('\n', out);
+}
+
+void record_list_sink(void *ud, struct flow_record *r)
+{
+	struct record_list *l = ud;
+	struct flow_record k = *r;
+	k.sni = r->sni ? xstrdup(r->sni) : NULL;
+	k.host = r->host ? xstrdup(r->host) : NULL;
+	k.quic_sni = r->quic_sni ? xstrdup(r->quic_sni) : NULL;
+	k.msg = r->msg ? xstrdup(r->msg) : NULL;
+	k.group = r->group ? xstrdup(r->group) : NULL;
+	memset(&k.alert_sids, 0, sizeof(k.alert_sids));
+	memset(&k.alert_msgs, 0, sizeof(k.alert_msgs));
+	memset(&k.alert_actions, 0, sizeof(k.alert_actions));
+	hg_vec_push(&l->v, k);
+}
+
+void record_list_free(struct record_list *l)
+{
+	for (size_t i = 0; i < l->v.n; i++)
+		flow_record_free(&l->v.v[i]);
+	hg_vec_free(&l->v);
+}

@@ -1,0 +1,72 @@
+/* replay_run.h - running a capture through an inspector, and what replay,
+ * test and diff keep of each ended flow. */
+#ifndef HOSTGATE_REPLAY_RUN_H
+#define HOSTGATE_REPLAY_RUN_H
+
+#include "hostgate/inspect.h"
+
+/* What the commands keep of an ended flow (strings copied). */
+struct flow_record {
+	uint64_t flow_id;
+	struct hg_ip cli, srv;
+	uint16_t cport, sport;
+	uint8_t proto;
+	uint64_t first_us;
+	enum hg_app_proto app;
+	char *sni, *host, *quic_sni; /* NULL when absent */
+	bool tls_no_sni;
+	enum hg_verdict verdict;
+	uint32_t sid;          /* deciding rule's sid, 0 if none */
+	char *msg;             /* deciding rule's msg or description */
+	char *group;           /* deciding group name, NULL for the policy */
+	HG_VEC(uint32_t) alert_sids;
+	HG_VEC(char *) alert_msgs;
+	HG_VEC(const char *) alert_actions;
+	uint64_t pkts[2], bytes[2];
+	uint32_t evasion;
+};
+
+void flow_record_fill(struct flow_record *r, const struct hg_engine *e, const struct hg_flow *f,
+		      const struct hg_iflow *fi);
+void flow_record_free(struct flow_record *r);
+/* The alerts of a flow arrive before its end: records are built in a
+ * scratch list keyed by flow_id until then. */
+
+struct run_opts {
+	struct hg_inspect_config inspect;
+	const char *alert_log, *flow_log;
+	enum hg_log_format log_format;
+	const char *availability_zone;
+};
+
+void run_opts_defaults(struct run_opts *o);
+/* Parses --max-flows, --stream-depth, --overlap-policy, --alert-log,
+ * --flow-log, --log-format. 1 consumed, 0 not ours, -1 usage error. */
+int run_opts_option(struct run_opts *o, int argc, char **argv, int *i);
+
+/* Per-flow sink: called at each flow's end with its finished record. */
+typedef void (*record_fn)(void *ud, struct flow_record *r);
+
+struct run_stats {
+	struct hg_inspect_stats ins;
+	uint64_t log_lost;
+};
+
+/* Replays path through engine(s) built from each ruleset: n engines fed the
+ * same packets in lockstep (diff uses two). sinks[i] gets engine i's flows.
+ * Returns 0, or 2 with a message on stderr (unreadable capture). */
+int run_capture(const char *path, const struct hg_ruleset *const *rs, size_t n, const struct run_opts *o,
+		record_fn *sinks, void **sink_ud, struct run_stats *stats);
+
+/* A list of records (test and diff keep a capture's flows). */
+struct record_list {
+	HG_VEC(struct flow_record) v;
+};
+/* A record_fn: appends a copy of r (without its alert list). */
+void record_list_sink(void *ud, struct flow_record *r);
+void record_list_free(struct record_list *l);
+
+void print_summary(FILE *out, const struct run_stats *st);
+void format_endpoint(char *buf, size_t len, const struct hg_ip *ip, uint16_t port);
+
+#endif

@@ -1,0 +1,124 @@
+/* inspect.h - the per-packet pipeline shared by replay and the live daemon:
+ * decode -> defrag -> flow -> stream -> app detection (TLS, HTTP, QUIC) ->
+ * engine, with callbacks for alerts and for every flow that ends.
+ *
+ * An inspector owns its flow table, stream buffers, defragmenter and the
+ * per-flow app-layer state; it borrows the engine. Memory is bounded by the
+ * configuration whatever the traffic: flows (max_flows), stream bytes, QUIC
+ * states and fragment buffers each have a cap, and what is shed is counted. */
+#ifndef HOSTGATE_INSPECT_H
+#define HOSTGATE_INSPECT_H
+
+#include "hostgate/appparse.h"
+#include "hostgate/decode.h"
+#include "hostgate/engine.h"
+#include "hostgate/eventlog.h"
+#include "hostgate/flow.h"
+#include "hostgate/stream.h"
+
+/* Evasions and anomalies noticed on a flow (hostgate's own, logged as
+ * alerts with the sids below, in a range no ANFW rule group uses). */
+enum {
+	HG_EVASION_STREAM_OVERLAP = 1u << 0, /* TCP segments overlapped with other bytes */
+	HG_EVASION_FRAG_OVERLAP = 1u << 1,   /* IP fragments overlapped with other bytes */
+	HG_EVASION_HOST_CONFLICT = 1u << 2,  /* several Host headers naming different hosts */
+	HG_EVASION_HOST_MISMATCH = 1u << 3,  /* absolute URI authority != Host header */
+	HG_EVASION_ECH = 1u << 4,            /* encrypted ClientHello: the SNI is the outer one */
+	HG_EVASION_SNI_TRAILING_DOT = 1u << 5, /* SNI ends in '.', which RFC 6066 §3 forbids */
+};
+#define HG_SID_EVASION_BASE 9900001u /* + bit index of HG_EVASION_* */
+
+/* Lazily allocated per flow once the client sends payload. */
+struct hg_iflow_app {
+	uint8_t sni[256];
+	uint8_t host[256];
+	uint8_t names[512];
+	uint8_t url[256];
+	uint8_t ua[128];
+	uint8_t method[16];
+	uint8_t protocol[16];
+	uint16_t sni_len, host_len, names_len, url_len, ua_len, method_len, protocol_len;
+	struct quic_state *quic; /* UDP flows that look like QUIC */
+};
+
+/* The inspector's area in each flow (the flow table's user data). */
+struct hg_iflow {
+	struct hg_eng_flow ef;
+	struct hg_eng_app app;
+	struct hg_iflow_app *buf;
+	uint8_t tried;       /* parsers that said NOT_THIS (private bits) */
+	uint8_t done;        /* app layer complete: stop parsing */
+	uint8_t forced;      /* enum hg_verdict imposed by an evasion policy */
+	uint32_t evasion;    /* HG_EVASION_* */
+	uint32_t n_alerts;
+	bool tls_seen, ech;
+};
+
+struct hg_inspect_config {
+	struct hg_flow_config flow;     /* user_size/end_cb/streams are the inspector's */
+	struct hg_stream_config stream; /* policy: overlap handling */
+	struct hg_defrag_config defrag;
+	uint32_t max_quic_states;       /* concurrent QUIC reassembly states; default 4096 */
+};
+
+void hg_inspect_config_defaults(struct hg_inspect_config *c);
+
+/* What the callbacks get. */
+struct hg_inspect_event {
+	const struct hg_flow *flow;
+	const struct hg_iflow *iflow;
+	enum hg_dir dir;        /* of the packet (alerts) */
+	uint64_t ts_us;
+};
+
+struct hg_inspect_callbacks {
+	void (*alert)(void *ud, const struct hg_inspect_event *ev, const struct hg_alert *a);
+	void (*flow_end)(void *ud, const struct hg_inspect_event *ev, enum hg_flow_end why);
+	void *ud;
+};
+
+struct hg_inspect_stats {
+	uint64_t frames, packets, skipped; /* skipped: not decoded (see decode stats) */
+	uint64_t held_fragments;
+	uint64_t verdicts[4];              /* flows ended, by final enum hg_verdict */
+	uint64_t appbuf_nomem, quic_nomem;
+	uint64_t alerts;
+	struct hg_decode_stats decode;
+	struct hg_flow_stats flows;
+	struct hg_stream_stats stream;
+	struct hg_defrag_stats defrag;
+};
+
+struct hg_inspector;
+
+struct hg_inspector *hg_inspector_new(const struct hg_engine *e, const struct hg_inspect_config *c,
+				      const struct hg_inspect_callbacks *cb);
+/* Ends every flow (flow_end callbacks) and frees. NULL is a no-op. */
+void hg_inspector_free(struct hg_inspector *ins);
+
+/* Feeds one captured frame. Returns the packet's verdict (UNDECIDED: the
+ * flow is still being inspected; live holds the packet). *flow_out, when
+ * not NULL, gets the packet's flow (NULL for skipped frames and held
+ * fragments). */
+enum hg_verdict hg_inspector_frame(struct hg_inspector *ins, int linktype, uint64_t ts_us,
+				   const uint8_t *data, uint32_t caplen, uint32_t wirelen,
+				   struct hg_flow **flow_out);
+/* Ends idle flows at now_us (live: call from a timer). */
+void hg_inspector_expire(struct hg_inspector *ins, uint64_t now_us);
+/* Ends every flow now (end of a capture). */
+void hg_inspector_flush(struct hg_inspector *ins);
+void hg_inspector_stats(const struct hg_inspector *ins, struct hg_inspect_stats *out);
+const struct hg_engine *hg_inspector_engine(const struct hg_inspector *ins);
+
+/* The flow's final verdict (undecided flows passed, §3.3) with evasion
+ * policies applied. */
+enum hg_verdict hg_iflow_verdict(const struct hg_iflow *f);
+
+/* Fills the log's view of a flow; tls/http point into storage the caller
+ * provides (kept only while the flow lives). */
+void hg_inspect_log_flow(const struct hg_flow *f, const struct hg_iflow *fi, struct hg_log_flow *out,
+			 struct hg_log_tls *tls, struct hg_log_http *http);
+/* The evasion name of one HG_EVASION_* bit ("stream-overlap", ...). */
+const char *hg_evasion_name(uint32_t bit);
+
+#endif

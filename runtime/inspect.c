@@ -1,0 +1,496 @@
+/* inspect.c - one packet through the pipeline: decode, defrag, flow, first
+ * bytes of the stream, app-layer detection by content (any port), and the
+ * engine. Replay and the live daemon call the same hg_inspector_frame().
+ *
+ * App detection runs on the client's contiguous first bytes each time they
+ * grow, until a parser says FOUND (or every parser said NOT_THIS): parsers
+ * are stateless over the prefix, so a ClientHello spread over 1-byte
+ * segments or out-of-order segments is parsed once it is whole. */
+#include "hostgate/inspect.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { TRIED_TLS = 1u << 0, TRIED_HTTP = 1u << 1, TRIED_QUIC = 1u << 2 };
+
+struct hg_inspector {
+	const struct hg_engine *engine;
+	struct hg_inspect_config cfg;
+	struct hg_inspect_callbacks cb;
+	struct hg_flow_table *flows;
+	struct hg_stream_ctx *streams;
+	struct hg_defrag *defrag;
+	struct hg_inspect_stats st;
+	uint32_t quic_states;
+	/* Joins a ClientHello fragmented over several TLS records. */
+	uint8_t tls_scratch[TLS_SCRATCH_MAX];
+	/* The packet being inspected, for the alert callback. */
+	struct hg_flow *cur_flow;
+	enum hg_dir cur_dir;
+	uint64_t cur_ts;
+};
+
+void hg_inspect_config_defaults(struct hg_inspect_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->max_quic_states = 4096;
+}
+
+static void release_app(struct hg_inspector *ins, struct hg_iflow *fi)
+{
+	if (!fi->buf)
+		return;
+	if (fi->buf->quic) {
+		free(fi->buf->quic);
+		ins->quic_states--;
+	}
+	free(fi->buf);
+	fi->buf = NULL;
+}
+
+static void on_flow_end(void *ud, struct hg_flow *f, enum hg_flow_end why)
+{
+	struct hg_inspector *ins = ud;
+	struct hg_iflow *fi = hg_flow_user(f);
+	ins->st.verdicts[hg_iflow_verdict(fi)]++;
+	if (ins->cb.flow_end) {
+		struct hg_inspect_event ev = {.flow = f, .iflow = fi, .dir = HG_DIR_TO_SERVER, .ts_us = f->last_us};
+		ins->cb.flow_end(ins->cb.ud, &ev, why);
+	}
+	release_app(ins, fi);
+}
+
+struct hg_inspector *hg_inspector_new(const struct hg_engine *e, const struct hg_inspect_config *c,
+				      const struct hg_inspect_callbacks *cb)
+{
+	struct hg_inspector *ins = calloc(1, sizeof(*ins));
+	if (!ins)
+		return NULL;
+	ins->engine = e;
+	ins->cfg = *c;
+	if (!ins->cfg.max_quic_states)
+		ins->cfg.max_quic_states = 4096;
+	if (cb)
+		ins->cb = *cb;
+	ins->streams = hg_stream_ctx_new(&c->stream);
+	ins->defrag = hg_defrag_new(&c->defrag);
+	struct hg_flow_config fc = c->flow;
+	fc.user_size = sizeof(struct hg_iflow);
+	fc.end_cb = on_flow_end;
+	fc.ud = ins;
+	fc.streams = ins->streams;
+	ins->flows = ins->streams && ins->defrag ? hg_flow_table_new(&fc) : NULL;
+	if (!ins->flows) {
+		hg_inspector_free(ins);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return ins;
+}
+
+void hg_inspector_free(struct hg_inspector *ins)
+{
+	if (!ins)
+		return;
+	if (ins->flows) {
+		hg_flow_table_flush(ins->flows);
+		hg_flow_table_free(ins->flows);
+	}
+	hg_defrag_free(ins->defrag);
+	hg_stream_ctx_free(ins->streams);
+	free(ins);
+}
+
+const struct hg_engine *hg_inspector_engine(const struct hg_inspector *ins)
+{
+	return ins->engine;
+}
+
+enum hg_verdict hg_iflow_verdict(const struct hg_iflow *fi)
+{
+	if (fi->forced != HG_VERDICT_UNDECIDED && !hg_eng_flow_decided(&fi->ef))
+		return (enum hg_verdict)fi->forced;
+	return hg_eng_flow_final(&fi->ef);
+}
+
+static const char *const evasion_names[] = {"stream-overlap", "frag-overlap", "host-conflict",
+					    "host-mismatch", "ech", "sni-trailing-dot"};
+static const char *const evasion_msgs[] = {
+	"hostgate: TCP segments overlap with different data (evasion)",
+	"hostgate: IP fragments overlap with different data (evasion)",
+	"hostgate: conflicting HTTP Host headers (evasion)",
+	"hostgate: HTTP request URI authority differs from the Host header",
+	"hostgate: TLS encrypted ClientHello; the SNI is the outer name",
+	"hostgate: TLS SNI ends with a dot (RFC 6066 forbids it; raw tls.sni matches no list target)",
+};
+
+const char *hg_evasion_name(uint32_t bit)
+{
+	for (unsigned i = 0; i < HG_ARRAY_LEN(evasion_names); i++)
+		if (bit == 1u << i)
+			return evasion_names[i];
+	return "?";
+}
+
+/* Alerts of the engine and of our evasion checks reach the caller here. */
+static void emit_alert(void *ud, const struct hg_alert *a)
+{
+	struct hg_inspector *ins = ud;
+	struct hg_iflow *fi = hg_flow_user(ins->cur_flow);
+	fi->n_alerts++;
+	ins->st.alerts++;
+	if (ins->cb.alert) {
+		struct hg_inspect_event ev = {
+			.flow = ins->cur_flow, .iflow = fi, .dir = ins->cur_dir, .ts_us = ins->cur_ts};
+		ins->cb.alert(ins->cb.ud, &ev, a);
+	}
+}
+
+static void flag_evasion(struct hg_inspector *ins, struct hg_iflow *fi, uint32_t bit, bool drop)
+{
+	if (fi->evasion & bit)
+		return;
+	fi->evasion |= bit;
+	unsigned idx = 0;
+	while (!(bit & (1u << idx)))
+		idx++;
+	if (drop && !hg_eng_flow_decided(&fi->ef))
+		fi->forced = HG_VERDICT_DROP;
+	enum hg_verdict v = hg_iflow_verdict(fi);
+	bool decided = hg_eng_flow_decided(&fi->ef) || fi->forced;
+	struct hg_alert a = {
+		.sid = HG_SID_EVASION_BASE + idx,
+		.rev = 1,
+		.msg = evasion_msgs[idx],
+		.action = drop ? HG_ACT_DROP : HG_ACT_ALERT,
+		.blocked = drop,
+		.alert_action = drop ? "blocked" : "allowed",
+		.verdict = decided ? v : HG_VERDICT_UNDECIDED,
+		.verdict_action = decided ? hg_verdict_name(v) : "alert",
+	};
+	emit_alert(ins, &a);
+}
+
+static struct hg_iflow_app *app_buf(struct hg_inspector *ins, struct hg_iflow *fi)
+{
+	if (!fi->buf) {
+		fi->buf = calloc(1, sizeof(*fi->buf));
+		if (!fi->buf)
+			ins->st.appbuf_nomem++;
+	}
+	return fi->buf;
+}
+
+/* Copies a slice into a per-flow buffer so it outlives the parse. */
+static struct hg_slice keep(uint8_t *dst, size_t cap, uint16_t *dlen, struct hg_slice s)
+{
+	if (!s.p)
+		return (struct hg_slice){0};
+	size_t n = s.len < cap ? s.len : cap;
+	memcpy(dst, s.p, n);
+	*dlen = (uint16_t)n;
+	return (struct hg_slice){dst, n};
+}
+
+static void detect_tls(struct hg_inspector *ins, struct hg_iflow *fi, const uint8_t *data, size_t len)
+{
+	struct tls_hello h;
+	enum hg_parse r = tls_client_hello_parse(data, len, ins->tls_scratch, sizeof(ins->tls_scratch), &h);
+	switch (r) {
+	case HG_PARSE_NEED_MORE:
+		/* A record header of a handshake: the protocol is known already. */
+		fi->app.proto = HG_APP_TLS;
+		return;
+	case HG_PARSE_NOT_THIS:
+		fi->tried |= TRIED_TLS;
+		return;
+	case HG_PARSE_INVALID:
+		/* TLS, but no parsable ClientHello: no tls.sni, no client_hello state. */
+		fi->app.proto = HG_APP_TLS;
+		fi->done = 1;
+		return;
+	case HG_PARSE_FOUND:
+		break;
+	}
+	struct hg_iflow_app *b = app_buf(ins, fi);
+	fi->app.proto = HG_APP_TLS;
+	fi->app.ssl_state |= HG_SSL_CLIENT_HELLO;
+	fi->ech = h.ech;
+	if (b)
+		fi->app.tls_sni = keep(b->sni, sizeof(b->sni), &b->sni_len, h.sni);
+	fi->done = 1;
+	if (h.ech)
+		flag_evasion(ins, fi, HG_EVASION_ECH, false);
+	if (h.sni.p && h.sni.len && h.sni.p[h.sni.len - 1] == '.')
+		flag_evasion(ins, fi, HG_EVASION_SNI_TRAILING_DOT, false);
+}
+
+static void detect_http(struct hg_inspector *ins, struct hg_iflow *fi, const uint8_t *data, size_t len,
+			size_t limit)
+{
+	struct hg_iflow_app *b = app_buf(ins, fi);
+	if (!b)
+		return;
+	struct http_bufs bufs = {b->host, sizeof(b->host), b->names, sizeof(b->names)};
+	struct http_req req;
+	enum hg_parse r = http_request_parse(data, len, limit, &bufs, &req);
+	if (r == HG_PARSE_NOT_THIS) {
+		fi->tried |= TRIED_HTTP;
+		return;
+	}
+	fi->app.proto = HG_APP_HTTP;
+	if (r == HG_PARSE_NEED_MORE)
+		return;
+	fi->done = 1;
+	if (r == HG_PARSE_INVALID)
+		return;
+	fi->app.http_request_line = true;
+	fi->app.http_request_headers = true;
+	fi->app.http_method = keep(b->method, sizeof(b->method), &b->method_len, req.method);
+	fi->app.http_uri = keep(b->url, sizeof(b->url), &b->url_len, req.target);
+	fi->app.http_user_agent = keep(b->ua, sizeof(b->ua), &b->ua_len, req.user_agent);
+	keep(b->protocol, sizeof(b->protocol), &b->protocol_len, req.version);
+	if (req.host.p) {
+		b->host_len = (uint16_t)req.host.len;
+		fi->app.http_host = (struct hg_slice){b->host, req.host.len};
+	}
+	if (req.flags & HTTP_F_HOST_CONFLICT) {
+		/* libhtp joins repeated headers into one value, which no
+		 * allowlisted name equals: no http.host the lists could pass. */
+		fi->app.http_host = (struct hg_slice){b->host, 0};
+		flag_evasion(ins, fi, HG_EVASION_HOST_CONFLICT, false);
+	}
+	if (req.flags & HTTP_F_HOST_MISMATCH)
+		flag_evasion(ins, fi, HG_EVASION_HOST_MISMATCH, false);
+	if (req.header_names.p) {
+		b->names_len = (uint16_t)req.header_names.len;
+		fi->app.http_header_names = (struct hg_slice){b->names, req.header_names.len};
+	}
+}
+
+static void detect_tcp(struct hg_inspector *ins, struct hg_flow *f, struct hg_iflow *fi)
+{
+	size_t len;
+	const uint8_t *data = hg_stream_data(&f->stream[HG_DIR_TO_SERVER], &len);
+	if (!data || !len)
+		return;
+	if (!(fi->tried & TRIED_TLS))
+		detect_tls(ins, fi, data, len);
+	if (!fi->done && fi->app.proto != HG_APP_TLS && !(fi->tried & TRIED_HTTP))
+		detect_http(ins, fi, data, len, hg_stream_get_config(ins->streams)->depth_to_server);
+	if (fi->done)
+		return;
+	if ((fi->tried & (TRIED_TLS | TRIED_HTTP)) == (TRIED_TLS | TRIED_HTTP)) {
+		fi->app.proto = len >= 4 && !memcmp(data, "SSH-", 4) ? HG_APP_SSH : HG_APP_FAILED;
+		fi->done = 1;
+	} else if (hg_stream_complete(&f->stream[HG_DIR_TO_SERVER])) {
+		/* No more bytes will come: what is known is all there is. */
+		if (fi->app.proto == HG_APP_UNKNOWN)
+			fi->app.proto = HG_APP_FAILED;
+		fi->done = 1;
+	}
+}
+
+static void detect_udp(struct hg_inspector *ins, struct hg_iflow *fi, const struct hg_packet *p)
+{
+	if (!p->payload_len)
+		return;
+	/* QUIC long header (RFC 9000 §17.2): the form bit set. */
+	if (!(fi->tried & TRIED_QUIC) && (p->payload[0] & 0x80)) {
+		struct hg_iflow_app *b = app_buf(ins, fi);
+		if (b && !b->quic) {
+			if (ins->quic_states >= ins->cfg.max_quic_states) {
+				ins->st.quic_nomem++;
+			} else if ((b->quic = malloc(sizeof(*b->quic)))) {
+				ins->quic_states++;
+				quic_state_init(b->quic);
+			}
+		}
+		if (b && b->quic) {
+			struct quic_result qr;
+			enum hg_parse r = quic_initial_parse(b->quic, p->payload, p->payload_len, &qr);
+			if (r == HG_PARSE_NEED_MORE) {
+				fi->app.proto = HG_APP_QUIC;
+				return;
+			}
+			if (r == HG_PARSE_FOUND) {
+				fi->app.proto = HG_APP_QUIC;
+				fi->app.quic_sni = keep(b->sni, sizeof(b->sni), &b->sni_len, qr.hello.sni);
+				fi->done = 1;
+				return;
+			}
+			if (r == HG_PARSE_INVALID) {
+				fi->app.proto = HG_APP_QUIC;
+				fi->done = 1;
+				return;
+			}
+		}
+		fi->tried |= TRIED_QUIC;
+	}
+	fi->app.proto = HG_APP_FAILED;
+	fi->done = 1;
+}
+
+static enum hg_verdict inspect_packet(struct hg_inspector *ins, const struct hg_packet *p)
+{
+	enum hg_dir dir;
+	bool created;
+	struct hg_flow *f = hg_flow_packet(ins->flows, p, &dir, &created);
+	if (!f)
+		return HG_VERDICT_UNDECIDED;
+	struct hg_iflow *fi = hg_flow_user(f);
+	if (created) {
+		hg_eng_flow_init(&fi->ef);
+		if (p->ip_proto != 6 && p->ip_proto != 17)
+			fi->app.proto = HG_APP_NONE;
+	}
+	ins->cur_flow = f;
+	ins->cur_dir = dir;
+	ins->cur_ts = p->ts_us;
+	if (created && (f->flags & HG_FLOW_F_MIDSTREAM))
+		hg_engine_stream_exception(ins->engine, &fi->ef);
+	if (p->flags & HG_PKT_F_FRAG_OVERLAP)
+		flag_evasion(ins, fi, HG_EVASION_FRAG_OVERLAP, false);
+
+	bool undecided = !hg_eng_flow_decided(&fi->ef) && fi->forced == HG_VERDICT_UNDECIDED;
+	if (undecided && !fi->done) {
+		if (p->ip_proto == 6) {
+			bool grew = hg_stream_packet(ins->streams, &f->stream[dir], p);
+			uint32_t sf = hg_stream_flags(&f->stream[dir]);
+			if (sf & HG_STREAM_F_CONFLICT)
+				flag_evasion(ins, fi, HG_EVASION_STREAM_OVERLAP, (sf & HG_STREAM_F_DROP) != 0);
+			if (dir == HG_DIR_TO_SERVER && (grew || (sf & HG_STREAM_F_FIN)))
+				detect_tcp(ins, f, fi);
+		} else if (p->ip_proto == 17 && dir == HG_DIR_TO_SERVER) {
+			detect_udp(ins, fi, p);
+		}
+	}
+
+	if (fi->forced != HG_VERDICT_UNDECIDED && !hg_eng_flow_decided(&fi->ef))
+		return (enum hg_verdict)fi->forced;
+	struct hg_eng_pkt ep = {
+		.ip_proto = p->ip_proto,
+		.src = p->src,
+		.dst = p->dst,
+		.sport = p->sport,
+		.dport = p->dport,
+		.dir = dir,
+		.tcp_flags = p->tcp_flags,
+		.first_in_dir = hg_flow_first_in_dir(f, dir),
+		.established = hg_flow_established(f),
+		.fragment = (p->flags & HG_PKT_F_REASSEMBLED) != 0,
+		.payload = p->payload,
+		.payload_len = p->payload_len,
+	};
+	enum hg_verdict v = hg_engine_packet(ins->engine, &fi->ef, &ep, &fi->app, emit_alert, ins);
+	if (hg_eng_flow_decided(&fi->ef) && p->ip_proto == 6) {
+		/* Decided: the first bytes are no longer needed. */
+		hg_stream_release(ins->streams, &f->stream[0]);
+		hg_stream_release(ins->streams, &f->stream[1]);
+		fi->done = 1;
+	}
+	return v;
+}
+
+enum hg_verdict hg_inspector_frame(struct hg_inspector *ins, int linktype, uint64_t ts_us,
+				   const uint8_t *data, uint32_t caplen, uint32_t wirelen,
+				   struct hg_flow **flow_out)
+{
+	struct hg_packet p;
+	ins->st.frames++;
+	if (flow_out)
+		*flow_out = NULL;
+	if (!hg_decode(&ins->st.decode, linktype, ts_us, data, caplen, wirelen, &p)) {
+		ins->st.skipped++;
+		return HG_VERDICT_UNDECIDED;
+	}
+	if (p.flags & HG_PKT_F_FRAGMENT) {
+		struct hg_packet whole;
+		enum hg_defrag_result r = hg_defrag_add(ins->defrag, &p, &ins->st.decode, &whole);
+		if (r != HG_DEFRAG_DONE) {
+			ins->st.held_fragments++;
+			return r == HG_DEFRAG_DROPPED ? HG_VERDICT_DROP : HG_VERDICT_UNDECIDED;
+		}
+		p = whole;
+	}
+	ins->st.packets++;
+	enum hg_verdict v = inspect_packet(ins, &p);
+	if (flow_out)
+		*flow_out = ins->cur_flow;
+	return v;
+}
+
+void hg_inspector_expire(struct hg_inspector *ins, uint64_t now_us)
+{
+	hg_flow_table_expire(ins->flows, now_us);
+	hg_defrag_expire(ins->defrag, now_us);
+}
+
+void hg_inspector_flush(struct hg_inspector *ins)
+{
+	hg_flow_table_flush(ins->flows);
+}
+
+void hg_inspector_stats(const struct hg_inspector *ins, struct hg_inspect_stats *out)
+{
+	*out = ins->st;
+	hg_flow_get_stats(ins->flows, &out->flows);
+	hg_stream_get_stats(ins->streams, &out->stream);
+	hg_defrag_get_stats(ins->defrag, &out->defrag);
+}
+
+static void log_dir(const struct hg_flow_dirstats *d, const struct hg_flow *f, struct hg_log_dir *out)
+{
+	*out = (struct hg_log_dir){
+		.pkts = d->pkts,
+		.bytes = d->bytes,
+		.first_us = f->first_us,
+		.last_us = f->last_us,
+		.min_ttl = d->ttl_min,
+		.max_ttl = d->ttl_max,
+		.tcp_flags = d->tcp_flags,
+	};
+}
+
+void hg_inspect_log_flow(const struct hg_flow *f, const struct hg_iflow *fi, struct hg_log_flow *out,
+			 struct hg_log_tls *tls, struct hg_log_http *http)
+{
+	static const char *const states[] = {"new", "established", "closed", "closed"};
+	*out = (struct hg_log_flow){
+		.flow_id = f->flow_id,
+		.src = f->cli,
+		.dst = f->srv,
+		.sport = f->cport,
+		.dport = f->sport,
+		.ip_proto = f->proto,
+		.state = states[f->state & 3],
+		.alerted = fi->n_alerts > 0,
+	};
+	switch (fi->app.proto) {
+	case HG_APP_UNKNOWN:
+	case HG_APP_NONE:
+		break;
+	default:
+		out->app_proto = hg_app_proto_name(fi->app.proto);
+	}
+	log_dir(&f->d[HG_DIR_TO_SERVER], f, &out->ts);
+	log_dir(&f->d[HG_DIR_TO_CLIENT], f, &out->tc);
+	if (fi->app.proto == HG_APP_TLS) {
+		*tls = (struct hg_log_tls){.sni = fi->app.tls_sni, .version = NULL};
+		out->tls = tls;
+	} else if (fi->app.proto == HG_APP_QUIC && fi->app.quic_sni.p) {
+		*tls = (struct hg_log_tls){.sni = fi->app.quic_sni, .version = NULL};
+		out->tls = tls;
+	}
+	if (fi->app.proto == HG_APP_HTTP && fi->app.http_request_line && fi->buf) {
+		*http = (struct hg_log_http){
+			.hostname = fi->app.http_host,
+			.url = fi->app.http_uri,
+			.user_agent = fi->app.http_user_agent,
+			.method = fi->app.http_method,
+			.protocol = {fi->buf->protocol, fi->buf->protocol_len},
+		};
+		out->http = http;
+	}
+}
