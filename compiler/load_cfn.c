@@ -110,14 +110,20 @@ static const char *join_names(struct ld *L, const char *const *names)
 
 /* --------------------------------------------------- mapping schema checks */
 
+static const char *intrinsic_name(struct ld *L, const struct hg_ynode *n, const struct hg_ynode **arg);
+
 /* Checks mapping n against its schema: reports unknown keys (with the
  * nearest known one) and missing required keys (at n). Returns false when
  * n is not a mapping at all. */
 static bool check_map(struct ld *L, const struct hg_ynode *n, const char *what, const char *const *known,
 		      const char *const *required)
 {
-	if (!n || n->kind != HG_Y_MAP || (n->tag && L->tmpl && n->tag[0] == '!')) {
-		ERR(L, nloc(L, n), "%s must be a mapping, not %s", what, n ? kind_word(n) : "nothing");
+	const struct hg_ynode *arg;
+	const char *fn = n ? intrinsic_name(L, n, &arg) : NULL;
+	if (!n || n->kind != HG_Y_MAP || fn) {
+		ERR(L, nloc(L, n), "%s must be a mapping, not %s", what,
+		    fn ? hg_arena_printf(L->a, "%s (hostgate resolves intrinsics only in values)", fn)
+		       : n ? kind_word(n) : "nothing");
 		return false;
 	}
 	const char *suggested[16];
@@ -545,7 +551,9 @@ static const char *intrinsic_name(struct ld *L, const struct hg_ynode *n, const 
 			return t;
 		return hg_arena_printf(L->a, "Fn::%s", t);
 	}
-	if (n->kind == HG_Y_MAP && n->n_pairs == 1) {
+	/* The long form only inside a template: elsewhere {"Ref": ...} may be
+	 * data (a variable named Ref). */
+	if (L->tmpl && n->kind == HG_Y_MAP && n->n_pairs == 1) {
 		const char *k = n->pairs[0].key->str;
 		if (!strcmp(k, "Ref") || !strncmp(k, "Fn::", 4)) {
 			*arg = n->pairs[0].val;

@@ -824,6 +824,73 @@ Test(cfn_bad, stateful_rule_needs_sid)
 	done(&l);
 }
 
+/* StatefulRules go through the Suricata loader as rendered text; its
+ * errors come back at the YAML node each byte came from. */
+Test(cfn_bad, stateful_rule_errors_at_yaml_nodes)
+{
+	struct loaded l = {0};
+	load(&l, "sr.yaml",
+	     "RulesSource:\n"
+	     "  StatefulRules:\n"
+	     "    - Action: DROP\n"
+	     "      Header:\n"
+	     "        Protocol: HTTP\n"
+	     "        Source: $HOME_NET\n"
+	     "        SourcePort: ANY\n"
+	     "        Direction: ANY\n"
+	     "        Destination: \"[10.0.0.0/8, !10.1.0.0/16]\"\n"
+	     "        DestinationPort: \"70000\"\n"
+	     "      RuleOptions:\n"
+	     "        - Keyword: msg\n"
+	     "          Settings: [this is a stateful drop rule]\n"
+	     "        - Keyword: pcre\n"
+	     "          Settings: [\"/x/\"]\n"
+	     "        - Keyword: sid\n"
+	     "          Settings: [\"1234\"]\n"
+	     "    - Action: ALERT\n"
+	     "      Header: {Protocol: TLS, Source: 10.0.0.0/33, SourcePort: ANY, Direction: FORWARD,\n"
+	     "               Destination: ANY, DestinationPort: ANY}\n"
+	     "      RuleOptions: [{Keyword: sid, Settings: [\"1235\"]}]\n");
+	if (suricata_pending(&l)) {
+		done(&l);
+		cr_skip_test("Suricata loader not available yet");
+	}
+	cr_expect(!l.ok);
+	expect_error(&l, 10, 27, "70000");
+	expect_error(&l, 14, 20, "pcre");
+	expect_error(&l, 19, 39, "10.0.0.0/33");
+	done(&l);
+}
+
+Test(cfn, stateful_rule_bare_msg_quoted)
+{
+	struct loaded l = {0};
+	load(&l, "sr.yaml",
+	     "RulesSource:\n"
+	     "  StatefulRules:\n"
+	     "    - Action: DROP\n"
+	     "      Header: {Protocol: HTTP, Source: $HOME_NET, SourcePort: ANY, Direction: ANY,\n"
+	     "               Destination: $EXTERNAL_NET, DestinationPort: ANY}\n"
+	     "      RuleOptions:\n"
+	     "        - {Keyword: msg, Settings: [this is a stateful drop rule]}\n"
+	     "        - {Keyword: flow, Settings: [to_server, established]}\n"
+	     "        - {Keyword: sid, Settings: [\"1234\"]}\n");
+	if (suricata_pending(&l)) {
+		done(&l);
+		cr_skip_test("Suricata loader not available yet");
+	}
+	if (!l.ok)
+		dump(&l);
+	cr_assert(l.ok);
+	struct hg_rule *r = l.rs->groups[0]->rules[0];
+	cr_expect_str_eq(r->msg, "this is a stateful drop rule");
+	cr_expect(r->bidirectional);
+	cr_expect_eq(r->flow, HG_FLOW_TO_SERVER | HG_FLOW_ESTABLISHED);
+	cr_expect_eq(r->sid, 1234);
+	cr_expect_eq(r->proto, HG_PROTO_HTTP);
+	done(&l);
+}
+
 Test(cfn_bad, stateless_values)
 {
 	struct loaded l = {0};
