@@ -312,7 +312,7 @@ struct hg_ynode *hg_ytree_parse(struct hg_arena *a, const char *file, const char
 	struct builder b = {.a = a, .file = file, .text = text, .len = len, .o = o, .d = d};
 	yaml_parser_t p;
 	yaml_event_t ev;
-	bool done = false, ok = false, in_doc = false;
+	bool done = false, ok = false;
 	int docs = 0;
 
 	HG_VEC(size_t) ls = {0};
@@ -342,10 +342,6 @@ struct hg_ynode *hg_ytree_parse(struct hg_arena *a, const char *file, const char
 				hg_diag_error(d, loc, "more than one YAML document; put each in its own file");
 				goto fail_ev;
 			}
-			in_doc = true;
-			break;
-		case YAML_DOCUMENT_END_EVENT:
-			in_doc = false;
 			break;
 		case YAML_SCALAR_EVENT: {
 			if (ev.data.scalar.length > o->max_scalar_bytes) {
@@ -414,7 +410,6 @@ struct hg_ynode *hg_ytree_parse(struct hg_arena *a, const char *file, const char
 		}
 		yaml_event_delete(&ev);
 	}
-	(void)in_doc;
 	if (!b.root) {
 		hg_diag_error(d, (struct hg_loc){file, 1, 1}, "empty document");
 		goto out;
