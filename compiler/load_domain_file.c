@@ -15,7 +15,13 @@ struct df {
 	struct hg_diag *d;
 	const char *file;
 	struct hg_domain_list *l;
-	HG_VEC(struct hg_domain_target) targets;
+	/* Targets and names go straight into the arena: the array sized by
+	 * the line count, the names packed in one block no larger than the
+	 * text. No copy at the end, no per-name allocation. */
+	struct hg_domain_target *t;
+	size_t n, cap;
+	char *names;
+	size_t names_used;
 };
 
 static bool is_blank(char c)
@@ -123,12 +129,22 @@ static void add_target(struct df *f, const char *line, const char *s, size_t n, 
 	size_t m = n;
 	if (m > 1 && s[m - 1] == '.')
 		m--; /* the absolute form names the same domain */
-	char *name = hg_arena_alloc(f->rs->arena, m + 1);
+	/* Each name is at most its line and its NUL replaces the line's end,
+	 * so the block (text length + 1) cannot overflow. */
+	char *name = f->names + f->names_used;
 	for (size_t i = 0; i < m; i++)
 		name[i] = (char)hg_lower((unsigned char)s[i]);
 	name[m] = '\0';
-	struct hg_domain_target t = {loc(f, ln, (size_t)(s - line)), name};
-	hg_vec_push(&f->targets, t);
+	f->names_used += m + 1;
+	if (f->n == f->cap) {
+		/* More names than lines: hosts lines with several names. */
+		size_t ncap = f->cap * 2 + 16;
+		struct hg_domain_target *nt = hg_arena_alloc(f->rs->arena, ncap * sizeof(*nt));
+		memcpy(nt, f->t, f->n * sizeof(*nt));
+		f->t = nt;
+		f->cap = ncap;
+	}
+	f->t[f->n++] = (struct hg_domain_target){loc(f, ln, (size_t)(s - line)), name};
 }
 
 bool hg_load_domain_file(struct hg_ruleset *rs, const char *path, const char *text, size_t len,
@@ -145,8 +161,12 @@ bool hg_load_domain_file(struct hg_ruleset *rs, const char *path, const char *te
 	f.l->type = HG_LIST_DENYLIST;
 	f.l->target_types = HG_TARGET_TLS_SNI | HG_TARGET_HTTP_HOST;
 	g->list = f.l;
-	/* A guess from the size keeps the vector from re-growing much. */
-	hg_vec_reserve(&f.targets, len / 16 + 1);
+	size_t lines = 1;
+	for (const char *q = text; (q = memchr(q, '\n', (size_t)(text + len - q))); q++)
+		lines++;
+	f.cap = lines;
+	f.t = hg_arena_alloc(rs->arena, f.cap * sizeof(*f.t));
+	f.names = hg_arena_alloc(rs->arena, len + 1);
 
 	const char *p = text, *end = text + len;
 	uint32_t ln = 0;
@@ -166,7 +186,7 @@ bool hg_load_domain_file(struct hg_ruleset *rs, const char *path, const char *te
 			while (q < e && is_blank(*q))
 				q++;
 			if (e - q >= 9 && hg_ascii_casecmp_eq(q, 9, "hostgate:", 9)) {
-				if (f.targets.n) {
+				if (f.n) {
 					hg_diag_warn(d, loc(&f, ln, (size_t)(q - line)),
 						     "hostgate directive after the first name is ignored");
 					continue;
@@ -213,12 +233,9 @@ bool hg_load_domain_file(struct hg_ruleset *rs, const char *path, const char *te
 		}
 	}
 
-	if (!f.targets.n && d->errors == errors)
+	if (!f.n && d->errors == errors)
 		hg_diag_error(d, file_loc, "no domain names in the file");
-	f.l->n_targets = f.targets.n;
-	f.l->targets = hg_arena_alloc(rs->arena, (f.targets.n + 1) * sizeof(*f.l->targets));
-	if (f.targets.n)
-		memcpy(f.l->targets, f.targets.v, f.targets.n * sizeof(*f.l->targets));
-	hg_vec_free(&f.targets);
+	f.l->n_targets = f.n;
+	f.l->targets = f.t;
 	return d->errors == errors;
 }

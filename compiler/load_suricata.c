@@ -305,7 +305,8 @@ static bool quoted_body(struct sp *p, size_t a, size_t b, const char *kw, size_t
 		return false;
 	}
 	if (i + 1 != b) {
-		hg_diag_error(p->d, loc_at(p, i + 1), "unexpected text after the closing quote of '%s'", kw);
+		hg_diag_error(p->d, loc_at(p, skip_ws(p, i + 1, b)), "unexpected text after the closing quote of '%s'",
+			      kw);
 		return false;
 	}
 	*ba = a + 1;
