@@ -277,8 +277,14 @@ static struct hg_flow *flow_create(struct hg_flow_table *t, const struct hg_pack
 	f->hnext = t->bucket[h & t->mask];
 	t->bucket[h & t->mask] = i;
 	f->in_use = 1;
-	/* Flow ids: 20 hash bits over a 42-bit counter, unique per table. */
-	f->flow_id = (uint64_t)(h & 0xfffffu) << 42 | (++t->id_counter & ((1ull << 42) - 1));
+	/* Flow ids: 20 bits of an unseeded key hash over a 31-bit counter:
+	 * unique per table, under 2^51 (the event log's limit, as Suricata's),
+	 * and the same in every run over the same capture, so replay logs are
+	 * reproducible byte for byte (the table's own hash is seeded). */
+	uint32_t idh = 2166136261u;
+	for (size_t b = 0; b < sizeof(*k); b++)
+		idh = (idh ^ ((const uint8_t *)k)[b]) * 16777619u;
+	f->flow_id = (uint64_t)(idh & 0xfffffu) << 31 | (++t->id_counter & ((1ull << 31) - 1));
 	f->proto = p->ip_proto;
 	f->family = p->family;
 	f->pclass = p->ip_proto == 6 ? HG_FLOW_PC_TCP
