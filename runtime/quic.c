@@ -453,6 +453,31 @@ static enum hg_parse qinvalid(struct quic_result *out, struct quic_state *st, co
 	return HG_PARSE_INVALID;
 }
 
+/* The ClientHello as far as the CRYPTO stream is contiguous (RFC 9001 §4:
+ * a bare handshake message, no record layer). */
+static enum hg_parse hello_result(struct quic_state *st, struct quic_result *out)
+{
+	enum hg_parse r;
+
+	if (st->contig == 0)
+		return HG_PARSE_NEED_MORE;
+	r = tls_handshake_parse(st->crypto, st->contig, &out->hello);
+	switch (r) {
+	case HG_PARSE_NEED_MORE:
+		if (out->hello.need > QUIC_CRYPTO_MAX)
+			return qinvalid(out, st, "ClientHello larger than QUIC_CRYPTO_MAX");
+		return r;
+	case HG_PARSE_NOT_THIS:
+		return qinvalid(out, st, "CRYPTO stream does not start with a ClientHello (RFC 9001 §4)");
+	case HG_PARSE_INVALID:
+		out->err = out->hello.err;
+		return r;
+	case HG_PARSE_FOUND:
+		break;
+	}
+	return r;
+}
+
 enum hg_parse quic_initial_parse(struct quic_state *st, const uint8_t *dgram, size_t len,
 				 struct quic_result *out)
 {
@@ -464,7 +489,6 @@ enum hg_parse quic_initial_parse(struct quic_state *st, const uint8_t *dgram, si
 	bool did_initial = false;
 	const char *err = NULL;
 	uint32_t version;
-	enum hg_parse r;
 	int ok;
 
 	memset(out, 0, sizeof(*out));
@@ -549,21 +573,17 @@ enum hg_parse quic_initial_parse(struct quic_state *st, const uint8_t *dgram, si
 		out->flags = st->flags;
 		return st->packets ? HG_PARSE_NEED_MORE : HG_PARSE_NOT_THIS;
 	}
-	if (st->contig == 0)
-		return HG_PARSE_NEED_MORE;
-	r = tls_handshake_parse(st->crypto, st->contig, &out->hello);
-	switch (r) {
-	case HG_PARSE_NEED_MORE:
-		if (out->hello.need > QUIC_CRYPTO_MAX)
-			return qinvalid(out, st, "ClientHello larger than QUIC_CRYPTO_MAX");
-		return r;
-	case HG_PARSE_NOT_THIS:
-		return qinvalid(out, st, "CRYPTO stream does not start with a ClientHello (RFC 9001 §4)");
-	case HG_PARSE_INVALID:
-		out->err = out->hello.err;
-		return r;
-	case HG_PARSE_FOUND:
-		return r;
-	}
-	return r;
+	return hello_result(st, out);
+}
+
+enum hg_parse quic_payload_parse(struct quic_state *st, const uint8_t *plain, size_t n,
+				 struct quic_result *out)
+{
+	const char *err = NULL;
+
+	memset(out, 0, sizeof(*out));
+	if (!frames_parse(st, plain, n, &err))
+		return qinvalid(out, st, err);
+	out->flags = st->flags;
+	return hello_result(st, out);
 }

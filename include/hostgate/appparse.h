@@ -198,6 +198,12 @@ void quic_state_init(struct quic_state *st);
 enum hg_parse quic_initial_parse(struct quic_state *st, const uint8_t *dgram, size_t len,
 				 struct quic_result *out);
 
+/* The frames of an already decrypted Initial payload (RFC 9000 §12.4),
+ * then the ClientHello check as above: what quic_initial_parse() does after
+ * removing protection. For fuzzing and tests. */
+enum hg_parse quic_payload_parse(struct quic_state *st, const uint8_t *plain, size_t n,
+				 struct quic_result *out);
+
 /* Initial keys for a client's first DCID (RFC 9001 §5.2; v2: RFC 9369 §3.3).
  * Returns false for unknown versions. Exposed for tests. */
 bool quic_initial_keys(uint32_t version, const uint8_t *dcid, size_t dcid_len,
