@@ -200,7 +200,7 @@ static void put_text_line(FILE *out, const char *s)
 		fputc(*s == '\n' || *s == '\r' || *s == '\t' ? ' ' : *s, out);
 }
 
-static void put_rule(FILE *out, const struct hg_rule *r, const struct hg_rule_group *g)
+static void put_rule(FILE *out, const struct hg_rule *r)
 {
 	if (r->never_matches && r->text) {
 		put_text_line(out, r->text);
@@ -216,11 +216,11 @@ static void put_rule(FILE *out, const struct hg_rule *r, const struct hg_rule_gr
 	put_expr(out, r->dport);
 	fputs(" (", out);
 
-	/* ANFW's TLS allowlist catch-all is the one documented rule whose
-	 * ssl_state comes after msg and priority (§1.3); every other rule,
-	 * generated or written, uses the per-target order: ssl_state,
-	 * buffers and contents, msg, priority, flow, sid, rev. */
-	bool late_ssl = g && g->list && r->n_matches == 0;
+	/* The options in ANFW's order (§1.3): ssl_state, buffers and
+	 * contents, msg, priority, flow, sid, rev. A rule with no buffer
+	 * lists ssl_state after msg and priority, as ANFW's TLS allowlist
+	 * catch-all does; so the documented text, read back, prints itself. */
+	bool late_ssl = r->n_matches == 0;
 	struct opts o = {out, false};
 	if (!late_ssl)
 		put_ssl_state(&o, r->ssl_state, r->ssl_state_not);
@@ -267,7 +267,7 @@ static const struct hg_match *domainset_of(const struct hg_rule *r)
  * sid sid_base + i. REJECTLIST/ALERTLIST rules follow the DENYLIST shape
  * with their own action and msg: AWS publishes no text for them (§1.4),
  * the msg words come from the rule finalize generated. */
-static void put_domain_rule(FILE *out, const struct hg_rule *r, const struct hg_rule_group *g, size_t ti)
+static void put_domain_rule(FILE *out, const struct hg_rule *r, size_t ti)
 {
 	const struct hg_match *ds = domainset_of(r);
 	if (ti >= ds->list->n_targets)
@@ -293,16 +293,16 @@ static void put_domain_rule(FILE *out, const struct hg_rule *r, const struct hg_
 		t.sid = m[i].sid_base + (uint32_t)ti;
 	}
 	t.matches = m;
-	put_rule(out, &t, g);
+	put_rule(out, &t);
 	free(m);
 }
 
 void hg_emit_suricata_rule(FILE *out, const struct hg_rule *r, size_t target_index)
 {
 	if (domainset_of(r))
-		put_domain_rule(out, r, r->group, target_index);
+		put_domain_rule(out, r, target_index);
 	else
-		put_rule(out, r, r->group);
+		put_rule(out, r);
 }
 
 static void emit_group(FILE *out, const struct hg_rule_group *g, bool first)
@@ -315,11 +315,11 @@ static void emit_group(FILE *out, const struct hg_rule_group *g, bool first)
 		const struct hg_match *ds = domainset_of(r);
 		if (ds) {
 			for (size_t t = 0; t < ds->list->n_targets; t++) {
-				put_domain_rule(out, r, g, t);
+				put_domain_rule(out, r, t);
 				fputc('\n', out);
 			}
 		} else {
-			put_rule(out, r, g);
+			put_rule(out, r);
 			fputc('\n', out);
 		}
 	}
