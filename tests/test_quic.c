@@ -324,6 +324,86 @@ Test(quic, hello_over_two_packets)
 	cr_assert_eq(quic_initial_parse(&st, pkt2, n2, &r), HG_PARSE_NEED_MORE);
 }
 
+/* RFC 9001 Appendix A.2: the unprotected payload's CRYPTO frame. */
+static const char hex_a2_crypto[] =
+	"060040f1010000ed0303ebf8fa56f12939b9584a3896472ec40bb863cfd3e868"
+	"04fe3a47f06a2b69484c00000413011302010000c000000010000e00000b6578"
+	"616d706c652e636f6dff01000100000a00080006001d00170018001000070005"
+	"04616c706e000500050100000000003300260024001d00209370b2c9caa47fba"
+	"baf4559fedba753de171fa71f50f1ce15d43e994ec74d748002b000302030400"
+	"0d0010000e0403050306030203080408050806002d00020101001c0002400100"
+	"3900320408ffffffffffffffff05048000ffff07048000ffff08011001048000"
+	"75300901100f088394c8f03e51570806048000ffff";
+
+Test(quic, decrypted_payload_frames)
+{
+	uint8_t frame[512], f[600];
+	size_t n = unhex(hex_a2_crypto, frame, sizeof(frame));
+	const uint8_t *hello = frame + 4; /* after type 06, offset 00, length 40f1 */
+	size_t hl = n - 4, k = 0;
+	struct quic_result r;
+
+	cr_assert_eq(hl, 241);
+	/* the RFC payload as is, padded */
+	quic_state_init(&st);
+	memcpy(f, frame, n);
+	memset(f + n, 0, 40);
+	cr_assert_eq(quic_payload_parse(&st, f, n + 40, &r), HG_PARSE_FOUND);
+	cr_assert(slice_is(r.hello.sni, "example.com"));
+
+	/* PING, ACK, ACK_ECN, then the hello's second part first, then its first */
+	quic_state_init(&st);
+	f[k++] = 0x01;
+	f[k++] = 0x02, f[k++] = 0x05, f[k++] = 0x00, f[k++] = 0x01, f[k++] = 0x01, f[k++] = 0x00,
+	f[k++] = 0x01;                                  /* one extra range */
+	f[k++] = 0x03, f[k++] = 0x05, f[k++] = 0x00, f[k++] = 0x00, f[k++] = 0x00,
+	f[k++] = 0x01, f[k++] = 0x02, f[k++] = 0x03;    /* ECN counts */
+	f[k++] = 0x06, f[k++] = 0x40, f[k++] = 100, f[k++] = 0x40, f[k++] = (uint8_t)(hl - 100);
+	memcpy(f + k, hello + 100, hl - 100);
+	k += hl - 100;
+	cr_assert_eq(quic_payload_parse(&st, f, k, &r), HG_PARSE_NEED_MORE);
+	cr_assert_eq(st.contig, 0);
+	k = 0;
+	f[k++] = 0x06, f[k++] = 0x00, f[k++] = 0x40, f[k++] = 101; /* one byte of overlap */
+	memcpy(f + k, hello, 101);
+	k += 101;
+	cr_assert_eq(quic_payload_parse(&st, f, k, &r), HG_PARSE_FOUND);
+	cr_assert(slice_is(r.hello.sni, "example.com"));
+	cr_assert_eq(r.flags & QUIC_F_CRYPTO_CONFLICT, 0);
+	/* a retransmission that differs is flagged; the first copy stays */
+	f[4] ^= 0xff;
+	cr_assert_eq(quic_payload_parse(&st, f, k, &r), HG_PARSE_FOUND);
+	cr_assert(r.flags & QUIC_F_CRYPTO_CONFLICT);
+
+	/* CONNECTION_CLOSE; a STREAM frame stops the walk */
+	quic_state_init(&st);
+	static const uint8_t cc[] = { 0x1c, 0x01, 0x06, 0x02, 'o', 'k', 0x08, 0x00, 0x06 };
+	cr_assert_eq(quic_payload_parse(&st, cc, sizeof(cc), &r), HG_PARSE_NEED_MORE);
+	cr_assert(r.flags & QUIC_F_CONN_CLOSE);
+	cr_assert(r.flags & QUIC_F_BAD_FRAME);
+
+	/* malformed frames: truncated ACK, CRYPTO longer than the packet */
+	static const uint8_t ack[] = { 0x02, 0x05, 0x00, 0x03, 0x00, 0x01 };
+	static const uint8_t cr_long[] = { 0x06, 0x00, 0x10, 0x01, 0x00 };
+	quic_state_init(&st);
+	cr_assert_eq(quic_payload_parse(&st, ack, sizeof(ack), &r), HG_PARSE_INVALID);
+	cr_assert_eq(quic_payload_parse(&st, cr_long, sizeof(cr_long), &r), HG_PARSE_INVALID);
+
+	/* CRYPTO beyond the per-flow buffer is dropped and flagged */
+	static const uint8_t far[] = { 0x06, 0x80, 0x00, 0x20, 0x00, 0x02, 0x01, 0x00 };
+	quic_state_init(&st);
+	cr_assert_eq(quic_payload_parse(&st, far, sizeof(far), &r), HG_PARSE_NEED_MORE);
+	cr_assert(r.flags & QUIC_F_CRYPTO_OVERFLOW);
+
+	/* a hello claiming more than QUIC_CRYPTO_MAX, and a non-hello stream */
+	static const uint8_t big[] = { 0x06, 0x00, 0x04, 0x01, 0x00, 0x30, 0x00 };
+	static const uint8_t sh[] = { 0x06, 0x00, 0x04, 0x02, 0x00, 0x00, 0x30 };
+	quic_state_init(&st);
+	cr_assert_eq(quic_payload_parse(&st, big, sizeof(big), &r), HG_PARSE_INVALID);
+	quic_state_init(&st);
+	cr_assert_eq(quic_payload_parse(&st, sh, sizeof(sh), &r), HG_PARSE_INVALID);
+}
+
 /* ---- optional: real captures from ../shared ---- */
 
 /* The UDP payload of a captured frame (Ethernet, SLL, SLL2, raw IP, BSD
