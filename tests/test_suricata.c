@@ -510,7 +510,9 @@ Test(suricata_bad, hostile)
 	struct parsed p;
 	parse(&p, deep);
 	cr_assert(!p.ok);
-	cr_assert_not_null(strstr(diag_text(&p.d), "nested deeper"));
+	char *dt = diag_text(&p.d);
+	cr_assert_not_null(strstr(dt, "nested deeper"));
+	free(dt);
 	parsed_free(&p);
 
 	parse(&p, "");
