@@ -328,10 +328,10 @@ enum hg_defrag_result hg_defrag_add(struct hg_defrag *d, const struct hg_packet 
 	if (e > g->hi)
 		g->hi = e;
 
-	uint8_t *bm = g->buf, *data = g->buf + DG_BITMAP;
+	uint8_t *bm = g->buf, *data = g->buf ? g->buf + DG_BITMAP : NULL;
 	const uint8_t *src = frag->frag.data;
 	bool overlap = false, conflict = false;
-	for (uint32_t u = o / 8; u * 8 < e; u++) {
+	for (uint32_t u = o / 8; e > o && u * 8 < e; u++) {
 		uint32_t a = u * 8, b = HG_MIN(a + 8, e);
 		if (unit_have(bm, u)) {
 			overlap = true;

@@ -25,7 +25,8 @@ struct hg_flow_table {
 	uint32_t max_flows;
 	uint32_t *bucket;
 	uint32_t mask;
-	uint32_t free_head;
+	uint32_t free_head;      /* ended flows, chained by hnext */
+	uint32_t unused;         /* entries from here on were never used */
 	uint32_t head[NLISTS], tail[NLISTS];
 	uint64_t timeout_us[NLISTS];
 	uint64_t now, next_expire;
@@ -104,9 +105,8 @@ struct hg_flow_table *hg_flow_table_new(const struct hg_flow_config *cfg)
 	}
 	for (uint32_t i = 0; i < nb; i++)
 		t->bucket[i] = NIL;
-	for (uint32_t i = 0; i < t->max_flows; i++)
-		F(t, i)->hnext = i + 1 < t->max_flows ? i + 1 : NIL;
-	t->free_head = 0;
+	/* No pass over the entries: untouched pages stay unbacked. */
+	t->free_head = NIL;
 	for (int l = 0; l < NLISTS; l++) {
 		uint32_t s = t->cfg.timeout_s[l / HG_FLOW__NSTATES][l % HG_FLOW__NSTATES];
 		if (!s)
@@ -266,11 +266,18 @@ void hg_flow_table_flush(struct hg_flow_table *t)
 static struct hg_flow *flow_create(struct hg_flow_table *t, const struct hg_packet *p,
 				   const struct hg_flow_key *k, uint32_t h)
 {
-	if (t->free_head == NIL)
+	if (t->free_head == NIL && t->unused == t->max_flows)
 		evict_one(t);
-	uint32_t i = t->free_head;
-	struct hg_flow *f = F(t, i);
-	t->free_head = f->hnext;
+	uint32_t i;
+	struct hg_flow *f;
+	if (t->free_head != NIL) {
+		i = t->free_head;
+		f = F(t, i);
+		t->free_head = f->hnext;
+	} else {
+		i = t->unused++;
+		f = F(t, i);
+	}
 	memset(f, 0, t->stride);
 	f->key = *k;
 	f->hash = h;

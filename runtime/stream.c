@@ -10,9 +10,12 @@
 #include "hostgate/decode.h"
 #include "hostgate/engine.h" /* HG_TCP_* */
 
-/* Freed buffers kept per direction for the next flow: a handful spares the
- * allocator on a busy gateway; they count against max_bytes. */
-#define CACHE_MAX 16
+/* Buffers start at this many data bytes (a ClientHello or a request's
+ * headers fit) and double up to the depth. */
+#define INITIAL_CAP 2048u
+/* Freed initial-size buffers kept per direction for the next flows: they
+ * spare the allocator on a busy gateway and count against max_bytes. */
+#define CACHE_MAX 64
 
 struct cached {
 	struct cached *next;
@@ -21,11 +24,17 @@ struct cached {
 struct hg_stream_ctx {
 	struct hg_stream_config cfg;
 	uint32_t depth[2];
-	size_t bufsize[2];
+	uint32_t initial[2];
 	struct cached *cache[2];
 	unsigned n_cache[2];
 	struct hg_stream_stats st;
 };
+
+static size_t bufsize(uint32_t cap)
+{
+	size_t n = (size_t)cap + (cap + 7) / 8;
+	return n < sizeof(struct cached) ? sizeof(struct cached) : n;
+}
 
 struct hg_stream_ctx *hg_stream_ctx_new(const struct hg_stream_config *cfg)
 {
@@ -48,10 +57,8 @@ struct hg_stream_ctx *hg_stream_ctx_new(const struct hg_stream_config *cfg)
 	}
 	c->depth[0] = c->cfg.depth_to_server == HG_STREAM_DEPTH_NONE ? 0 : c->cfg.depth_to_server;
 	c->depth[1] = c->cfg.depth_to_client == HG_STREAM_DEPTH_NONE ? 0 : c->cfg.depth_to_client;
-	for (int d = 0; d < 2; d++) {
-		size_t n = (size_t)c->depth[d] + (c->depth[d] + 7) / 8;
-		c->bufsize[d] = n < sizeof(struct cached) ? sizeof(struct cached) : n;
-	}
+	for (int d = 0; d < 2; d++)
+		c->initial[d] = HG_MIN(c->depth[d], INITIAL_CAP);
 	return c;
 }
 
@@ -62,7 +69,7 @@ static void cache_drain(struct hg_stream_ctx *c)
 			struct cached *x = c->cache[d];
 			c->cache[d] = x->next;
 			free(x);
-			c->st.mem -= c->bufsize[d];
+			c->st.mem -= bufsize(c->initial[d]);
 		}
 		c->n_cache[d] = 0;
 	}
@@ -86,29 +93,54 @@ const struct hg_stream_config *hg_stream_get_config(const struct hg_stream_ctx *
 	return &c->cfg;
 }
 
-static uint8_t *buf_get(struct hg_stream_ctx *c, unsigned d)
+/* Accounts for delta more bytes under the cap. */
+static bool mem_take(struct hg_stream_ctx *c, size_t delta)
 {
-	uint8_t *b;
-	if (c->cache[d]) {
+	if (c->st.mem + delta > c->cfg.max_bytes)
+		cache_drain(c);
+	if (c->st.mem + delta > c->cfg.max_bytes)
+		return false;
+	c->st.mem += delta;
+	if (c->st.mem > c->st.mem_peak)
+		c->st.mem_peak = c->st.mem;
+	return true;
+}
+
+/* Gives s a buffer of at least want data bytes (up to its depth), keeping
+ * its bytes and bitmap. */
+static bool buf_grow(struct hg_stream_ctx *c, struct hg_stream *s, uint32_t want)
+{
+	unsigned d = s->dir & 1;
+	uint32_t ncap = s->buf ? s->cap : c->initial[d];
+	while (ncap < want)
+		ncap = ncap > s->depth / 2 ? s->depth : ncap * 2;
+	if (!s->buf && ncap == c->initial[d] && c->cache[d]) {
 		struct cached *x = c->cache[d];
 		c->cache[d] = x->next;
 		c->n_cache[d]--;
-		b = (uint8_t *)x;
-	} else {
-		if (c->st.mem + c->bufsize[d] > c->cfg.max_bytes)
-			cache_drain(c);
-		if (c->st.mem + c->bufsize[d] > c->cfg.max_bytes)
-			return NULL;
-		b = malloc(c->bufsize[d]);
-		if (!b)
-			return NULL;
-		c->st.mem += c->bufsize[d];
-		if (c->st.mem > c->st.mem_peak)
-			c->st.mem_peak = c->st.mem;
+		s->buf = (uint8_t *)x;
+		s->cap = ncap;
+		memset(s->buf + ncap, 0, (ncap + 7) / 8);
+		c->st.buffers++;
+		return true;
 	}
-	memset(b + c->depth[d], 0, (c->depth[d] + 7) / 8);
-	c->st.buffers++;
-	return b;
+	size_t osz = s->buf ? bufsize(s->cap) : 0, nsz = bufsize(ncap);
+	if (!mem_take(c, nsz - osz))
+		return false;
+	uint8_t *nb = realloc(s->buf, nsz);
+	if (!nb) {
+		c->st.mem -= nsz - osz;
+		return false;
+	}
+	size_t obm = s->buf ? (s->cap + 7) / 8 : 0, nbm = (ncap + 7) / 8;
+	if (obm)
+		memmove(nb + ncap, nb + s->cap, obm);
+	memset(nb + ncap + obm, 0, nbm - obm);
+	if (!s->buf)
+		c->st.buffers++;
+	s->buf = nb;
+	s->cap = ncap;
+	return true;
 }
 
 void hg_stream_release(struct hg_stream_ctx *c, struct hg_stream *s)
@@ -116,14 +148,14 @@ void hg_stream_release(struct hg_stream_ctx *c, struct hg_stream *s)
 	unsigned d = s->dir & 1;
 	if (s->buf) {
 		c->st.buffers--;
-		if (c->n_cache[d] < CACHE_MAX) {
+		if (s->cap == c->initial[d] && c->n_cache[d] < CACHE_MAX) {
 			struct cached *x = (struct cached *)(void *)s->buf;
 			x->next = c->cache[d];
 			c->cache[d] = x;
 			c->n_cache[d]++;
 		} else {
 			free(s->buf);
-			c->st.mem -= c->bufsize[d];
+			c->st.mem -= bufsize(s->cap);
 		}
 	}
 	hg_stream_init(s, d);
@@ -205,17 +237,17 @@ bool hg_stream_segment(struct hg_stream_ctx *c, struct hg_stream *s, uint8_t tcp
 		s->flags |= HG_STREAM_F_DEPTH;
 		c->st.beyond_depth++;
 	}
-	if (!s->buf) {
-		if (s->flags & HG_STREAM_F_NOMEM)
-			return false;
-		s->buf = buf_get(c, d);
-		if (!s->buf) {
-			s->flags |= HG_STREAM_F_NOMEM;
-			c->st.nomem++;
-			return false;
-		}
+	if (end > s->cap && !(s->flags & HG_STREAM_F_NOMEM) && !buf_grow(c, s, end)) {
+		/* the cap: keep what is held, take nothing past it */
+		s->flags |= HG_STREAM_F_NOMEM;
+		c->st.nomem++;
 	}
-	uint8_t *buf = s->buf, *bm = s->buf + s->depth;
+	if (end > s->cap) {
+		if (off >= s->cap)
+			return false;
+		end = s->cap;
+	}
+	uint8_t *buf = s->buf, *bm = s->buf + s->cap;
 	uint32_t old = s->contig;
 
 	/* The common case: the next bytes, nothing buffered past them. */

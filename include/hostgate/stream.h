@@ -5,9 +5,12 @@
  * bytes are ignored, and overlapping bytes that differ from what was
  * received are an evasion: flagged with their offset, first data wins, and
  * under HG_STREAM_POLICY_DROP the stream is also marked for drop. A buffer
- * of depth bytes is allocated when a direction's first payload arrives and
- * released with the flow; a context caps the total across flows (beyond it
- * streams go unbuffered, flagged HG_STREAM_F_NOMEM, and counted). */
+ * is allocated when a direction's first payload arrives (2 KiB, doubling up
+ * to depth as bytes come) and released with the flow, or earlier by the
+ * caller once it needs no more bytes (hg_stream_release: do so when the
+ * flow is decided). A context caps the total across flows: beyond it a new
+ * stream goes unbuffered, or a buffered one stops growing, flagged
+ * HG_STREAM_F_NOMEM and counted. */
 #ifndef HOSTGATE_STREAM_H
 #define HOSTGATE_STREAM_H
 
@@ -37,7 +40,8 @@ enum {
 	HG_STREAM_F_DEPTH = 1u << 2,     /* data reached or went past depth */
 	HG_STREAM_F_CONFLICT = 1u << 3,  /* overlapping bytes differed (evasion) */
 	HG_STREAM_F_DROP = 1u << 4,      /* conflict under HG_STREAM_POLICY_DROP */
-	HG_STREAM_F_NOMEM = 1u << 5,     /* not buffered: global cap reached */
+	HG_STREAM_F_NOMEM = 1u << 5,     /* global cap reached: not buffered, or
+					    stopped at the bytes it holds */
 	HG_STREAM_F_OOO = 1u << 6,       /* data arrived out of order at some point */
 	HG_STREAM_F_FIN = 1u << 7,       /* FIN seen: the direction ends at fin_off */
 	HG_STREAM_F_RST = 1u << 8,
@@ -48,7 +52,8 @@ enum {
 /* One direction of one flow. Zero it (hg_stream_init) before first use;
  * the fields are the stream code's, read them through the functions. */
 struct hg_stream {
-	uint8_t *buf;          /* depth data bytes + depth/8 bitmap bytes */
+	uint8_t *buf;          /* cap data bytes + cap/8 bitmap bytes */
+	uint32_t cap;          /* grows by doubling from 2 KiB up to depth */
 	uint32_t base;         /* sequence number of byte 0 */
 	uint32_t contig;       /* bytes contiguous from 0 */
 	uint32_t hi;           /* highest end of buffered data */
@@ -67,7 +72,7 @@ struct hg_stream_stats {
 	uint64_t conflicts;      /* segments whose overlap differed */
 	uint64_t beyond_depth;   /* segments (partly) past depth */
 	uint64_t before_base;    /* segments (partly) before byte 0 */
-	uint64_t nomem;          /* streams left unbuffered at the cap */
+	uint64_t nomem;          /* streams left unbuffered or stopped at the cap */
 	uint64_t buffers;        /* buffers allocated now */
 	uint64_t mem;            /* their bytes now (cache included) */
 	uint64_t mem_peak;
@@ -122,7 +127,8 @@ static inline bool hg_stream_complete(const struct hg_stream *s)
 }
 
 /* Gives the buffer back (to a small cache in c). hg_stream_init state
- * after; safe on a never-used stream. */
+ * after (a later segment starts a midstream stream: stop feeding it);
+ * safe on a never-used stream. */
 void hg_stream_release(struct hg_stream_ctx *c, struct hg_stream *s);
 
 #endif
