@@ -139,30 +139,14 @@ int cmd_replay(int argc, char **argv)
 	struct run_opts ro;
 	bool json = false;
 	int status = HG_EXIT_USAGE;
-	hg_load_opts_defaults(&ra.load);
-	run_opts_defaults(&ro);
-	for (int i = 1; i < argc; i++) {
-		int r = hg_rules_args_option(&ra, argc, argv, &i);
-		if (!r)
-			r = run_opts_option(&ro, argc, argv, &i);
-		if (r < 0)
-			goto out;
-		if (r)
-			continue;
-		if (!strcmp(argv[i], "--json"))
-			json = true;
-		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			puts("usage: hostgate replay RULES... FILE.pcap [--json] [--alert-log F] [--flow-log F]\n"
-			     "       [--log-format anfw|eve] [--home-net CIDR,...] [--param N=V] [--max-flows N]\n"
-			     "       [--stream-depth BYTES] [--overlap-policy first|drop]");
-			status = HG_EXIT_OK;
-			goto out;
-		} else if (argv[i][0] == '-' && argv[i][1]) {
-			fprintf(stderr, "hostgate: unknown option '%s'\n", argv[i]);
-			goto out;
-		} else
-			hg_vec_push(&ra.files, argv[i]);
+	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		puts("usage: hostgate replay RULES... FILE.pcap [--json] [--alert-log F] [--flow-log F]\n"
+		     "       [--log-format anfw|eve] [--home-net CIDR,...] [--param N=V] [--max-flows N]\n"
+		     "       [--stream-depth BYTES] [--overlap-policy first|drop]");
+		return HG_EXIT_OK;
 	}
+	if (run_cmdline(argc, argv, &ra, &ro, &json) < 0)
+		goto out;
 	const char *capture;
 	if (split_rules_and_capture(&ra, &capture, 1) < 0)
 		goto out;
@@ -216,24 +200,13 @@ int cmd_diff(int argc, char **argv)
 	struct run_opts ro;
 	struct hg_rules_args old = {0}, new = {0};
 	int status = HG_EXIT_USAGE;
-	hg_load_opts_defaults(&old.load);
-	hg_load_opts_defaults(&new.load);
-	run_opts_defaults(&ro);
 	HG_VEC(const char *) pos = {0};
-	for (int i = 1; i < argc; i++) {
-		int r = hg_rules_args_option(&old, argc, argv, &i);
-		if (!r)
-			r = run_opts_option(&ro, argc, argv, &i);
-		if (r < 0)
-			goto out;
-		if (r)
-			continue;
-		if (argv[i][0] == '-' && argv[i][1]) {
-			fprintf(stderr, "hostgate: unknown option '%s'\n", argv[i]);
-			goto out;
-		}
-		hg_vec_push(&pos, argv[i]);
-	}
+	if (run_cmdline(argc, argv, &old, &ro, NULL) < 0)
+		goto out;
+	/* The positional arguments: OLD NEW FILE. */
+	for (size_t i = 0; i < old.files.n; i++)
+		hg_vec_push(&pos, old.files.v[i]);
+	old.files.n = 0;
 	if (pos.n != 3) {
 		fprintf(stderr, "usage: hostgate diff OLD-RULES NEW-RULES FILE.pcap\n");
 		goto out;

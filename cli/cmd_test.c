@@ -206,22 +206,8 @@ int cmd_test(int argc, char **argv)
 	HG_VEC(struct capture_result) caps = {0};
 	struct hg_diag d;
 	hg_diag_init(&d);
-	hg_load_opts_defaults(&ra.load);
-	run_opts_defaults(&ro);
-	for (int i = 1; i < argc; i++) {
-		int r = hg_rules_args_option(&ra, argc, argv, &i);
-		if (!r)
-			r = run_opts_option(&ro, argc, argv, &i);
-		if (r < 0)
-			goto out;
-		if (r)
-			continue;
-		if (argv[i][0] == '-' && argv[i][1]) {
-			fprintf(stderr, "hostgate: unknown option '%s'\n", argv[i]);
-			goto out;
-		}
-		hg_vec_push(&ra.files, argv[i]);
-	}
+	if (run_cmdline(argc, argv, &ra, &ro, NULL) < 0)
+		goto out;
 	if (ra.files.n < 2) {
 		fprintf(stderr, "usage: hostgate test RULES... CASES.yaml\n");
 		goto out;

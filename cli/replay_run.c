@@ -64,6 +64,30 @@ int run_opts_option(struct run_opts *o, int argc, char **argv, int *i)
 	return 1;
 }
 
+int run_cmdline(int argc, char **argv, struct hg_rules_args *ra, struct run_opts *ro, bool *json)
+{
+	hg_load_opts_defaults(&ra->load);
+	run_opts_defaults(ro);
+	for (int i = 1; i < argc; i++) {
+		int r = hg_rules_args_option(ra, argc, argv, &i);
+		if (!r)
+			r = run_opts_option(ro, argc, argv, &i);
+		if (r < 0)
+			return -1;
+		if (r)
+			continue;
+		if (json && !strcmp(argv[i], "--json")) {
+			*json = true;
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			fprintf(stderr, "hostgate: unknown option '%s'\n", argv[i]);
+			return -1;
+		} else {
+			hg_vec_push(&ra->files, argv[i]);
+		}
+	}
+	return 0;
+}
+
 static char *slice_dup(struct hg_slice s)
 {
 	return s.p ? xstrndup((const char *)s.p, s.len) : NULL;

@@ -3,6 +3,7 @@
 #ifndef HOSTGATE_REPLAY_RUN_H
 #define HOSTGATE_REPLAY_RUN_H
 
+#include "cli.h"
 #include "hostgate/inspect.h"
 
 /* What the commands keep of an ended flow (strings copied). */
@@ -43,6 +44,11 @@ void run_opts_defaults(struct run_opts *o);
 /* Parses --max-flows, --stream-depth, --overlap-policy, --alert-log,
  * --flow-log, --log-format. 1 consumed, 0 not ours, -1 usage error. */
 int run_opts_option(struct run_opts *o, int argc, char **argv, int *i);
+
+/* The command line of replay, test and diff: rules options, run options,
+ * --json when json is not NULL; everything else positional, into
+ * ra->files. 0, or -1 after a usage message. */
+int run_cmdline(int argc, char **argv, struct hg_rules_args *ra, struct run_opts *ro, bool *json);
 
 /* Per-flow sink: called at each flow's end with its finished record. */
 typedef void (*record_fn)(void *ud, struct flow_record *r);

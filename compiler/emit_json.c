@@ -142,39 +142,6 @@ static void kv_loc(struct jw *w, const char *k, struct hg_loc l)
 }
 
 /* Expressions as written, in Suricata syntax. */
-static void expr_text(FILE *out, const struct hg_expr *e)
-{
-	if (!e) {
-		fputs("any", out);
-		return;
-	}
-	if (e->negated)
-		fputc('!', out);
-	switch (e->kind) {
-	case HG_EXPR_ANY:
-		fputs("any", out);
-		break;
-	case HG_EXPR_LITERAL:
-		fputs(e->text ? e->text : "", out);
-		break;
-	case HG_EXPR_VAR:
-		fprintf(out, "$%s", e->text);
-		break;
-	case HG_EXPR_REF:
-		fprintf(out, "@%s", e->text);
-		break;
-	case HG_EXPR_LIST:
-		fputc('[', out);
-		for (size_t i = 0; i < e->n_items; i++) {
-			if (i)
-				fputc(',', out);
-			expr_text(out, e->items[i]);
-		}
-		fputc(']', out);
-		break;
-	}
-}
-
 static void kv_expr(struct jw *w, const char *k, const struct hg_expr *e)
 {
 	char *buf = NULL;
@@ -182,7 +149,7 @@ static void kv_expr(struct jw *w, const char *k, const struct hg_expr *e)
 	FILE *m = open_memstream(&buf, &len);
 	if (!m)
 		hg_oom();
-	expr_text(m, e);
+	hg_emit_expr(m, e);
 	fclose(m);
 	jw_key(w, k);
 	hg_json_str(w->out, buf, len);
@@ -272,7 +239,7 @@ static void put_vars(struct jw *w, struct hg_var *const *vars, size_t n)
 			FILE *m = open_memstream(&buf, &len);
 			if (!m)
 				hg_oom();
-			expr_text(m, v->defs[k]);
+			hg_emit_expr(m, v->defs[k]);
 			fclose(m);
 			jw_sep(w);
 			hg_json_str(w->out, buf, len);

@@ -29,7 +29,7 @@ static void opt(struct opts *o, const char *s)
 	fputc(';', o->out);
 }
 
-static void put_expr(FILE *out, const struct hg_expr *e)
+void hg_emit_expr(FILE *out, const struct hg_expr *e)
 {
 	if (!e) {
 		fputs("any", out);
@@ -55,7 +55,7 @@ static void put_expr(FILE *out, const struct hg_expr *e)
 		for (size_t i = 0; i < e->n_items; i++) {
 			if (i)
 				fputc(',', out);
-			put_expr(out, e->items[i]);
+			hg_emit_expr(out, e->items[i]);
 		}
 		fputc(']', out);
 		break;
@@ -207,13 +207,13 @@ static void put_rule(FILE *out, const struct hg_rule *r)
 		return;
 	}
 	fprintf(out, "%s %s ", hg_action_name(r->action), hg_proto_name(r->proto));
-	put_expr(out, r->src);
+	hg_emit_expr(out, r->src);
 	fputc(' ', out);
-	put_expr(out, r->sport);
+	hg_emit_expr(out, r->sport);
 	fputs(r->bidirectional ? " <> " : " -> ", out);
-	put_expr(out, r->dst);
+	hg_emit_expr(out, r->dst);
 	fputc(' ', out);
-	put_expr(out, r->dport);
+	hg_emit_expr(out, r->dport);
 	fputs(" (", out);
 
 	/* The options in ANFW's order (§1.3): ssl_state, buffers and

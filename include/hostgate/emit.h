@@ -35,6 +35,10 @@ void hg_emit_suricata_rule(FILE *out, const struct hg_rule *r, size_t target_ind
 
 int hg_emit_json(FILE *out, const struct hg_ruleset *rs);
 
+/* An address or port expression as Suricata text ("any", "$HOME_NET",
+ * "[10.0.0.0/8,!10.1.0.0/16]"); NULL prints "any". */
+void hg_emit_expr(FILE *out, const struct hg_expr *e);
+
 /* JSON string escaping shared by the emitters and the event log. */
 void hg_json_str(FILE *out, const char *s, size_t len);
 
