@@ -727,12 +727,14 @@ static bool proto_is_transport(enum hg_proto p)
  * neither flow: nor content is IP-only (SIG_TYPE_IPONLY in Suricata). */
 static enum hg_rule_class classify(const struct hg_rule *r)
 {
-	bool app = !proto_is_transport(r->proto) || (r->ssl_state | r->ssl_state_not) != 0;
+	bool app = !proto_is_transport(r->proto) || (r->ssl_state | r->ssl_state_not) != 0 ||
+		   r->has_app_layer;
 	for (size_t i = 0; i < r->n_matches; i++)
 		app |= r->matches[i].buffer != HG_BUF_PAYLOAD;
 	if (app)
 		return HG_CLASS_APP;
-	if (r->flow || r->n_matches)
+	/* flowbits need the flow; ip_proto is a packet match in Suricata. */
+	if (r->flow || r->n_matches || r->n_flowbits || r->has_ip_proto)
 		return HG_CLASS_PACKET;
 	return HG_CLASS_IP_ONLY;
 }
@@ -898,6 +900,60 @@ static bool finalize_group(struct fin *f, struct hg_rule_group *g)
 	return ok;
 }
 
+/* ---------------------------------------------------------- flowbits */
+
+/* Flowbit names are per flow, shared by every group of the ruleset: each
+ * distinct name gets a bit of the engine's per-flow uint64_t. */
+static bool intern_flowbits(struct fin *f)
+{
+	struct name {
+		const char *name;
+		const struct hg_loc *first_check;
+		bool set;
+	} names[HG_MAX_FLOWBITS];
+	size_t n = 0;
+	bool ok = true, overflow = false;
+
+	for (size_t gi = 0; gi < f->rs->n_groups; gi++) {
+		const struct hg_rule_group *g = f->rs->groups[gi];
+		for (size_t ri = 0; ri < g->n_rules; ri++) {
+			struct hg_rule *r = g->rules[ri];
+			for (size_t k = 0; k < r->n_flowbits; k++) {
+				struct hg_flowbit *fb = &r->flowbits[k];
+				size_t i;
+				for (i = 0; i < n; i++)
+					if (!strcmp(names[i].name, fb->name))
+						break;
+				if (i == n) {
+					if (n == HG_MAX_FLOWBITS) {
+						if (!overflow)
+							hg_diag_error(f->d, fb->loc,
+								      "flowbits name '%s' is one more than the %d "
+								      "distinct names hostgate supports",
+								      fb->name, HG_MAX_FLOWBITS);
+						overflow = true;
+						ok = false;
+						continue;
+					}
+					names[n++] = (struct name){fb->name, NULL, false};
+				}
+				fb->bit = (uint32_t)i;
+				if (fb->op == HG_FB_ISSET || fb->op == HG_FB_ISNOTSET) {
+					if (!names[i].first_check)
+						names[i].first_check = &fb->loc;
+				} else {
+					names[i].set = true;
+				}
+			}
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		if (names[i].first_check && !names[i].set)
+			hg_diag_warn(f->d, *names[i].first_check,
+				     "flowbit '%s' is checked but no rule sets it", names[i].name);
+	return ok;
+}
+
 /* ------------------------------------------------------------- entry */
 
 bool hg_ruleset_finalize(struct hg_ruleset *rs, const struct hg_load_opts *o, struct hg_diag *d)
@@ -918,6 +974,7 @@ bool hg_ruleset_finalize(struct hg_ruleset *rs, const struct hg_load_opts *o, st
 		for (size_t i = 0; i < rs->n_groups; i++)
 			finalize_group(&f, rs->groups[i]);
 	}
+	intern_flowbits(&f);
 	hg_vec_free(&f.failed);
 	return d->errors == errors;
 }

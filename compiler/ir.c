@@ -98,7 +98,7 @@ static const char *const proto_names[HG_PROTO__COUNT] = {
 };
 static const char *const buffer_names[HG_BUF__COUNT] = {
 	"payload", "tls.sni", "http.host", "http.host.raw", "http.header_names",
-	"http.uri", "http.method", "http.user_agent", "dns.query",
+	"http.uri", "http.method", "http.user_agent", "dns.query", "ja4.hash",
 };
 static const char *const list_type_names[] = {"ALLOWLIST", "DENYLIST", "REJECTLIST", "ALERTLIST"};
 static const char *const sda_names[] = {

@@ -45,7 +45,8 @@ struct rctx {
 	bool cur_has;          /* some match already uses it */
 	struct hg_loc cur_loc; /* where the sticky buffer was named */
 	long last;             /* index in m of the last content, -1 if none */
-	bool seen_sid, seen_rev, seen_prio, seen_msg, seen_flow, seen_ssl;
+	bool seen_sid, seen_rev, seen_prio, seen_msg, seen_flow, seen_ssl, seen_app;
+	HG_VEC(struct hg_flowbit) fb;
 };
 
 /* ------------------------------------------------------------- positions */
@@ -449,6 +450,9 @@ enum kw {
 	KW_ALERT,
 	KW_NOALERT,
 	KW_GEOIP,
+	KW_FLOWBITS,
+	KW_IP_PROTO,
+	KW_APP_LAYER,
 	KW_IGNORED, /* accepted and ignored: metadata, classtype, ... */
 };
 
@@ -478,6 +482,7 @@ static const struct kwdef keywords[] = {
 	{"http.user_agent", KW_BUFFER, HG_BUF_HTTP_USER_AGENT, V_NONE},
 	{"dns.query", KW_BUFFER, HG_BUF_DNS_QUERY, V_NONE},
 	{"dns_query", KW_BUFFER, HG_BUF_DNS_QUERY, V_NONE},
+	{"ja4.hash", KW_BUFFER, HG_BUF_JA4_HASH, V_NONE},
 	{"http_host", KW_LEGACY_MOD, HG_BUF_HTTP_HOST, V_NONE},
 	{"http_raw_host", KW_LEGACY_MOD, HG_BUF_HTTP_HOST_RAW, V_NONE},
 	{"http_uri", KW_LEGACY_MOD, HG_BUF_HTTP_URI, V_NONE},
@@ -497,6 +502,9 @@ static const struct kwdef keywords[] = {
 	{"alert", KW_ALERT, 0, V_NONE},
 	{"noalert", KW_NOALERT, 0, V_NONE},
 	{"geoip", KW_GEOIP, 0, V_REQUIRED},
+	{"flowbits", KW_FLOWBITS, 0, V_REQUIRED},
+	{"ip_proto", KW_IP_PROTO, 0, V_REQUIRED},
+	{"app-layer-protocol", KW_APP_LAYER, 0, V_REQUIRED},
 	{"metadata", KW_IGNORED, 0, V_REQUIRED},
 	{"classtype", KW_IGNORED, 0, V_REQUIRED},
 	{"reference", KW_IGNORED, 0, V_REQUIRED},
@@ -687,6 +695,173 @@ static void parse_geoip(struct sp *p, struct rctx *x, size_t a, size_t b, size_t
 	}
 }
 
+/* flowbits:set,NAME / unset / toggle / isset / isnotset, or flowbits:noalert.
+ * One name per keyword: Suricata's '|' and '&' lists are not supported. */
+static void parse_flowbits(struct sp *p, struct rctx *x, size_t a, size_t b)
+{
+	static const struct {
+		const char *name;
+		enum hg_flowbit_op op;
+	} ops[] = {
+		{"set", HG_FB_SET},		{"unset", HG_FB_UNSET},	      {"toggle", HG_FB_TOGGLE},
+		{"isset", HG_FB_ISSET}, {"isnotset", HG_FB_ISNOTSET},
+	};
+	size_t i = a;
+	struct item op, nm;
+	next_item(p, &i, b, ",", &op);
+	const char *s = p->c.v + op.a;
+	size_t n = op.b - op.a;
+	bool has_name = next_item(p, &i, b, ",", &nm);
+	if (word_eq(s, n, "noalert")) {
+		if (has_name)
+			hg_diag_error(p->d, loc_at(p, nm.a), "'flowbits:noalert' takes no name");
+		else
+			x->r.noalert = true;
+		return;
+	}
+	size_t k;
+	for (k = 0; k < HG_ARRAY_LEN(ops); k++)
+		if (word_eq(s, n, ops[k].name))
+			break;
+	if (k == HG_ARRAY_LEN(ops)) {
+		hg_diag_error(p->d, loc_at(p, op.a),
+			      "unknown flowbits operation '%.*s' (expected set, unset, toggle, isset, isnotset "
+			      "or noalert)",
+			      (int)n, s);
+		return;
+	}
+	if (!has_name || nm.a == nm.b) {
+		hg_diag_error(p->d, loc_at(p, has_name ? nm.a : op.b), "'flowbits:%s' needs a name", ops[k].name);
+		return;
+	}
+	struct item extra;
+	if (next_item(p, &i, b, ",", &extra)) {
+		hg_diag_error(p->d, loc_at(p, extra.a), "flowbits takes one operation and one name");
+		return;
+	}
+	const char *name = p->c.v + nm.a;
+	size_t nn = nm.b - nm.a;
+	for (size_t c = 0; c < nn; c++) {
+		unsigned char ch = (unsigned char)name[c];
+		if (ch == '|' || ch == '&') {
+			hg_diag_error(p->d, loc_at(p, nm.a + c),
+				      "flowbits name lists ('%c') are not supported; use one flowbits per name", ch);
+			return;
+		}
+		if (ch <= ' ' || ch >= 0x7f || ch == '"' || ch == '\\') {
+			hg_diag_error(p->d, loc_at(p, nm.a + c), "invalid character in flowbits name '%.*s'",
+				      (int)nn, name);
+			return;
+		}
+	}
+	if (nn > 255) {
+		hg_diag_error(p->d, loc_at(p, nm.a), "flowbits name longer than 255 characters");
+		return;
+	}
+	struct hg_flowbit fb = {.loc = loc_at(p, op.a), .op = ops[k].op,
+				.name = hg_arena_strndup(p->rs->arena, name, nn)};
+	hg_vec_push(&x->fb, fb);
+}
+
+/* IP protocol names ip_proto accepts (the /etc/protocols names rules use). */
+static const struct {
+	const char *name;
+	uint8_t num;
+} ip_protos[] = {
+	{"hopopt", 0}, {"icmp", 1},	    {"igmp", 2},  {"ipip", 4},  {"tcp", 6},
+	{"egp", 8},    {"udp", 17},	    {"ipv6", 41}, {"gre", 47},	{"esp", 50},
+	{"ah", 51},    {"ipv6-icmp", 58}, {"icmpv6", 58}, {"ospf", 89}, {"pim", 103},
+	{"vrrp", 112}, {"l2tp", 115},	    {"sctp", 132},
+};
+
+/* ip_proto:[!|<|>]NUMBER-or-NAME. Several in one rule must all hold. */
+static void parse_ip_proto(struct sp *p, struct rctx *x, size_t a, size_t b)
+{
+	size_t i = a;
+	char sign = 0;
+	if (i < b && strchr("!<>", p->c.v[i]))
+		sign = p->c.v[i++];
+	i = skip_ws(p, i, b);
+	const char *s = p->c.v + i;
+	size_t n = b - i;
+	uint32_t num;
+	bool ok = parse_u32(s, n, 255, &num);
+	for (size_t k = 0; !ok && k < HG_ARRAY_LEN(ip_protos); k++)
+		if (hg_ascii_casecmp_eq(s, n, ip_protos[k].name, strlen(ip_protos[k].name))) {
+			num = ip_protos[k].num;
+			ok = true;
+		}
+	if (!ok || n == 0) {
+		hg_diag_error(p->d, loc_at(p, i),
+			      "invalid ip_proto '%.*s' (expected 0..255 or a protocol name such as tcp, udp, "
+			      "icmp, gre, esp)",
+			      (int)n, s);
+		return;
+	}
+	if ((sign == '<' && num == 0) || (sign == '>' && num == 255)) {
+		hg_diag_error(p->d, loc_at(p, a), "ip_proto:%c%u matches no protocol", sign, (unsigned)num);
+		return;
+	}
+	uint8_t set[32] = {0};
+	for (uint32_t v = 0; v < 256; v++) {
+		bool in = sign == '<' ? v < num : sign == '>' ? v > num : sign == '!' ? v != num : v == num;
+		if (in)
+			set[v >> 3] |= (uint8_t)(1u << (v & 7));
+	}
+	if (!x->r.has_ip_proto) {
+		memcpy(x->r.ip_proto, set, sizeof(set));
+		x->r.has_ip_proto = true;
+		return;
+	}
+	bool any = false;
+	for (size_t k = 0; k < sizeof(set); k++) {
+		x->r.ip_proto[k] &= set[k];
+		any |= x->r.ip_proto[k] != 0;
+	}
+	if (!any)
+		hg_diag_error(p->d, loc_at(p, a), "this ip_proto contradicts an earlier one: the rule matches "
+						  "no protocol");
+}
+
+/* app-layer-protocol:[!]NAME with the names of rule protocols, or failed. */
+static void parse_app_layer(struct sp *p, struct rctx *x, size_t a, size_t b)
+{
+	size_t i = a;
+	bool neg = i < b && p->c.v[i] == '!';
+	if (neg)
+		i = skip_ws(p, i + 1, b);
+	const char *s = p->c.v + i;
+	size_t n = b - i;
+	char buf[32];
+	enum hg_proto pr;
+	if (memchr(s, ',', n)) {
+		hg_diag_error(p->d, loc_at(p, i + (size_t)((const char *)memchr(s, ',', n) - s)),
+			      "app-layer-protocol modes (',...') are not supported");
+		return;
+	}
+	bool ok = n && n < sizeof(buf);
+	if (ok) {
+		memcpy(buf, s, n);
+		buf[n] = 0;
+		/* Transport names are not app-layer protocols. */
+		ok = hg_proto_from_name(buf, &pr) && pr != HG_PROTO_IP && pr != HG_PROTO_TCP &&
+		     pr != HG_PROTO_UDP && pr != HG_PROTO_ICMP;
+	}
+	if (word_eq(s, n, "failed")) {
+		x->r.app_layer = HG_APP_LAYER_FAILED;
+	} else if (ok) {
+		x->r.app_layer = (int)pr;
+	} else {
+		hg_diag_error(p->d, loc_at(p, i),
+			      "unknown app-layer-protocol '%.*s' (expected tls, http, quic, dns, ssh, ... or "
+			      "failed)",
+			      (int)n, s);
+		return;
+	}
+	x->r.has_app_layer = true;
+	x->r.app_layer_not = neg;
+}
+
 static struct hg_match *last_content(struct sp *p, struct rctx *x, size_t at, const char *kw)
 {
 	if (x->last < 0) {
@@ -850,6 +1025,16 @@ static void apply_option(struct sp *p, struct rctx *x, const struct kwdef *k, si
 		break;
 	case KW_GEOIP:
 		parse_geoip(p, x, va, vb, kwpos);
+		break;
+	case KW_FLOWBITS:
+		parse_flowbits(p, x, va, vb);
+		break;
+	case KW_IP_PROTO:
+		parse_ip_proto(p, x, va, vb);
+		break;
+	case KW_APP_LAYER:
+		once(p, &x->seen_app, kwpos, k->name);
+		parse_app_layer(p, x, va, vb);
 		break;
 	case KW_IGNORED:
 		break;
@@ -1126,10 +1311,16 @@ static void parse_rule(struct sp *p, size_t from)
 		r->matches = hg_arena_alloc(p->rs->arena, x.m.n * sizeof(*r->matches));
 		memcpy(r->matches, x.m.v, x.m.n * sizeof(*r->matches));
 	}
+	r->n_flowbits = x.fb.n;
+	if (x.fb.n) {
+		r->flowbits = hg_arena_alloc(p->rs->arena, x.fb.n * sizeof(*r->flowbits));
+		memcpy(r->flowbits, x.fb.v, x.fb.n * sizeof(*r->flowbits));
+	}
 	r->text = arena_text(p, from, n);
 	hg_vec_push(&p->rules, r);
 out:
 	hg_vec_free(&x.m);
+	hg_vec_free(&x.fb);
 }
 
 /* --------------------------------------------------------------- lines */

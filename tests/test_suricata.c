@@ -273,7 +273,7 @@ Test(suricata_valid, lines_comments_continuations)
 			   "drop tcp any any -> any 23 (msg:\"telnet\"; \\\n"
 			   "    sid:1;)\r\n"
 			   "alert tcp any any -> any 21 (msg:\"ftp\"; \\\n"
-			   "  flowbits:set,x; sid:2;)\n"
+			   "  xbits:set,x,track ip_src; sid:2;)\n"
 			   "pass tcp any any -> any 22 (sid:3;)";
 	struct parsed p;
 	parse(&p, text);
@@ -284,7 +284,7 @@ Test(suricata_valid, lines_comments_continuations)
 	cr_assert_str_eq(p.g->rules[0]->text, "drop tcp any any -> any 23 (msg:\"telnet\";     sid:1;)");
 	cr_assert_eq(p.g->rules[1]->loc.line, 8);
 	cr_assert_eq(p.d.errors, 1);
-	cr_assert_not_null(find_diag(&p.d, HG_DIAG_ERROR, 7, 3, "unsupported keyword 'flowbits'"), "%s",
+	cr_assert_not_null(find_diag(&p.d, HG_DIAG_ERROR, 7, 3, "unsupported keyword 'xbits'"), "%s",
 			   diag_text(&p.d));
 	parsed_free(&p);
 }
@@ -404,7 +404,7 @@ static const struct bad_case bad_rules[] = {
 	{R("ssl_state:client_bye; sid:1;"), "client_bye", "unknown ssl_state 'client_bye'"},
 	{"drop http any any -> any any (http.uri; content:\"/x\"; pcre:\"/a+/\"; sid:9;)", "pcre",
 	 "unsupported keyword 'pcre'"},
-	{R("flowbits:set,x; sid:1;"), "flowbits", "unsupported keyword 'flowbits'"},
+	{R("xbits:set,x,track ip_src; sid:1;"), "xbits", "unsupported keyword 'xbits'"},
 	{R("threshold: type limit, track by_src, count 1, seconds 60; sid:1;"), "threshold",
 	 "unsupported keyword 'threshold'"},
 	{R("dataset:isset,x; sid:1;"), "dataset", "unsupported keyword 'dataset'"},
@@ -705,7 +705,7 @@ static void walk_yaml(const char *dir, char paths[][4096], size_t *n, size_t max
 /* Keywords the samples use that hostgate does not implement (yet): their
  * rules must fail with exactly "unsupported keyword" and nothing else, and
  * every other rule must parse. */
-static const char *const not_implemented[] = {"'ja4.hash'", "'flowbits'", "'ip_proto'"};
+static const char *const not_implemented[] = {"'xbits'"};
 
 Test(corpus, aws_cfn_templates_rules_strings)
 {

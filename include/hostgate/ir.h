@@ -111,6 +111,7 @@ enum hg_buffer {
 	HG_BUF_HTTP_METHOD,
 	HG_BUF_HTTP_USER_AGENT,
 	HG_BUF_DNS_QUERY,
+	HG_BUF_JA4_HASH,     /* ja4.hash: the JA4 fingerprint of the TLS/QUIC ClientHello */
 	HG_BUF__COUNT
 };
 
@@ -158,6 +159,25 @@ enum {
 	HG_SSL_UNKNOWN = 1u << 4,
 };
 
+/* flowbits: operations on per-flow named bits (Suricata). set, unset and
+ * toggle apply when the rest of the rule matched; isset and isnotset are
+ * conditions. */
+enum hg_flowbit_op { HG_FB_SET, HG_FB_UNSET, HG_FB_TOGGLE, HG_FB_ISSET, HG_FB_ISNOTSET };
+
+/* Distinct flowbit names a ruleset may use (the engine keeps one uint64_t
+ * per flow). */
+#define HG_MAX_FLOWBITS 64
+
+struct hg_flowbit {
+	struct hg_loc loc;
+	enum hg_flowbit_op op;
+	const char *name;
+	uint32_t bit; /* filled by hg_ruleset_finalize(): 0..HG_MAX_FLOWBITS-1 */
+};
+
+/* app-layer-protocol: values beyond the hg_proto ones. */
+#define HG_APP_LAYER_FAILED ((int)HG_PROTO__COUNT)
+
 /* How the engine must evaluate a rule (computed by hg_ruleset_finalize()). */
 enum hg_rule_class {
 	HG_CLASS_IP_ONLY, /* no flow context: first packet in each direction */
@@ -182,6 +202,17 @@ struct hg_rule {
 	bool alert_on_pass;/* "alert;" on a pass rule: log it */
 	bool never_matches;/* e.g. geoip without a database (warned once) */
 	const char *text;  /* source text of the rule, for messages; may be NULL */
+	/* flowbits:, in rule order (evaluation order of set/unset/toggle). */
+	struct hg_flowbit *flowbits;
+	size_t n_flowbits;
+	/* ip_proto: (every one given, intersected): the IP protocols the
+	 * rule matches, bit n of ip_proto[n >> 3] for protocol n. */
+	bool has_ip_proto;
+	uint8_t ip_proto[32];
+	/* app-layer-protocol: an enum hg_proto value or HG_APP_LAYER_FAILED
+	 * (only when has_app_layer), negated with app_layer_not. */
+	bool has_app_layer, app_layer_not;
+	int app_layer;
 	/* Filled by hg_ruleset_finalize(). */
 	struct hg_ipset src_set, dst_set;
 	struct hg_portset sport_set, dport_set;
