@@ -682,6 +682,11 @@ static bool get_buffer(enum hg_buffer b, const struct hg_eng_pkt *p, const struc
 		if (a->proto == HG_APP_DNS)
 			s = &a->dns_query;
 		break;
+	case HG_BUF_JA4_HASH:
+		/* The caller sets ja4 only once the ClientHello is complete. */
+		if (a->proto == HG_APP_TLS || a->proto == HG_APP_QUIC)
+			s = &a->ja4;
+		break;
 	default:
 		break;
 	}
@@ -706,10 +711,50 @@ static bool addr_side(const struct eng_rule *er, const struct hg_ip *src, uint16
 	return true;
 }
 
+/* flowbits:isset/isnotset against the flow's bits as they are now (set by
+ * earlier rules, this packet's included). */
+static bool flowbits_hold(const struct hg_rule *r, uint64_t bits)
+{
+	for (size_t i = 0; i < r->n_flowbits; i++) {
+		const struct hg_flowbit *fb = &r->flowbits[i];
+		bool on = (bits >> (fb->bit & 63)) & 1;
+		if ((fb->op == HG_FB_ISSET && !on) || (fb->op == HG_FB_ISNOTSET && on))
+			return false;
+	}
+	return true;
+}
+
+/* set/unset/toggle of a rule that matched, in the order written
+ * (Suricata's post-match flowbits). */
+static void flowbits_apply(const struct hg_rule *r, uint64_t *bits)
+{
+	for (size_t i = 0; i < r->n_flowbits; i++) {
+		const struct hg_flowbit *fb = &r->flowbits[i];
+		uint64_t m = (uint64_t)1 << (fb->bit & 63);
+		switch (fb->op) {
+		case HG_FB_SET: *bits |= m; break;
+		case HG_FB_UNSET: *bits &= ~m; break;
+		case HG_FB_TOGGLE: *bits ^= m; break;
+		default: break;
+		}
+	}
+}
+
+/* app-layer-protocol: (Suricata detect-app-layer-protocol.c): nothing
+ * matches while the protocol is not known; "!x" matches a known other one. */
+static bool app_layer_match(const struct hg_rule *r, const struct hg_eng_app *a)
+{
+	if (a->proto == HG_APP_UNKNOWN || a->proto == HG_APP_NONE)
+		return false;
+	enum hg_app_proto want = r->app_layer == HG_APP_LAYER_FAILED ? HG_APP_FAILED
+								     : rule_app((enum hg_proto)r->app_layer);
+	return (a->proto == want) != r->app_layer_not;
+}
+
 /* The rule's header, flow and ssl_state options, and matches. On a
  * DOMAINSET match *sid is the matching target's sid. */
 static bool rule_match(const struct eng_rule *er, const struct hg_eng_pkt *p,
-		       const struct hg_eng_app *a, uint32_t *sid)
+		       const struct hg_eng_app *a, uint64_t bits, uint32_t *sid)
 {
 	const struct hg_rule *r = er->r;
 
@@ -721,6 +766,12 @@ static bool rule_match(const struct eng_rule *er, const struct hg_eng_pkt *p,
 	 * port (§1.3: the catch-alls touch only identified TLS/HTTP). */
 	enum hg_app_proto need = rule_app(r->proto);
 	if (need != HG_APP_UNKNOWN && a->proto != need)
+		return false;
+	if (r->has_ip_proto && !(r->ip_proto[p->ip_proto >> 3] & (1u << (p->ip_proto & 7))))
+		return false;
+	if (r->n_flowbits && !flowbits_hold(r, bits))
+		return false;
+	if (r->has_app_layer && !app_layer_match(r, a))
 		return false;
 	if (r->flow) {
 		if ((r->flow & HG_FLOW_TO_SERVER) && p->dir != HG_DIR_TO_SERVER)
@@ -1013,8 +1064,11 @@ static enum hg_verdict stateful_eval(const struct hg_engine *e, struct hg_eng_fl
 		const struct eng_rule *er = &e->rules[idx];
 		const struct hg_rule *r = er->r;
 		uint32_t sid;
-		if (!rule_match(er, p, a, &sid))
+		if (!rule_match(er, p, a, f->flowbits, &sid))
 			continue;
+		/* Later rules of this packet see the bits this one sets. */
+		if (r->n_flowbits)
+			flowbits_apply(r, &f->flowbits);
 		if (er->act == HG_ACT_PASS) {
 			/* A pass after the decision only ends the walk (Suricata
 			 * drops the alerts ranked below a pass). §2.3: pass ends

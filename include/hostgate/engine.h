@@ -102,6 +102,9 @@ struct hg_eng_app {
 	struct hg_slice http_uri, http_method, http_user_agent;
 	struct hg_slice quic_sni;      /* for logs; no rule buffer reads it (§5.4) */
 	struct hg_slice dns_query;
+	/* ja4.hash: the JA4 fingerprint of the TLS or QUIC ClientHello; set
+	 * once the whole ClientHello is parsed (absent before). */
+	struct hg_slice ja4;
 };
 
 /* Per-flow engine state: caller-allocated, zeroed by hg_eng_flow_init().
@@ -116,6 +119,7 @@ struct hg_eng_flow {
 	uint32_t decider_sid;
 	uint32_t alerts_discarded; /* alerts beyond the per-packet cap */
 	uint32_t fired[HG_ENG_MAX_FIRED]; /* rules that already alerted */
+	uint64_t flowbits; /* flowbits: bit i = name i of the ruleset (hg_flowbit.bit) */
 };
 
 static inline void hg_eng_flow_init(struct hg_eng_flow *f)
