@@ -84,6 +84,12 @@ enum hg_parse tls_client_hello_parse(const uint8_t *buf, size_t len, uint8_t *sc
  * CRYPTO frames (RFC 9001 §4). Slices point into msg. */
 enum hg_parse tls_handshake_parse(const uint8_t *msg, size_t len, struct tls_hello *out);
 
+/* The JA4 fingerprint (FoxIO's JA4 spec) of a parsed ClientHello (runtime/
+ * ja4.c): quic selects the 'q' prefix (QUIC) over 't'. Writes
+ * TLS_JA4_LEN characters and a NUL; returns TLS_JA4_LEN. */
+#define TLS_JA4_LEN 36
+size_t tls_ja4(const struct tls_hello *h, bool quic, char out[TLS_JA4_LEN + 1]);
+
 /* ---- HTTP/1.x request (runtime/http.c) ---------------------------------- */
 
 enum {
