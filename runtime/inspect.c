@@ -193,6 +193,15 @@ static struct hg_slice keep(uint8_t *dst, size_t cap, uint16_t *dlen, struct hg_
 	return (struct hg_slice){dst, n};
 }
 
+/* ja4.hash: the fingerprint of a complete ClientHello, kept per flow. */
+static void keep_ja4(struct hg_iflow_app *b, struct hg_iflow *fi, const struct tls_hello *h, bool quic)
+{
+	char s[TLS_JA4_LEN + 1];
+	b->ja4_len = (uint16_t)tls_ja4(h, quic, s);
+	memcpy(b->ja4, s, b->ja4_len);
+	fi->app.ja4 = (struct hg_slice){b->ja4, b->ja4_len};
+}
+
 static void detect_tls(struct hg_inspector *ins, struct hg_iflow *fi, const uint8_t *data, size_t len)
 {
 	struct tls_hello h;
@@ -217,8 +226,10 @@ static void detect_tls(struct hg_inspector *ins, struct hg_iflow *fi, const uint
 	fi->app.proto = HG_APP_TLS;
 	fi->app.ssl_state |= HG_SSL_CLIENT_HELLO;
 	fi->ech = h.ech;
-	if (b)
+	if (b) {
 		fi->app.tls_sni = keep(b->sni, sizeof(b->sni), &b->sni_len, h.sni);
+		keep_ja4(b, fi, &h, false);
+	}
 	fi->done = 1;
 	if (h.ech)
 		flag_evasion(ins, fi, HG_EVASION_ECH, false);
@@ -317,6 +328,7 @@ static void detect_udp(struct hg_inspector *ins, struct hg_iflow *fi, const stru
 			if (r == HG_PARSE_FOUND) {
 				fi->app.proto = HG_APP_QUIC;
 				fi->app.quic_sni = keep(b->sni, sizeof(b->sni), &b->sni_len, qr.hello.sni);
+				keep_ja4(b, fi, &qr.hello, true);
 				fi->done = 1;
 				return;
 			}

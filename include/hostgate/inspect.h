@@ -38,6 +38,8 @@ struct hg_iflow_app {
 	uint8_t method[16];
 	uint8_t protocol[16];
 	uint16_t sni_len, host_len, names_len, url_len, ua_len, method_len, protocol_len;
+	uint8_t ja4[40]; /* ja4.hash (TLS_JA4_LEN bytes) */
+	uint16_t ja4_len;
 	struct quic_state *quic; /* UDP flows that look like QUIC */
 };
 
