@@ -238,12 +238,31 @@ static int action_rank(enum hg_action a)
 	}
 }
 
+/* Suricata orders rules of one action by their flowbits use before
+ * priority (detect-engine-sigorder.c, flowbits after action): rules that
+ * only set, then those that set and check, then those that only check,
+ * then the rest. */
+static int flowbits_rank(const struct hg_rule *r)
+{
+	bool set = false, read = false;
+	for (size_t i = 0; i < r->n_flowbits; i++) {
+		if (r->flowbits[i].op == HG_FB_ISSET || r->flowbits[i].op == HG_FB_ISNOTSET)
+			read = true;
+		else
+			set = true;
+	}
+	return set ? (read ? 1 : 0) : read ? 2 : 3;
+}
+
 static int cmp_action_order(const void *a, const void *b)
 {
 	const struct eng_rule *x = a, *y = b;
 	int ra = action_rank(x->act), rb = action_rank(y->act);
 	if (ra != rb)
 		return ra < rb ? -1 : 1;
+	int fa = flowbits_rank(x->r), fb = flowbits_rank(y->r);
+	if (fa != fb)
+		return fa < fb ? -1 : 1;
 	uint32_t pa = hg_rule_priority(x->r), pb = hg_rule_priority(y->r);
 	if (pa != pb)
 		return pa < pb ? -1 : 1;

@@ -1569,3 +1569,191 @@ Test(seed_finalized, verdicts)
 	hg_engine_free(e);
 	hg_ruleset_free(rs);
 }
+
+/* ================== flowbits, ip_proto, app-layer-protocol, ja4.hash */
+
+/* Strict order: a setter written first is seen by a checker written later
+ * on the same packet; a checker written before its setter sees the bit
+ * only from the next packet (Suricata applies set at match time, in rule
+ * order). flowbits:noalert silences the setter. */
+Test(flowbits, strict_order_same_packet_and_next_packet)
+{
+	struct hg_ruleset *rs = load_text("t.yaml",
+		"RuleGroup:\n"
+		"  RulesSource:\n"
+		"    RulesString: |\n"
+		"      alert tcp any any -> any any (msg:\"late\"; flowbits:isset,b; flow:to_server; sid:1;)\n"
+		"      alert tcp any any -> any any (flowbits:set,a; flowbits:set,b; flowbits:noalert; "
+		"flow:to_server; sid:2;)\n"
+		"      alert tcp any any -> any any (msg:\"same\"; flowbits:isset,a; flow:to_server; sid:3;)\n"
+		"      drop tcp any any -> any any (flowbits:isset,a; flowbits:toggle,a; flow:to_server; "
+		"content:\"x\"; sid:4;)\n"
+		"  StatefulRuleOptions:\n"
+		"    RuleOrder: STRICT_ORDER\n"
+		"RuleGroupName: fb\n"
+		"Type: STATEFUL\n"
+		"Capacity: 10\n");
+	struct hg_engine *e = hg_engine_new(rs);
+	struct sim s;
+	sim_init(&s, e, 6, 443);
+	cr_assert_eq(sim_pkt(&s, HG_DIR_TO_SERVER, HG_TCP_SYN, NULL, 0), HG_VERDICT_UNDECIDED);
+	cr_assert_eq(s.got.n, 1, "%zu alerts", s.got.n);
+	cr_assert_eq(s.got.a[0].sid, 3);
+	s.got.n = 0;
+	cr_assert_eq(sim_pkt(&s, HG_DIR_TO_SERVER, HG_TCP_ACK, NULL, 0), HG_VERDICT_UNDECIDED);
+	cr_assert_eq(s.got.n, 1);
+	cr_assert_eq(s.got.a[0].sid, 1);
+	s.got.n = 0;
+	/* sid 4 drops; its toggle clears a for any later rule (none here). */
+	cr_assert_eq(sim_pkt(&s, HG_DIR_TO_SERVER, HG_TCP_ACK, "x", 1), HG_VERDICT_DROP);
+	cr_assert_eq(decider_sid(&s, NULL, NULL), 4);
+	hg_engine_free(e);
+	hg_ruleset_free(rs);
+}
+
+/* Action order: isnotset checked by a drop, set by an alert. Drops run
+ * before alerts (§2.3), so the first packet is dropped before the alert
+ * could set the bit; unset and isnotset. */
+Test(flowbits, action_order_and_unset)
+{
+	struct hg_ruleset *rs = load_text("t.rules",
+		"alert tcp any any -> any 80 (flowbits:set,ok; noalert; sid:1;)\n"
+		"drop tcp any any -> any 80 (flowbits:isnotset,ok; sid:2;)\n"
+		"alert tcp any any -> any 81 (flowbits:set,ok; noalert; sid:3;)\n"
+		"alert tcp any any -> any 81 (flowbits:unset,ok; noalert; content:\"u\"; sid:4;)\n"
+		"drop tcp any any -> any 81 (flowbits:isset,ok; content:\"d\"; sid:5;)\n");
+	struct hg_engine *e = hg_engine_new(rs);
+	struct sim s;
+	sim_init(&s, e, 6, 80);
+	cr_assert_eq(sim_pkt(&s, HG_DIR_TO_SERVER, HG_TCP_SYN, NULL, 0), HG_VERDICT_DROP);
+	cr_assert_eq(decider_sid(&s, NULL, NULL), 2);
+
+	sim_init(&s, e, 6, 81);
+	cr_assert_eq(sim_pkt(&s, HG_DIR_TO_SERVER, HG_TCP_SYN, NULL, 0), HG_VERDICT_UNDECIDED);
+	cr_assert_eq(s.got.n, 0); /* noalert */
+	/* "u" unsets after the drop looked: the bit was set by the SYN */
+	cr_assert_eq(sim_pkt(&s, HG_DIR_TO_SERVER, HG_TCP_ACK, "ud", 2), HG_VERDICT_DROP);
+	cr_assert_eq(decider_sid(&s, NULL, NULL), 5);
+	hg_engine_free(e);
+	hg_ruleset_free(rs);
+}
+
+Test(ip_proto, names_numbers_negation_ranges)
+{
+	struct hg_ruleset *rs = load_text("t.rules",
+		"drop ip any any -> any any (ip_proto:!TCP; ip_proto:!UDP; ip_proto:!ICMP; sid:1;)\n"
+		"alert ip any any -> any any (msg:\"gre\"; ip_proto:47; sid:2;)\n"
+		"alert ip any any -> any any (msg:\"low\"; ip_proto:<2; sid:3;)\n");
+	struct hg_engine *e = hg_engine_new(rs);
+	struct sim s;
+	sim_init(&s, e, 6, 443);
+	cr_assert_eq(sim_pkt(&s, HG_DIR_TO_SERVER, HG_TCP_SYN, NULL, 0), HG_VERDICT_UNDECIDED);
+	cr_assert_eq(s.got.n, 0);
+	sim_init(&s, e, 1, 0);
+	cr_assert_eq(sim_pkt(&s, HG_DIR_TO_SERVER, 0, NULL, 0), HG_VERDICT_UNDECIDED);
+	cr_assert_eq(s.got.n, 1);
+	cr_assert_eq(s.got.a[0].sid, 3);
+	sim_init(&s, e, 47, 0);
+	cr_assert_eq(sim_pkt(&s, HG_DIR_TO_SERVER, 0, NULL, 0), HG_VERDICT_DROP);
+	cr_assert_eq(decider_sid(&s, NULL, NULL), 1);
+	cr_assert_eq(s.got.n, 2); /* the drop, then the gre alert */
+	cr_assert_eq(s.got.a[1].sid, 2);
+	hg_engine_free(e);
+	hg_ruleset_free(rs);
+}
+
+/* ja4.hash exists once the ClientHello is complete (the caller sets it
+ * then); content applies as on any buffer. app-layer-protocol:!tls. */
+Test(ja4_hash, buffer_and_app_layer_protocol)
+{
+	static const char ja4[] = "t13d1516h2_8daaf6152771_e5627efa2ab1";
+	struct hg_ruleset *rs = load_text("t.rules",
+		"drop tls any any -> any any (ja4.hash; content:\"t13d1516h2_8daaf6152771_\"; startswith; "
+		"sid:1;)\n"
+		"drop tcp any any -> any any (app-layer-protocol:!tls; sid:2;)\n");
+	struct hg_engine *e = hg_engine_new(rs);
+	struct sim s;
+	sim_init(&s, e, 6, 443);
+	/* split hello: no ja4 before the hello is complete */
+	cr_assert_eq(sim_handshake(&s), HG_VERDICT_UNDECIDED);
+	s.app.proto = HG_APP_TLS;
+	cr_assert_eq(sim_pkt(&s, HG_DIR_TO_SERVER, HG_TCP_ACK, hello_bytes, 10), HG_VERDICT_UNDECIDED);
+	s.app.ssl_state = HG_SSL_CLIENT_HELLO;
+	s.app.ja4 = (struct hg_slice){(const uint8_t *)ja4, sizeof(ja4) - 1};
+	cr_assert_eq(sim_pkt(&s, HG_DIR_TO_SERVER, HG_TCP_ACK, hello_bytes, 8), HG_VERDICT_DROP);
+	cr_assert_eq(decider_sid(&s, NULL, NULL), 1);
+
+	sim_init(&s, e, 6, 80);
+	cr_assert_eq(sim_http(&s, "example.com"), HG_VERDICT_DROP);
+	cr_assert_eq(decider_sid(&s, NULL, NULL), 2);
+	hg_engine_free(e);
+	hg_ruleset_free(rs);
+}
+
+/* AWS's best-practice egress group (aws-samples CFN template, strict
+ * order, default reject): a ClientHello split over two segments (Kyber
+ * key shares) is not rejected by the TCP catch-all on its first segment,
+ * because sid 999993 tags the flow X25519Kyber768 first; the complete
+ * hello then meets the SNI rules. The template's policy references only
+ * its log group, so the test points the policy at the egress group. The
+ * flow is picked up after the handshake: the template's
+ * "pass ... flow:not_established" rules would otherwise pass the whole
+ * flow at its SYN in hostgate's flow-deciding model. */
+Test(flowbits, aws_egress_template_kyber_split_hello)
+{
+	const char *shared = getenv("HG_SHARED");
+	char path[4096];
+	snprintf(path, sizeof(path),
+		 "%s/corpus/rulesets/aws-samples+aws-networkfirewall-cfn-templates/centralized_architecture/"
+		 "centralized_egress_east_west/single_az/anfw-centralized-egress-east-west-1az-template.yaml",
+		 shared ? shared : "");
+	FILE *fp = shared ? fopen(path, "rb") : NULL;
+	if (!fp)
+		cr_skip_test("HG_SHARED corpus not present");
+	fclose(fp);
+	struct hg_ruleset *rs = hg_ruleset_new();
+	struct hg_load_opts o;
+	struct hg_diag d;
+	hg_load_opts_defaults(&o);
+	hg_diag_init(&d);
+	cr_assert(hg_load_file(rs, path, &o, &d));
+	cr_assert(hg_ruleset_finalize(rs, &o, &d));
+	cr_assert_eq(d.errors, 0);
+	hg_diag_fini(&d);
+	struct hg_rule_group *egress = NULL;
+	for (size_t i = 0; i < rs->n_groups; i++)
+		if (!strcmp(rs->groups[i]->name, "egress-allow-list-example-rule-group"))
+			egress = rs->groups[i];
+	cr_assert_not_null(egress);
+	cr_assert_eq(rs->policy->n_stateful_refs, 1);
+	rs->policy->stateful_refs[0].group = egress;
+	struct hg_engine *e = hg_engine_new(rs);
+	static const char ja4[] = "t13d1516h2_8daaf6152771_e5627efa2ab1";
+
+	const char *names[] = {"www.example.com", "evil.xyz", "unknown.example.net"};
+	const enum hg_verdict want[] = {HG_VERDICT_PASS, HG_VERDICT_REJECT, HG_VERDICT_REJECT};
+	const uint32_t want_sid[] = {202315873, 20232181, 999991};
+	for (int i = 0; i < 3; i++) {
+		struct sim s;
+		sim_init(&s, e, 6, 443);
+		s.est = true;
+		s.app.proto = HG_APP_TLS;
+		cr_assert_eq(sim_pkt(&s, HG_DIR_TO_SERVER, HG_TCP_ACK, hello_bytes, 10), HG_VERDICT_UNDECIDED,
+			     "%s: first segment decided (sid %u)", names[i], s.f.decider_sid);
+		s.app.ssl_state = HG_SSL_CLIENT_HELLO;
+		s.app.tls_sni = (struct hg_slice){(const uint8_t *)names[i], strlen(names[i])};
+		s.app.ja4 = (struct hg_slice){(const uint8_t *)ja4, sizeof(ja4) - 1};
+		cr_assert_eq(sim_pkt(&s, HG_DIR_TO_SERVER, HG_TCP_ACK, hello_bytes + 10, 8), want[i], "%s",
+			     names[i]);
+		cr_assert_eq(decider_sid(&s, NULL, NULL), want_sid[i], "%s", names[i]);
+	}
+	/* Without the tag, plain TCP payload is rejected by the catch-all. */
+	struct sim s;
+	sim_init(&s, e, 6, 443);
+	s.est = true;
+	s.app.proto = HG_APP_FAILED;
+	cr_assert_eq(sim_pkt(&s, HG_DIR_TO_SERVER, HG_TCP_ACK, "hello", 5), HG_VERDICT_REJECT);
+	cr_assert_eq(decider_sid(&s, NULL, NULL), 999994);
+	hg_engine_free(e);
+	hg_ruleset_free(rs);
+}
