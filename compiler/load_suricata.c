@@ -731,7 +731,7 @@ static void parse_flowbits(struct sp *p, struct rctx *x, size_t a, size_t b)
 		return;
 	}
 	if (!has_name || nm.a == nm.b) {
-		hg_diag_error(p->d, loc_at(p, has_name ? nm.a : op.b), "'flowbits:%s' needs a name", ops[k].name);
+		hg_diag_error(p->d, loc_at(p, has_name ? nm.a : op.a), "'flowbits:%s' needs a name", ops[k].name);
 		return;
 	}
 	struct item extra;

@@ -408,6 +408,23 @@ static const struct bad_case bad_rules[] = {
 	{R("threshold: type limit, track by_src, count 1, seconds 60; sid:1;"), "threshold",
 	 "unsupported keyword 'threshold'"},
 	{R("dataset:isset,x; sid:1;"), "dataset", "unsupported keyword 'dataset'"},
+	{R("flowbits:sett,x; sid:1;"), "sett", "unknown flowbits operation 'sett'"},
+	{R("flowbits:set; sid:1;"), "set;", "'flowbits:set' needs a name"},
+	{R("flowbits:isset,a|b; sid:1;"), "|b", "flowbits name lists ('|') are not supported"},
+	{R("flowbits:set,a,b; sid:1;"), "b;", "flowbits takes one operation and one name"},
+	{R("flowbits:noalert,x; sid:1;"), "x;", "'flowbits:noalert' takes no name"},
+	{R("flowbits; sid:1;"), "flowbits", "'flowbits' needs a value"},
+	{R("ip_proto:TCPX; sid:1;"), "TCPX", "invalid ip_proto 'TCPX'"},
+	{R("ip_proto:256; sid:1;"), "256", "invalid ip_proto '256'"},
+	{R("ip_proto:!; sid:1;"), ";", "invalid ip_proto ''"},
+	{R("ip_proto:6; ip_proto:17; sid:1;"), "17", "contradicts an earlier one"},
+	{R("ip_proto:<0; sid:1;"), "<0", "matches no protocol"},
+	{R("app-layer-protocol:gopher; sid:1;"), "gopher", "unknown app-layer-protocol 'gopher'"},
+	{R("app-layer-protocol:tcp; sid:1;"), "tcp;", "unknown app-layer-protocol 'tcp'"},
+	{R("app-layer-protocol:tls,final; sid:1;"), ",final", "modes (',...') are not supported"},
+	{R("app-layer-protocol:tls; app-layer-protocol:http; sid:1;"), "app-layer-protocol:http",
+	 "'app-layer-protocol' given twice"},
+	{R("ja4.hash:x; sid:1;"), "ja4.hash", "'ja4.hash' takes no value"},
 	{R("lua:x.lua; sid:1;"), "lua", "unsupported keyword 'lua'"},
 	{R("content:\"a\"; byte_test:1,>,2,0; sid:1;"), "byte_test", "unsupported keyword 'byte_test'"},
 	{R("tls.snii; sid:1;"), "tls.snii", "unsupported keyword 'tls.snii'; did you mean 'tls.sni'?"},
@@ -928,4 +945,83 @@ Test(domain_file, repository_100k)
 	cr_assert_eq(p.l->target_types, HG_TARGET_TLS_SNI | HG_TARGET_HTTP_HOST);
 	dparsed_free(&p);
 	free(text);
+}
+
+/* flowbits, ip_proto, app-layer-protocol and ja4.hash as the IR gets them. */
+Test(suricata_valid, flowbits_ip_proto_app_layer_ja4)
+{
+	struct parsed p;
+	parse(&p, "alert tls any any -> any any (flowbits:isnotset,blocked; flowbits:set,Kyber; "
+		  "flowbits:toggle,t; flowbits:unset,u; flowbits:isset,i; flowbits:noalert; sid:1;)\n"
+		  "drop ip any any -> any any (ip_proto:!TCP; ip_proto:!udp; ip_proto:!1; sid:2;)\n"
+		  "drop ip any any -> any any (ip_proto:>250; sid:3;)\n"
+		  "alert ip any any -> any any (ip_proto:gre; app-layer-protocol:!tls; sid:4;)\n"
+		  "alert tcp any any -> any any (app-layer-protocol:failed; sid:5;)\n"
+		  "reject tls any any -> any any (ssl_state:client_hello; ja4.hash; content:\"_\"; sid:6;)\n");
+	cr_assert(p.ok, "%s", diag_text(&p.d));
+	cr_assert_eq(p.g->n_rules, 6);
+	const struct hg_rule *r = p.g->rules[0];
+	cr_assert(r->noalert);
+	cr_assert_eq(r->n_flowbits, 5);
+	const enum hg_flowbit_op ops[] = {HG_FB_ISNOTSET, HG_FB_SET, HG_FB_TOGGLE, HG_FB_UNSET, HG_FB_ISSET};
+	const char *const names[] = {"blocked", "Kyber", "t", "u", "i"};
+	for (int i = 0; i < 5; i++) {
+		cr_assert_eq(r->flowbits[i].op, ops[i]);
+		cr_assert_str_eq(r->flowbits[i].name, names[i]);
+	}
+	cr_assert_eq(r->flowbits[0].loc.line, 1);
+	r = p.g->rules[1];
+	cr_assert(r->has_ip_proto);
+	for (int v = 0; v < 256; v++)
+		cr_assert_eq((r->ip_proto[v >> 3] >> (v & 7)) & 1, v != 6 && v != 17 && v != 1, "proto %d", v);
+	r = p.g->rules[2];
+	for (int v = 0; v < 256; v++)
+		cr_assert_eq((r->ip_proto[v >> 3] >> (v & 7)) & 1, v > 250, "proto %d", v);
+	r = p.g->rules[3];
+	cr_assert_eq(r->ip_proto[47 >> 3], 1u << (47 & 7));
+	cr_assert(r->has_app_layer && r->app_layer_not);
+	cr_assert_eq(r->app_layer, HG_PROTO_TLS);
+	cr_assert(p.g->rules[4]->has_app_layer && !p.g->rules[4]->app_layer_not);
+	cr_assert_eq(p.g->rules[4]->app_layer, HG_APP_LAYER_FAILED);
+	r = p.g->rules[5];
+	cr_assert_eq(r->n_matches, 1);
+	cr_assert_eq(r->matches[0].buffer, HG_BUF_JA4_HASH);
+	cr_assert_str_eq(hg_buffer_name(HG_BUF_JA4_HASH), "ja4.hash");
+	parsed_free(&p);
+}
+
+/* finalize: flowbit names interned per ruleset, 64 at most; a name only
+ * checked gets a warning at its first check. */
+Test(suricata_valid, flowbits_interned_capped_and_warned)
+{
+	struct parsed p;
+	parse(&p, "alert tcp any any -> any any (flowbits:set,a; sid:1;)\n"
+		  "alert tcp any any -> any any (flowbits:isset,a; flowbits:isnotset,never; sid:2;)\n");
+	cr_assert(p.ok);
+	struct hg_load_opts o;
+	hg_load_opts_defaults(&o);
+	cr_assert(hg_ruleset_finalize(p.rs, &o, &p.d), "%s", diag_text(&p.d));
+	const struct hg_rule *r1 = p.g->rules[0], *r2 = p.g->rules[1];
+	cr_assert_eq(r1->flowbits[0].bit, r2->flowbits[0].bit);
+	cr_assert_neq(r2->flowbits[1].bit, r2->flowbits[0].bit);
+	uint32_t line, col;
+	where("alert tcp any any -> any any (flowbits:set,a; sid:1;)\n"
+	      "alert tcp any any -> any any (flowbits:isset,a; flowbits:isnotset,never; sid:2;)\n",
+	      "isnotset,never", &line, &col);
+	cr_assert_not_null(find_diag(&p.d, HG_DIAG_WARNING, line, col, "flowbit 'never' is checked but no rule sets it"),
+			   "%s", diag_text(&p.d));
+	parsed_free(&p);
+
+	char *text = malloc(70 * 64);
+	size_t n = 0;
+	for (int i = 0; i < 65; i++)
+		n += (size_t)sprintf(text + n, "alert tcp any any -> any any (flowbits:set,b%d; sid:%d;)\n", i, i + 1);
+	parse(&p, text);
+	cr_assert(p.ok);
+	cr_assert(!hg_ruleset_finalize(p.rs, &o, &p.d));
+	where(text, "set,b64", &line, &col);
+	cr_assert_not_null(find_diag(&p.d, HG_DIAG_ERROR, line, col, "one more than the 64 distinct names"), "%s",
+			   diag_text(&p.d));
+	free(text);
+	parsed_free(&p);
 }
