@@ -860,6 +860,7 @@ struct eval {
 	struct pending al[ENG_MAX_ALERTS];
 	size_t n_al;
 	uint32_t discarded;
+	bool packet_only; /* the verdict is this packet's, not the flow's */
 };
 
 static bool fired(const struct hg_eng_flow *f, uint32_t key)
@@ -1094,9 +1095,20 @@ static enum hg_verdict stateful_eval(const struct hg_engine *e, struct hg_eng_fl
 			 * inspection of the flow; it logs only with "alert;". */
 			if (v == HG_VERDICT_UNDECIDED) {
 				v = HG_VERDICT_PASS;
-				f->why = WHY_RULE;
-				f->decider = idx;
-				f->decider_sid = sid;
+				if (r->cls == HG_CLASS_PACKET) {
+					/* A per-packet pass (flow:, no app-layer
+					 * condition) passes this packet only, as in
+					 * Suricata 7; AWS's strict egress template
+					 * relies on it: `pass tcp ... (flow:
+					 * not_established, to_server)` lets the
+					 * handshake through and leaves the flow to
+					 * the rules after it. */
+					ev->packet_only = true;
+				} else {
+					f->why = WHY_RULE;
+					f->decider = idx;
+					f->decider_sid = sid;
+				}
 				if (r->alert_on_pass)
 					queue_alert(ev, er, sid, r->msg, HG_ACT_PASS, false);
 			}
@@ -1164,8 +1176,10 @@ enum hg_verdict hg_engine_packet(const struct hg_engine *e, struct hg_eng_flow *
 	struct eval ev;
 	ev.n_al = 0;
 	ev.discarded = 0;
+	ev.packet_only = false;
 	enum hg_verdict v = stateful_eval(e, f, p, app, &ev);
-	f->verdict = (uint8_t)v;
+	if (!ev.packet_only)
+		f->verdict = (uint8_t)v;
 	f->alerts_discarded += ev.discarded;
 	if (cb)
 		emit_alerts(&ev, v, cb, ud);

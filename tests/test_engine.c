@@ -1757,3 +1757,45 @@ Test(flowbits, aws_egress_template_kyber_split_hello)
 	hg_engine_free(e);
 	hg_ruleset_free(rs);
 }
+
+/* A per-packet pass (flow: without app-layer conditions) passes the packet,
+ * not the flow: AWS's strict-order egress template opens with
+ * `pass tcp $HOME_NET any -> any any (flow:not_established, to_server)` for
+ * the handshake and expects its later TLS rules and default rejects to
+ * decide the flow. So the handshake passes, the flow stays undecided, and
+ * the ClientHello is decided by the rules after it. */
+Test(rules_loaded, packet_pass_is_per_packet)
+{
+	struct hg_ruleset *rs = load_text("strict.yaml",
+		"RulesSource:\n"
+		"  RulesString: |\n"
+		"    pass tcp $HOME_NET any -> any any (flow:not_established, to_server; sid:1;)\n"
+		"    pass tcp any any -> $HOME_NET any (flow:not_established, to_client; sid:2;)\n"
+		"    pass tls $HOME_NET any -> any any (tls.sni; content:\"api.github.com\"; startswith; nocase; endswith; flow:to_server; sid:3;)\n"
+		"    reject tls $HOME_NET any -> any any (msg:\"default egress reject\"; ssl_state:client_hello; flow:to_server; sid:4;)\n"
+		"StatefulRuleOptions:\n"
+		"  RuleOrder: STRICT_ORDER\n");
+	struct hg_engine *e = hg_engine_new(rs);
+	struct sim s;
+	const char *names[] = {"evil.example.net", "api.github.com"};
+	const enum hg_verdict want[] = {HG_VERDICT_REJECT, HG_VERDICT_PASS};
+	for (int i = 0; i < 2; i++) {
+		sim_init(&s, e, 6, 443);
+		cr_assert_eq(sim_pkt(&s, HG_DIR_TO_SERVER, HG_TCP_SYN, NULL, 0), HG_VERDICT_PASS);
+		cr_assert(!hg_eng_flow_decided(&s.f), "a flow: pass decides only its packet");
+		cr_assert_eq(sim_pkt(&s, HG_DIR_TO_CLIENT, HG_TCP_SYN | HG_TCP_ACK, NULL, 0), HG_VERDICT_PASS);
+		s.est = true;
+		cr_assert_eq(sim_pkt(&s, HG_DIR_TO_SERVER, HG_TCP_ACK, NULL, 0), HG_VERDICT_UNDECIDED);
+		s.app.proto = HG_APP_TLS;
+		s.app.ssl_state = HG_SSL_CLIENT_HELLO;
+		s.app.tls_sni = (struct hg_slice){(const uint8_t *)names[i], strlen(names[i])};
+		cr_assert_eq(sim_pkt(&s, HG_DIR_TO_SERVER, HG_TCP_ACK | HG_TCP_PSH, hello_bytes,
+				     sizeof(hello_bytes) - 1), want[i], "%s", names[i]);
+		cr_assert(hg_eng_flow_decided(&s.f), "the ClientHello's rule decides the flow");
+		cr_assert_eq(s.got.n, i == 0 ? 1 : 0);
+		if (i == 0)
+			cr_assert_eq(s.got.a[0].sid, 4);
+	}
+	hg_engine_free(e);
+	hg_ruleset_free(rs);
+}
