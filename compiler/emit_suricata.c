@@ -122,6 +122,38 @@ static void put_flow(struct opts *o, uint32_t flow)
 	fputc(';', o->out);
 }
 
+/* flowbits, ip_proto and app-layer-protocol, as the loader read them. */
+static void put_extras(struct opts *o, const struct hg_rule *r)
+{
+	static const char *const fb_ops[] = {"set", "unset", "toggle", "isset", "isnotset"};
+	for (size_t i = 0; i < r->n_flowbits; i++) {
+		opt_begin(o);
+		fprintf(o->out, "flowbits:%s,%s;", fb_ops[r->flowbits[i].op], r->flowbits[i].name);
+	}
+	if (r->has_ip_proto) {
+		/* The IR keeps the allowed set: one protocol prints as itself,
+		 * anything else as the intersection of the excluded ones. */
+		unsigned allowed = 0, only = 0;
+		for (unsigned n = 0; n < 256; n++)
+			if (r->ip_proto[n >> 3] & (1u << (n & 7)))
+				allowed++, only = n;
+		for (unsigned n = 0; n < 256; n++) {
+			bool in = r->ip_proto[n >> 3] & (1u << (n & 7));
+			if (allowed == 1 ? n != only : in)
+				continue;
+			opt_begin(o);
+			fprintf(o->out, allowed == 1 ? "ip_proto:%u;" : "ip_proto:!%u;", n);
+			if (allowed == 1)
+				break;
+		}
+	}
+	if (r->has_app_layer) {
+		opt_begin(o);
+		fprintf(o->out, "app-layer-protocol:%s%s;", r->app_layer_not ? "!" : "",
+			r->app_layer == HG_APP_LAYER_FAILED ? "failed" : hg_proto_name((enum hg_proto)r->app_layer));
+	}
+}
+
 static void put_ssl_state(struct opts *o, uint32_t on, uint32_t off)
 {
 	static const char *const names[] = {"client_hello", "server_hello", "client_keyx", "server_keyx",
@@ -239,6 +271,7 @@ static void put_rule(FILE *out, const struct hg_rule *r)
 	if (late_ssl)
 		put_ssl_state(&o, r->ssl_state, r->ssl_state_not);
 	put_flow(&o, r->flow);
+	put_extras(&o, r);
 	if (r->alert_on_pass)
 		opt(&o, "alert");
 	if (r->noalert)
