@@ -11,6 +11,8 @@
 #include <openssl/hmac.h>
 
 #include "hostgate/appparse.h"
+
+#include "cursor.h"
 #include "hostgate/util.h"
 
 /* The largest Initial packet payload we decrypt (clients size Initials to
@@ -18,42 +20,6 @@
 #define QUIC_PLAIN_MAX 16384u
 
 /* ---- cursor --------------------------------------------------------------- */
-
-struct cur {
-	const uint8_t *p;
-	size_t n;
-};
-
-static bool cur_take(struct cur *c, size_t k, const uint8_t **out)
-{
-	if (k > c->n)
-		return false;
-	if (out)
-		*out = c->p;
-	c->p += k;
-	c->n -= k;
-	return true;
-}
-
-static bool cur_u8(struct cur *c, uint32_t *v)
-{
-	const uint8_t *b;
-
-	if (!cur_take(c, 1, &b))
-		return false;
-	*v = b[0];
-	return true;
-}
-
-static bool cur_u32(struct cur *c, uint32_t *v)
-{
-	const uint8_t *b;
-
-	if (!cur_take(c, 4, &b))
-		return false;
-	*v = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-	return true;
-}
 
 /* Variable-length integer (RFC 9000 §16): the two high bits of the first
  * byte give the length 1, 2, 4 or 8; values up to 2^62-1. */

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "hostgate/appparse.h"
+
+#include "cursor.h"
 #include "hostgate/util.h"
 
 const char *hg_parse_name(enum hg_parse r)
@@ -22,42 +24,6 @@ const char *hg_parse_name(enum hg_parse r)
 }
 
 /* ---- the cursor: every read goes through cur_take() --------------------- */
-
-struct cur {
-	const uint8_t *p;
-	size_t n; /* bytes left */
-};
-
-static bool cur_take(struct cur *c, size_t k, const uint8_t **out)
-{
-	if (k > c->n)
-		return false;
-	if (out)
-		*out = c->p;
-	c->p += k;
-	c->n -= k;
-	return true;
-}
-
-static bool cur_u8(struct cur *c, uint32_t *v)
-{
-	const uint8_t *b;
-
-	if (!cur_take(c, 1, &b))
-		return false;
-	*v = b[0];
-	return true;
-}
-
-static bool cur_u16(struct cur *c, uint32_t *v)
-{
-	const uint8_t *b;
-
-	if (!cur_take(c, 2, &b))
-		return false;
-	*v = (uint32_t)b[0] << 8 | b[1];
-	return true;
-}
 
 /* A length-prefixed vector: the length is a claim checked against what is
  * left of the container c; on success sub covers exactly the vector. */
