@@ -29,5 +29,6 @@ int cmd_apply(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_test(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 #endif

@@ -17,6 +17,7 @@ static const struct command commands[] = {
 	{"replay", cmd_replay, "replay RULES... FILE.pcap [--json] [--alert-log F] [--flow-log F] [--log-format anfw|eve]"},
 	{"test", cmd_test, "test RULES... CASES.yaml            compare verdicts with expectations"},
 	{"diff", cmd_diff, "diff OLD NEW FILE.pcap              flows whose verdict changes"},
+	{"run", cmd_run, "run RULES... --inside IF[,IF...] [--nflog-group N] [--alert-log F] ...  the live daemon"},
 };
 
 static void usage(FILE *out)

@@ -190,28 +190,39 @@ static void on_alert(void *ud, const struct hg_inspect_event *ev, const struct h
 			hg_vec_push(&r->alert_actions, a->alert_action);
 		}
 	}
-	if (l->alerts) {
-		struct hg_log_flow lf;
-		struct hg_log_tls tls;
-		struct hg_log_http http;
-		struct hg_log_alert la;
-		hg_inspect_log_flow(ev->flow, ev->iflow, &lf, &tls, &http);
-		hg_log_alert_from_engine(&la, a, l->rs->policy ? l->rs->policy->arn : NULL);
-		hg_eventlog_alert(l->alerts, &lf, &la, ev->ts_us, ev->dir == HG_DIR_TO_SERVER);
-	}
+	run_log_alert(l->alerts, l->rs, ev, a);
+}
+
+void run_log_alert(struct hg_eventlog *log, const struct hg_ruleset *rs, const struct hg_inspect_event *ev,
+		   const struct hg_alert *a)
+{
+	if (!log)
+		return;
+	struct hg_log_flow lf;
+	struct hg_log_tls tls;
+	struct hg_log_http http;
+	struct hg_log_alert la;
+	hg_inspect_log_flow(ev->flow, ev->iflow, &lf, &tls, &http);
+	hg_log_alert_from_engine(&la, a, rs->policy ? rs->policy->arn : NULL);
+	hg_eventlog_alert(log, &lf, &la, ev->ts_us, ev->dir == HG_DIR_TO_SERVER);
+}
+
+void run_log_flow_end(struct hg_eventlog *log, const struct hg_inspect_event *ev, enum hg_flow_end why)
+{
+	if (!log)
+		return;
+	struct hg_log_flow lf;
+	struct hg_log_tls tls;
+	struct hg_log_http http;
+	hg_inspect_log_flow(ev->flow, ev->iflow, &lf, &tls, &http);
+	lf.reason = end_reason(why);
+	hg_eventlog_netflow(log, &lf, ev->flow->last_us);
 }
 
 static void on_flow_end(void *ud, const struct hg_inspect_event *ev, enum hg_flow_end why)
 {
 	struct lane *l = ud;
-	if (l->flows) {
-		struct hg_log_flow lf;
-		struct hg_log_tls tls;
-		struct hg_log_http http;
-		hg_inspect_log_flow(ev->flow, ev->iflow, &lf, &tls, &http);
-		lf.reason = end_reason(why);
-		hg_eventlog_netflow(l->flows, &lf, ev->flow->last_us);
-	}
+	run_log_flow_end(l->flows, ev, why);
 	if (!l->sink)
 		return;
 	struct flow_record *r = open_record(l, ev->flow->flow_id, false);
@@ -231,7 +242,7 @@ static void on_flow_end(void *ud, const struct hg_inspect_event *ev, enum hg_flo
 	flow_record_free(&fresh);
 }
 
-static struct hg_eventlog *open_log(const char *path, const struct run_opts *o, const struct hg_ruleset *rs)
+struct hg_eventlog *run_open_log(const char *path, const struct run_opts *o, const struct hg_ruleset *rs)
 {
 	if (!path)
 		return NULL;
@@ -261,8 +272,8 @@ int run_capture(const char *path, const struct hg_ruleset *const *rs, size_t n, 
 		l->engine = hg_engine_new(rs[i]);
 		/* Logs belong to the first lane only (replay has one). */
 		if (i == 0) {
-			l->alerts = open_log(o->alert_log, o, rs[i]);
-			l->flows = open_log(o->flow_log, o, rs[i]);
+			l->alerts = run_open_log(o->alert_log, o, rs[i]);
+			l->flows = run_open_log(o->flow_log, o, rs[i]);
 			if ((o->alert_log && !l->alerts) || (o->flow_log && !l->flows))
 				status = 2;
 		}

@@ -72,6 +72,15 @@ struct record_list {
 void record_list_sink(void *ud, struct flow_record *r);
 void record_list_free(struct record_list *l);
 
+/* The event-log side of a run, shared by replay and the live daemon:
+ * opens path as the options say (NULL for no path, or after a message on
+ * failure), writes an alert or an ended flow as ANFW/EVE lines (log may be
+ * NULL: nothing written). */
+struct hg_eventlog *run_open_log(const char *path, const struct run_opts *o, const struct hg_ruleset *rs);
+void run_log_alert(struct hg_eventlog *log, const struct hg_ruleset *rs, const struct hg_inspect_event *ev,
+		   const struct hg_alert *a);
+void run_log_flow_end(struct hg_eventlog *log, const struct hg_inspect_event *ev, enum hg_flow_end why);
+
 void print_summary(FILE *out, const struct run_stats *st);
 void format_endpoint(char *buf, size_t len, const struct hg_ip *ip, uint16_t port);
 

@@ -1,0 +1,73 @@
+/* actuate.h - the live daemon's hands: flow verdicts written into the
+ * table's verdict sets (allow4/deny4/allow6/deny6, batched into one
+ * libnftables transaction), held packets re-injected through raw sockets
+ * with their TCP/UDP checksum recomputed, and TCP resets for rejects.
+ *
+ * Order matters for an allowed flow: commit the verdict first, then
+ * re-inject, so the flow's next packets already pass in the kernel and
+ * the daemon never sees them. Not thread-safe: one actuator per daemon. */
+#ifndef HOSTGATE_ACTUATE_H
+#define HOSTGATE_ACTUATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hostgate/ipset.h"
+
+/* A flow as the verdict sets key it: the client's side first. */
+struct hg_act_tuple {
+	struct hg_ip cli, srv; /* IPv4 mapped (ipset.h) */
+	uint16_t cport, sport;
+	uint8_t proto;
+};
+
+struct hg_act_stats {
+	uint64_t verdicts_allow, verdicts_deny; /* flows written (2 elements each) */
+	uint64_t commits, commit_errors;        /* transactions; failed ones */
+	uint64_t injected, inject_errors;       /* packets re-injected / refused */
+	uint64_t resets, reset_errors;          /* TCP RSTs sent to clients */
+	int last_errno;
+};
+
+struct hg_actuator;
+
+/* Opens the raw sockets and the libnftables context for table inet `table`
+ * (copied). Needs CAP_NET_RAW and CAP_NET_ADMIN. NULL with a message in
+ * err on failure. */
+struct hg_actuator *hg_act_new(const char *table, char *err, size_t errlen);
+void hg_act_free(struct hg_actuator *a);
+
+/* Queues the verdict of a flow: both directions into allow or deny, with a
+ * timeout in seconds (0: the set's default). Commits by itself when the
+ * batch buffer is full. */
+void hg_act_verdict(struct hg_actuator *a, const struct hg_act_tuple *t, bool allow, uint32_t timeout_s);
+/* Number of queued verdicts not yet committed. */
+size_t hg_act_pending(const struct hg_actuator *a);
+/* Runs the queued verdicts as one transaction. 0, or -EINVAL when nft
+ * refused it (the message goes to stderr, counted). */
+int hg_act_commit(struct hg_actuator *a);
+
+/* Runs one nft command (list, add...) and returns its output (malloc'd) in
+ * *out when out is not NULL. 0 or -EINVAL; *err gets nft's error text. */
+int hg_act_nft(struct hg_actuator *a, const char *cmd, char **out, char **err);
+
+/* Re-injects one IP datagram (IPv4 or IPv6, header included): copies it,
+ * recomputes the TCP/UDP checksum, sends it to its destination through a
+ * raw socket. 0 or -errno (counted). */
+int hg_act_inject(struct hg_actuator *a, const uint8_t *l3, size_t len);
+
+/* Answers a client-to-server TCP segment (the IP datagram l3) with a RST
+ * from the server to the client: seq = the segment's ack, ack = its seq
+ * plus its payload length (+1 for SYN/FIN), as RFC 9293 §3.10.7.1 wants
+ * an acceptable reset. 0 or -errno. */
+int hg_act_tcp_reset(struct hg_actuator *a, const uint8_t *l3, size_t len);
+
+void hg_act_get_stats(const struct hg_actuator *a, struct hg_act_stats *out);
+
+/* Recomputes the TCP or UDP checksum of an IP datagram in place (IPv4 also
+ * its header checksum). False when it is not a whole, unfragmented TCP/UDP
+ * datagram (left unchanged). Exposed for tests. */
+bool hg_l4_checksum_fix(uint8_t *l3, size_t len);
+
+#endif

@@ -1,0 +1,85 @@
+/* hold.h - the live daemon's hold queue: client-to-server packets of flows
+ * still being decided, kept per flow in arrival order until the verdict
+ * releases (re-injects) or discards them.
+ *
+ * Bounded: at most max_flows flows, flow_pkts packets and flow_bytes bytes
+ * per flow, total_bytes overall; a packet over a cap is refused and
+ * counted (the kernel already dropped it: the client retransmits). */
+#ifndef HOSTGATE_HOLD_H
+#define HOSTGATE_HOLD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hostgate/ipset.h"
+
+/* A flow as the held packets show it (client to server), padding zeroed. */
+struct hg_hold_key {
+	struct hg_ip src, dst;
+	uint16_t sport, dport;
+	uint8_t proto;
+	uint8_t pad[3];
+};
+
+enum hg_hold_state {
+	HG_HOLD_UNDECIDED,
+	HG_HOLD_PASSED, /* allow entries written */
+	HG_HOLD_DENIED, /* deny entries written */
+};
+
+struct hg_hold_pkt;
+
+struct hg_hold_flow {
+	struct hg_hold_key key;
+	uint64_t flow_id;      /* the inspector's flow, 0 until known */
+	uint64_t verdict_us;   /* when the verdict was last written */
+	uint8_t state;         /* enum hg_hold_state */
+	uint8_t releasing;     /* queued for release after the next commit */
+	uint32_t n_pkts, bytes;
+	/* private */
+	struct hg_hold_pkt *head, *tail;
+	uint32_t hnext;
+	bool in_use;
+};
+
+struct hg_hold_config {
+	uint32_t max_flows;   /* default 65536 */
+	uint32_t flow_pkts;   /* default 64 */
+	uint32_t flow_bytes;  /* default 256 KiB */
+	uint64_t total_bytes; /* default 64 MiB */
+};
+
+struct hg_hold_stats {
+	uint64_t flows;          /* tracked now */
+	uint64_t pkts_now, bytes_now;
+	uint64_t held, released, discarded;
+	uint64_t over_flow_cap, over_total_cap, table_full;
+};
+
+struct hg_hold;
+
+void hg_hold_config_defaults(struct hg_hold_config *c);
+/* NULL with errno on failure. */
+struct hg_hold *hg_hold_new(const struct hg_hold_config *c);
+void hg_hold_free(struct hg_hold *h);
+
+/* Finds the flow of key; with create, adds it (zeroed, UNDECIDED) when
+ * absent and sets *created. NULL when absent (or the table is full). */
+struct hg_hold_flow *hg_hold_get(struct hg_hold *h, const struct hg_hold_key *key, bool create,
+				 bool *created);
+/* Copies one datagram to the end of the flow's queue. False over a cap. */
+bool hg_hold_push(struct hg_hold *h, struct hg_hold_flow *f, const uint8_t *data, size_t len);
+/* Hands the queued packets in order to fn, then frees them. */
+void hg_hold_release(struct hg_hold *h, struct hg_hold_flow *f,
+		     void (*fn)(void *ud, const uint8_t *data, size_t len), void *ud);
+/* Frees the queued packets unsent. */
+void hg_hold_discard(struct hg_hold *h, struct hg_hold_flow *f);
+/* Forgets the flow (its packets discarded). No-op when absent. */
+void hg_hold_remove(struct hg_hold *h, const struct hg_hold_key *key);
+/* Calls fn for every tracked flow (fn must not remove flows). */
+void hg_hold_foreach(struct hg_hold *h, void (*fn)(void *ud, struct hg_hold_flow *f), void *ud);
+
+void hg_hold_get_stats(const struct hg_hold *h, struct hg_hold_stats *out);
+
+#endif
