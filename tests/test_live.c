@@ -1,0 +1,406 @@
+/* test_live.c - `hostgate run` end to end in network namespaces: client -
+ * gateway - server, real clients (curl, openssl s_client) and servers
+ * (openssl s_server, python http.server), tcpdump as the witness of what
+ * reached the server, the alert log, fail-closed and restart, a reload, a
+ * kernel-only drop, a reject, and replay of the client's capture agreeing
+ * with what live decided. Needs root; skips otherwise. Every command runs
+ * under `timeout` and .fini removes namespaces and processes. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hostgate/util.h"
+
+#define PY "/usr/bin/python3"
+#define SEED "rulesets/seed-zero-trust.yaml"
+
+static char P[16];      /* namespace prefix of the running test */
+static char dir[128];   /* its scratch directory */
+static const char *bin, *srcdir;
+
+static int sh(const char *fmt, ...) HG_PRINTF(1, 2);
+static int sh(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *cmd = NULL;
+	cr_assert(vasprintf(&cmd, fmt, ap) >= 0);
+	va_end(ap);
+	int st = system(cmd);
+	free(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 255;
+}
+
+static char *sh_out(const char *fmt, ...) HG_PRINTF(1, 2);
+static char *sh_out(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *cmd = NULL;
+	cr_assert(vasprintf(&cmd, fmt, ap) >= 0);
+	va_end(ap);
+	FILE *p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&buf, &len);
+	char chunk[4096];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0)
+		fwrite(chunk, 1, n, mem);
+	pclose(p);
+	fclose(mem);
+	free(cmd);
+	return buf;
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return xstrdup("");
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&buf, &len);
+	char chunk[4096];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		fwrite(chunk, 1, n, mem);
+	fclose(f);
+	fclose(mem);
+	return buf;
+}
+
+static void msleep(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+/* Waits up to ms for text to appear in a file. */
+static bool wait_for(const char *path, const char *text, int ms)
+{
+	for (int t = 0; t < ms; t += 50) {
+		char *s = slurp(path);
+		bool ok = strstr(s, text) != NULL;
+		free(s);
+		if (ok)
+			return true;
+		msleep(50);
+	}
+	return false;
+}
+
+static void teardown(void)
+{
+	if (!P[0])
+		return;
+	for (const char *n = "gsc"; *n; n++) {
+		sh("ip netns pids %s%c 2>/dev/null | xargs -r kill -9 2>/dev/null", P, *n);
+		sh("ip netns del %s%c 2>/dev/null", P, *n);
+	}
+	if (dir[0])
+		sh("rm -rf %s", dir);
+	P[0] = 0;
+}
+
+/* The topology of bench/live-topo.sh, servers started in the server
+ * namespace: s_server on 443 (allowed names) and 4443 (denied ones: it
+ * serves one connection at a time, and a denied client leaves it waiting
+ * for a ClientHello that never comes), http.server on 80 and 8080. */
+static void setup(const char *prefix)
+{
+	if (geteuid() != 0)
+		cr_skip_test("live namespace tests need root: skipped");
+	if (access("/usr/sbin/nft", X_OK) || access("/usr/bin/openssl", X_OK) || access("/usr/bin/curl", X_OK) ||
+	    access("/usr/bin/tcpdump", X_OK) || access(PY, X_OK))
+		cr_skip_test("nft, openssl, curl, tcpdump or python3 missing: skipped");
+	bin = getenv("HG_BIN");
+	srcdir = getenv("HG_SRCDIR");
+	cr_assert(bin && srcdir, "HG_BIN and HG_SRCDIR must be set");
+	snprintf(P, sizeof(P), "%s%d", prefix, (int)getpid() % 1000);
+	snprintf(dir, sizeof(dir), "/tmp/hg-live-%s", P);
+	sh("rm -rf %s; mkdir -p %s", dir, dir);
+	cr_assert_eq(sh(". %s/bench/live-topo.sh && topo_up %s", srcdir, P), 0, "topology");
+	cr_assert_eq(sh("cd %s && timeout 20 openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem "
+			"-out cert.pem -days 2 -subj /CN=test >/dev/null 2>&1",
+			dir),
+		     0);
+	for (int port = 443; port <= 4443; port += 4000)
+		sh("cd %s && (ip netns exec %ss timeout 300 openssl s_server -www -accept %d -cert cert.pem "
+		   "-key key.pem -quiet >/dev/null 2>&1 &)",
+		   dir, P, port);
+	sh("cd %s && (ip netns exec %ss timeout 300 " PY " -m http.server 80 --bind :: >/dev/null 2>&1 &)", dir, P);
+	sh("cd %s && (ip netns exec %ss timeout 300 " PY " -m http.server 8080 --bind :: >/dev/null 2>&1 &)", dir,
+	   P);
+	msleep(800);
+}
+
+/* Starts the daemon in the gateway; waits for it to say it runs. */
+static void daemon_start(const char *rules, const char *extra)
+{
+	sh("rm -f %s/daemon.log", dir);
+	sh("cd %s && (ip netns exec %sg timeout 300 %s run %s --inside %sg0 --alert-log %s/alerts.json "
+	   "--flow-log %s/flows.json --stats-interval 0 %s >>%s/daemon.log 2>&1 & echo $! >%s/daemon.pid)",
+	   srcdir, P, bin, rules, P, dir, dir, extra ? extra : "", dir, dir);
+	char path[256];
+	snprintf(path, sizeof(path), "%s/daemon.log", dir);
+	cr_assert(wait_for(path, "running:", 8000), "daemon did not start: %s", slurp(path));
+}
+
+static void daemon_signal(const char *sig)
+{
+	/* daemon.pid is the `timeout` guarding it: signal its child. */
+	sh("kill -%s $(pgrep -P $(cat %s/daemon.pid)) 2>/dev/null", sig, dir);
+}
+
+static void daemon_stop(void)
+{
+	daemon_signal("TERM");
+	char path[256];
+	snprintf(path, sizeof(path), "%s/daemon.log", dir);
+	cr_assert(wait_for(path, "stopping", 5000), "daemon did not stop");
+	msleep(200);
+}
+
+/* tcpdump in a namespace, writing ns.pcap; stopped by capture_stop. */
+static void capture_start(char ns, const char *ifsuffix)
+{
+	sh("(ip netns exec %s%c timeout 120 tcpdump -U -n -i %s%s -w %s/%c.pcap 2>%s/%c.tcpdump & echo $! "
+	   ">%s/%c.tdpid)",
+	   P, ns, P, ifsuffix, dir, ns, dir, ns, dir, ns);
+	char path[256];
+	snprintf(path, sizeof(path), "%s/%c.tcpdump", dir, ns);
+	cr_assert(wait_for(path, "listening", 5000), "tcpdump did not start");
+}
+
+static void capture_stop(char ns)
+{
+	msleep(300);
+	sh("kill -TERM $(cat %s/%c.tdpid) 2>/dev/null; sleep 0.5", dir, ns);
+}
+
+/* curl in the client namespace: the HTTP status ("000" on failure). */
+static char *curl(const char *args)
+{
+	char *o = sh_out("ip netns exec %sc timeout 10 curl -sk -m 3 -o /dev/null -w '%%{http_code}' %s 2>/dev/null",
+			 P, args);
+	return o;
+}
+
+static void expect_curl(const char *args, const char *code)
+{
+	char *o = curl(args);
+	cr_expect_str_eq(o, code, "curl %s: got %s, want %s", args, o, code);
+	free(o);
+}
+
+/* Client-to-server TCP segments carrying payload in a capture, matching a
+ * pcap filter. */
+static int payload_segments(char ns, const char *filter)
+{
+	char *o = sh_out("tcpdump -n -r %s/%c.pcap '(%s) and (((ip[2:2] - ((ip[0]&0xf)<<2)) - ((tcp[12]&0xf0)>>2)) "
+			 "!= 0)' 2>/dev/null | wc -l",
+			 dir, ns, filter);
+	int n = atoi(o);
+	free(o);
+	return n;
+}
+
+/* The alert lines of a log as sorted "sid src_port dest_ip dest_port" keys. */
+static char *alert_keys(const char *path)
+{
+	return sh_out("sed -n 's/.*\"src_port\":\\([0-9]*\\),\"dest_ip\":\"\\([^\"]*\\)\",\"dest_port\":\\([0-9]*\\)"
+		      ".*\"signature_id\":\\([0-9]*\\).*/\\4 \\1 \\2 \\3/p' %s | sort",
+		      path);
+}
+
+static int count_lines(const char *path, const char *a, const char *b)
+{
+	char *s = slurp(path);
+	int n = 0;
+	for (char *line = strtok(s, "\n"); line; line = strtok(NULL, "\n"))
+		n += strstr(line, a) && (!b || strstr(line, b));
+	free(s);
+	return n;
+}
+
+TestSuite(live, .fini = teardown, .timeout = 240);
+
+/* Allowed SNI / Host pass, denied ones fail with no payload byte reaching
+ * the server, one alert per denied flow, IPv4 and IPv6; a ClientHello split
+ * over two segments; replay of the client capture gives the same alerts. */
+Test(live, allow_deny_and_replay)
+{
+	setup("hla");
+	capture_start('s', "s0");
+	capture_start('c', "c0");
+	daemon_start(SEED, NULL);
+	char p[256], a[512];
+	snprintf(p, sizeof(p), "%s/alerts.json", dir);
+
+	expect_curl("--resolve foo.example.com:443:198.51.100.10 https://foo.example.com/", "200");
+	expect_curl("--resolve api.github.com:443:[2001:db8:88::10] https://api.github.com/", "200");
+	expect_curl("-H 'Host: www.example.com' http://198.51.100.10/", "200");
+	expect_curl("-H 'Host: api.github.com' -g 'http://[2001:db8:88::10]/'", "200");
+	char *o = sh_out("printf 'GET / HTTP/1.0\\r\\n\\r\\n' | ip netns exec %sc timeout 10 openssl s_client -quiet "
+			 "-connect 198.51.100.10:443 -servername sub.amazonaws.com 2>/dev/null | head -1",
+			 P);
+	cr_expect(strstr(o, "200"), "s_client to an allowed SNI: '%s'", o);
+	free(o);
+
+	/* Denied, each from its own client port so the captures tell them apart. */
+	expect_curl("--local-port 40001 --resolve other.org:4443:198.51.100.10 https://other.org:4443/", "000");
+	expect_curl("--local-port 40002 -H 'Host: x.malicious-domain.com' http://198.51.100.10/", "000");
+	expect_curl("--local-port 40003 -H 'Host: other.org' -g 'http://[2001:db8:88::10]/'", "000");
+	o = sh_out("printf 'GET / HTTP/1.0\\r\\n\\r\\n' | ip netns exec %sc timeout 5 openssl s_client -quiet "
+		   "-connect 198.51.100.10:4443 -servername phishing-site.net 2>/dev/null | head -1",
+		   P);
+	cr_expect(!strstr(o, "200"), "s_client to a denied SNI got through: '%s'", o);
+	free(o);
+
+	/* A ClientHello over two segments (MSS 360) is decided once whole. */
+	sh("ip -n %sc link set %sc0 mtu 400", P, P);
+	expect_curl("--local-port 40004 --resolve www.example.com:443:198.51.100.10 https://www.example.com/", "200");
+	expect_curl("--local-port 40005 --resolve deny.example.org:4443:198.51.100.10 https://deny.example.org:4443/",
+		    "000");
+	sh("ip -n %sc link set %sc0 mtu 1500", P, P);
+
+	capture_stop('s');
+	capture_stop('c');
+	daemon_stop();
+
+	for (int port = 40001; port <= 40005; port += 2) {
+		snprintf(a, sizeof(a), "src port %d", port);
+		cr_expect_eq(payload_segments('s', a), 0, "payload of denied flow from port %d reached the server",
+			     port);
+	}
+	cr_expect_geq(payload_segments('c', "src port 40004 and dst port 443"), 2,
+		      "the ClientHello was not split");
+	cr_expect_geq(payload_segments('s', "src port 40004"), 2, "the split ClientHello did not arrive");
+
+	cr_expect_eq(count_lines(p, "\"src_port\":40001,", NULL), 1, "%s", slurp(p));
+	cr_expect_eq(count_lines(p, "\"src_port\":40001,\"dest_ip\":\"198.51.100.10\",\"dest_port\":4443",
+				 "\"signature_id\":7,\"rev\":1,\"signature\":\"not matching any TLS allowlisted FQDNs\""),
+		     1);
+	/* Both groups' drop rules match x.malicious-domain.com: the engine
+	 * (like Suricata) logs each, on the one flow. */
+	cr_expect_eq(count_lines(p, "\"src_port\":40002,", NULL), 2, "%s", slurp(p));
+	cr_expect_eq(count_lines(p, "\"src_port\":40002,\"dest_ip\":\"198.51.100.10\",\"dest_port\":80",
+				 "\"signature_id\":3,\"rev\":1,\"signature\":\"matching HTTP denylisted FQDNs\""),
+		     1, "%s", slurp(p));
+	cr_expect_eq(count_lines(p, "\"src_port\":40002,", "\"signature_id\":8,"), 1);
+	cr_expect_eq(count_lines(p, "\"src_port\":40003,\"dest_ip\":\"2001:db8:88::10\",\"dest_port\":80",
+				 "\"signature_id\":8,"),
+		     1);
+	cr_expect_eq(count_lines(p, "\"src_port\":40005,", "\"signature_id\":7,"), 1);
+	cr_expect_geq(count_lines(p, "\"sni\":\"phishing-site.net\"", "\"action\":\"blocked\""), 1);
+	/* Allowed flows raise no alert. */
+	cr_expect_eq(count_lines(p, "\"src_port\":40004,", NULL), 0);
+
+	/* Replay of what the client sent decides the same. */
+	char rp[256];
+	snprintf(rp, sizeof(rp), "%s/replay-alerts.json", dir);
+	cr_assert_eq(sh("cd %s && timeout 60 %s replay %s --home-net 10.88.0.0/24,fd88::/64 %s/c.pcap "
+			"--alert-log %s >/dev/null",
+			srcdir, bin, SEED, dir, rp),
+		     0);
+	char *live = alert_keys(p), *replay = alert_keys(rp);
+	cr_expect(strlen(live) > 0);
+	cr_expect_str_eq(live, replay, "live alerts:\n%s\nreplay alerts:\n%s", live, replay);
+	free(live);
+	free(replay);
+}
+
+/* Daemon gone: new flows fail (the kernel keeps holding); restarted: they
+ * pass, and flows decided before keep their set entries. SIGHUP with a
+ * broken ruleset keeps the old one; with a good one it reloads. */
+Test(live, fail_closed_restart_reload)
+{
+	setup("hlf");
+	char rules[256];
+	snprintf(rules, sizeof(rules), "%s/rules.yaml", dir);
+	sh("cp %s/" SEED " %s", srcdir, rules);
+	daemon_start(rules, NULL);
+	expect_curl("-H 'Host: www.example.com' http://198.51.100.10/", "200");
+	char *before = sh_out("ip netns exec %sg nft list set inet hostgate allow4 | grep -c 198.51.100.10", P);
+
+	daemon_signal("KILL");
+	msleep(300);
+	expect_curl("-H 'Host: www.example.com' http://198.51.100.10/", "000");
+
+	daemon_start(rules, NULL);
+	char *after = sh_out("ip netns exec %sg nft list set inet hostgate allow4 | grep -c 198.51.100.10", P);
+	cr_expect_str_eq(before, after, "verdict elements lost over a restart");
+	free(before);
+	free(after);
+	expect_curl("-H 'Host: www.example.com' http://198.51.100.10/", "200");
+
+	/* A broken ruleset at SIGHUP: still running, still deciding. */
+	sh("echo 'Resources: [broken' > %s", rules);
+	daemon_signal("HUP");
+	char lp[256];
+	snprintf(lp, sizeof(lp), "%s/daemon.log", dir);
+	cr_expect(wait_for(lp, "reload failed", 5000), "%s", slurp(lp));
+	expect_curl("-H 'Host: www.example.com' http://198.51.100.10/", "200");
+	expect_curl("-H 'Host: other.org' http://198.51.100.10/", "000");
+
+	/* A good one: the new rules decide new flows. */
+	sh("sed 's/\"api.github.com\"/\"other.org\"/' %s/" SEED " > %s/r.yaml && mv %s/r.yaml %s", srcdir, dir, dir,
+	   rules);
+	daemon_signal("HUP");
+	cr_expect(wait_for(lp, "reloaded", 5000), "%s", slurp(lp));
+	expect_curl("-H 'Host: other.org' http://198.51.100.10/", "200");
+	daemon_stop();
+}
+
+/* A 5-tuple DROP the kernel decides alone: the flow fails and the daemon
+ * never holds a packet of it (only the alert copy reaches it); a REJECT
+ * resets the client at once. */
+Test(live, kernel_drop_and_reject)
+{
+	setup("hlk");
+	char rules[256];
+	snprintf(rules, sizeof(rules), "%s/r2.rules", dir);
+	FILE *f = fopen(rules, "w");
+	cr_assert_not_null(f);
+	fputs("drop tcp $HOME_NET any -> $EXTERNAL_NET 8080 (msg:\"kernel drop 8080\"; sid:500; rev:1;)\n"
+	      "reject tls $HOME_NET any -> $EXTERNAL_NET any (tls.sni; content:\"reject.example.net\"; nocase; "
+	      "msg:\"rejected SNI\"; flow:to_server, established; sid:501; rev:1;)\n",
+	      f);
+	fclose(f);
+	daemon_start(rules, NULL);
+	char *nft = sh_out("ip netns exec %sg nft list table inet hostgate", P);
+	cr_expect(strstr(nft, "vmap @k"), "the drop is not in the kernel:\n%s", nft);
+	free(nft);
+	expect_curl("--local-port 40010 http://198.51.100.10:8080/", "000");
+	expect_curl("http://198.51.100.10:80/", "200");
+
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int rc = sh("ip netns exec %sc timeout 10 curl -sk -m 5 -o /dev/null --resolve "
+		    "reject.example.net:443:198.51.100.10 https://reject.example.net/",
+		    P);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	cr_expect(rc == 35 || rc == 56, "curl to a rejected SNI: exit %d (want a reset: 35 or 56)", rc);
+	cr_expect(secs < 4.0, "the reset took %.1f s (a drop would time out)", secs);
+	daemon_stop();
+
+	char p[256], fl[256];
+	snprintf(p, sizeof(p), "%s/alerts.json", dir);
+	snprintf(fl, sizeof(fl), "%s/flows.json", dir);
+	cr_expect_eq(count_lines(p, "\"signature_id\":500,", "\"src_port\":40010,"), 1, "%s", slurp(p));
+	cr_expect_eq(count_lines(p, "\"signature_id\":501,", "\"verdict\":{\"action\":\"reject\"}"), 1);
+	/* The daemon's flow table (held packets) never had the 8080 flow. */
+	cr_expect_eq(count_lines(fl, "\"dest_port\":8080", NULL), 0, "%s", slurp(fl));
+	cr_expect_geq(count_lines(fl, "\"dest_port\":80,", NULL), 1, "%s", slurp(fl));
+}
