@@ -750,7 +750,7 @@ static void reload(struct live *L)
 
 /* Keeps CAP_NET_ADMIN (verdict sets, reload) and CAP_NET_RAW (re-injection)
  * and nothing else; switches to user when given. */
-static int drop_privileges(const char *user)
+static int drop_privileges(const char *user, const char *const *logs, size_t n_logs)
 {
 	if (user) {
 		struct passwd *pw = getpwnam(user);
@@ -758,6 +758,11 @@ static int drop_privileges(const char *user)
 			logmsg("--user %s: no such user", user);
 			return -1;
 		}
+		/* The logs were opened (created) as root: the user must be able to
+		 * reopen them at SIGHUP. */
+		for (size_t i = 0; i < n_logs; i++)
+			if (logs[i] && strcmp(logs[i], "-") && chown(logs[i], pw->pw_uid, pw->pw_gid) < 0)
+				logmsg("cannot give %s to %s: %s", logs[i], user, strerror(errno));
 		if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 || setgroups(0, NULL) < 0 ||
 		    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
 		    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0) {
@@ -886,7 +891,8 @@ int cmd_run(int argc, char **argv)
 	L->asrc = open_nflog(L->nft.alert_log_group, 65535);
 	if (!L->src || !L->asrc)
 		goto out;
-	if (drop_privileges(L->user) < 0)
+	const char *logs[] = {L->ro.alert_log, L->ro.flow_log};
+	if (drop_privileges(L->user, logs, 2) < 0)
 		goto out;
 
 	struct sigaction sa = {.sa_handler = on_signal};
