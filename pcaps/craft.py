@@ -140,12 +140,14 @@ def out_of_order(rec):
 
 
 def overlap_conflict(allowed_rec, other_rec):
-    """First the allowed bytes in two halves; then a 'retransmission' of the
-    second half carrying different bytes (same length)."""
+    """The second half first (out of order), then a conflicting copy of it
+    carrying different bytes (same length), then the first half: the
+    conflict arrives before the ClientHello is complete, so it is seen
+    while the flow is still being decided."""
     half = len(allowed_rec) // 2
 
     def segs(_):
-        return [(0, allowed_rec[:half]), (half, allowed_rec[half:]), (half, other_rec[half:])]
+        return [(half, allowed_rec[half:]), (half, other_rec[half:]), (0, allowed_rec[:half])]
     return segs
 
 
