@@ -7,11 +7,14 @@
 #include <string.h>
 #include <yaml.h>
 
-/* An open sequence or mapping while its events arrive. */
+/* An open sequence or mapping while its events arrive. Its children sit
+ * on the builder's one scratch stack from index base (items, or key,
+ * value, key, value ...): the stack grows geometrically and each
+ * collection's children are copied once, into the arena, when it ends. */
 struct frame {
 	struct hg_ynode *node;
-	HG_VEC(struct hg_ynode *) kids; /* items, or key, value, key, value ... */
-	const char *anchor;             /* registered when the collection ends */
+	size_t base;
+	const char *anchor; /* registered when the collection ends */
 };
 
 struct anchor {
@@ -34,6 +37,7 @@ struct builder {
 	const struct hg_load_opts *o;
 	struct hg_diag *d;
 	HG_VEC(struct frame) stack;
+	HG_VEC(struct hg_ynode *) kids; /* children of every open collection */
 	struct anchors anchors;
 	size_t alias_nodes;
 	struct hg_ynode *root;
@@ -44,6 +48,11 @@ struct builder {
 static size_t sat_add(size_t a, size_t b)
 {
 	return a > SIZE_MAX / 2 - b ? SIZE_MAX / 2 : a + b;
+}
+
+static uint32_t sat_add32(uint32_t a, uint32_t b)
+{
+	return a > UINT32_MAX - b ? UINT32_MAX : a + b;
 }
 
 static uint64_t str_hash(const char *s)
@@ -181,14 +190,21 @@ static void value_pos(const struct builder *b, struct hg_ynode *n)
 	n->exact = !memchr(n->str, '\n', n->len) && n->len <= b->len - p && !memcmp(b->text + p, n->str, n->len);
 }
 
-static struct hg_ynode *node_new(struct builder *b, enum hg_ykind k, yaml_mark_t m, const yaml_char_t *tag)
+/* A node, with room for extra bytes right after it (a scalar's value):
+ * one unzeroed allocation, every field written here. */
+static struct hg_ynode *node_new(struct builder *b, enum hg_ykind k, yaml_mark_t m, const yaml_char_t *tag,
+				 size_t extra)
 {
-	struct hg_ynode *n = hg_arena_alloc(b->a, sizeof(*n));
-	n->kind = k;
-	n->line = (uint32_t)m.line + 1;
-	n->col = (uint32_t)m.column + 1;
-	n->tag = tag ? hg_arena_strdup(b->a, (const char *)tag) : NULL;
-	n->weight = 1;
+	struct hg_ynode *n = hg_arena_alloc_raw(b->a, sizeof(*n) + extra, _Alignof(struct hg_ynode));
+	*n = (struct hg_ynode){
+		.kind = (uint8_t)k,
+		.line = (uint32_t)m.line + 1,
+		.col = (uint32_t)m.column + 1,
+		.weight = 1,
+		.tag = tag ? hg_arena_strdup(b->a, (const char *)tag) : NULL,
+	};
+	n->vline = n->line;
+	n->vcol = n->col;
 	return n;
 }
 
@@ -252,32 +268,38 @@ static void attach(struct builder *b, struct hg_ynode *n)
 		return;
 	}
 	struct frame *f = &b->stack.v[b->stack.n - 1];
-	hg_vec_push(&f->kids, n);
-	f->node->weight = sat_add(f->node->weight, n->weight);
+	hg_vec_push(&b->kids, n);
+	f->node->weight = sat_add32(f->node->weight, n->weight);
 }
 
 static void finish_collection(struct builder *b)
 {
 	struct frame f = b->stack.v[--b->stack.n];
 	struct hg_ynode *n = f.node;
+	struct hg_ynode **kids = b->kids.v + f.base;
+	size_t n_kids = b->kids.n - f.base;
+	if (n_kids > UINT32_MAX) /* counts are 32-bit; the file-size cap is far below */
+		hg_oom();
 	if (n->kind == HG_Y_SEQ) {
-		n->n_items = f.kids.n;
-		n->items = hg_arena_alloc(b->a, (f.kids.n + 1) * sizeof(*n->items));
-		if (f.kids.n)
-			memcpy(n->items, f.kids.v, f.kids.n * sizeof(*n->items));
+		n->n_items = (uint32_t)n_kids;
+		n->items = hg_arena_alloc_raw(b->a, (n_kids + 1) * sizeof(*n->items), _Alignof(struct hg_ynode *));
+		if (n_kids)
+			memcpy(n->items, kids, n_kids * sizeof(*n->items));
+		n->items[n_kids] = NULL;
 	} else {
-		n->pairs = hg_arena_alloc(b->a, (f.kids.n / 2 + 1) * sizeof(*n->pairs));
-		for (size_t i = 0; i + 1 < f.kids.n; i += 2) {
-			struct hg_ynode *k = f.kids.v[i];
+		n->n_pairs = 0;
+		n->pairs = hg_arena_alloc(b->a, (n_kids / 2 + 1) * sizeof(*n->pairs));
+		for (size_t i = 0; i + 1 < n_kids; i += 2) {
+			struct hg_ynode *k = kids[i];
 			if (k->kind != HG_Y_SCALAR) {
 				hg_diag_error(b->d, hg_ynode_loc(b->file, k), "a mapping key must be a scalar");
 				continue;
 			}
-			n->pairs[n->n_pairs++] = (struct hg_ypair){k, f.kids.v[i + 1]};
+			n->pairs[n->n_pairs++] = (struct hg_ypair){k, kids[i + 1]};
 		}
 		dup_keys_check(b, n);
 	}
-	hg_vec_free(&f.kids);
+	b->kids.n = f.base;
 	if (f.anchor)
 		anchor_put(&b->anchors, f.anchor, n);
 	free((char *)f.anchor);
@@ -344,14 +366,18 @@ struct hg_ynode *hg_ytree_parse(struct hg_arena *a, const char *file, const char
 			}
 			break;
 		case YAML_SCALAR_EVENT: {
-			if (ev.data.scalar.length > o->max_scalar_bytes) {
+			if (ev.data.scalar.length > o->max_scalar_bytes || ev.data.scalar.length > UINT32_MAX - 1) {
 				hg_diag_error(d, loc, "scalar of %zu bytes exceeds the %zu-byte limit",
 					      ev.data.scalar.length, o->max_scalar_bytes);
 				goto fail_ev;
 			}
-			struct hg_ynode *n = node_new(&b, HG_Y_SCALAR, ev.start_mark, ev.data.scalar.tag);
-			n->str = hg_arena_strndup(a, (const char *)ev.data.scalar.value, ev.data.scalar.length);
-			n->len = ev.data.scalar.length;
+			size_t sl = ev.data.scalar.length;
+			struct hg_ynode *n = node_new(&b, HG_Y_SCALAR, ev.start_mark, ev.data.scalar.tag, sl + 1);
+			char *str = (char *)(n + 1);
+			memcpy(str, ev.data.scalar.value, sl);
+			str[sl] = '\0';
+			n->str = str;
+			n->len = (uint32_t)sl;
 			switch (ev.data.scalar.style) {
 			case YAML_SINGLE_QUOTED_SCALAR_STYLE: n->style = HG_YS_SINGLE; break;
 			case YAML_DOUBLE_QUOTED_SCALAR_STYLE: n->style = HG_YS_DOUBLE; break;
@@ -374,9 +400,8 @@ struct hg_ynode *hg_ytree_parse(struct hg_arena *a, const char *file, const char
 			}
 			const yaml_char_t *tag = seq ? ev.data.sequence_start.tag : ev.data.mapping_start.tag;
 			const yaml_char_t *anchor = seq ? ev.data.sequence_start.anchor : ev.data.mapping_start.anchor;
-			struct frame f = {.node = node_new(&b, seq ? HG_Y_SEQ : HG_Y_MAP, ev.start_mark, tag)};
-			f.node->vline = f.node->line;
-			f.node->vcol = f.node->col;
+			struct frame f = {.node = node_new(&b, seq ? HG_Y_SEQ : HG_Y_MAP, ev.start_mark, tag, 0),
+					  .base = b.kids.n};
 			f.anchor = anchor ? xstrdup((const char *)anchor) : NULL;
 			hg_vec_push(&b.stack, f);
 			break;
@@ -421,10 +446,10 @@ fail_ev:
 out:
 	while (b.stack.n) {
 		struct frame *f = &b.stack.v[--b.stack.n];
-		hg_vec_free(&f->kids);
 		free((char *)f->anchor);
 	}
 	hg_vec_free(&b.stack);
+	hg_vec_free(&b.kids);
 	anchors_free(&b.anchors);
 	hg_vec_free(&ls);
 	yaml_parser_delete(&p);

@@ -102,16 +102,19 @@ void hg_arena_free(struct hg_arena *a)
 	free(a);
 }
 
-void *hg_arena_alloc(struct hg_arena *a, size_t n)
+/* Room for n bytes at an align-byte boundary (a power of two <= 16), not
+ * zeroed. Big requests get their own chunk and leave the current one
+ * filling. */
+static void *arena_take(struct hg_arena *a, size_t n, size_t align)
 {
-	n = (n + 15) & ~(size_t)15;
 	struct hg_arena_chunk *c = a->head;
-	if (!c || c->size - c->used < n) {
-		size_t size = n > HG_ARENA_CHUNK / 4 ? n : HG_ARENA_CHUNK;
+	size_t at = c ? (c->used + align - 1) & ~(align - 1) : 0;
+	if (!c || at > c->size || c->size - at < n) {
+		size_t size = n > HG_ARENA_CHUNK / 4 ? (n + 15) & ~(size_t)15 : HG_ARENA_CHUNK;
 		c = xmalloc(sizeof(*c) + size);
 		c->used = 0;
 		c->size = size;
-		if (size == n && a->head) {
+		if (size != HG_ARENA_CHUNK && a->head) {
 			/* Keep filling the current chunk after a big one. */
 			c->next = a->head->next;
 			a->head->next = c;
@@ -120,11 +123,25 @@ void *hg_arena_alloc(struct hg_arena *a, size_t n)
 			a->head = c;
 		}
 		a->total += size;
+		at = 0;
 	}
-	void *p = c->data + c->used;
-	c->used += n;
+	c->used = at + n;
+	return c->data + at;
+}
+
+void *hg_arena_alloc(struct hg_arena *a, size_t n)
+{
+	n = (n + 15) & ~(size_t)15;
+	void *p = arena_take(a, n, 16);
 	memset(p, 0, n);
 	return p;
+}
+
+void *hg_arena_alloc_raw(struct hg_arena *a, size_t n, size_t align)
+{
+	if (!align || (align & (align - 1)) || align > 16)
+		align = 16;
+	return arena_take(a, n, align);
 }
 
 char *hg_arena_strndup(struct hg_arena *a, const char *s, size_t n)

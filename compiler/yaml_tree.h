@@ -23,24 +23,30 @@ struct hg_ypair {
 	struct hg_ynode *val;
 };
 
+/* One node per scalar, sequence or mapping: 48 bytes, because a domain list
+ * of a million names is a million scalar nodes. The kind selects which
+ * member of each union is meaningful (a scalar's str/len, a sequence's
+ * items/n_items, a mapping's pairs/n_pairs); a scalar's bytes are stored
+ * right after its node. */
 struct hg_ynode {
-	enum hg_ykind kind;
+	uint8_t kind;  /* enum hg_ykind */
+	uint8_t style; /* enum hg_ystyle (scalars) */
+	bool exact;    /* value bytes are verbatim at vline:vcol (one line, no escapes) */
 	uint32_t line, col;   /* the node's first character (its tag, when tagged) */
 	uint32_t vline, vcol; /* a scalar's value: after the tag and the opening quote */
-	const char *tag;      /* NULL when untagged; "!Ref", "tag:yaml.org,2002:str" ... */
-	/* HG_Y_SCALAR: NUL-terminated; len excludes the NUL (may hold NULs). */
-	const char *str;
-	size_t len;
-	enum hg_ystyle style;
-	bool exact; /* value bytes are verbatim at vline:vcol (one line, no escapes) */
-	/* HG_Y_SEQ */
-	struct hg_ynode **items;
-	size_t n_items;
-	/* HG_Y_MAP, in document order; keys are unique. */
-	struct hg_ypair *pairs;
-	size_t n_pairs;
+	union {
+		uint32_t len; /* HG_Y_SCALAR: excludes the NUL (str may hold NULs) */
+		uint32_t n_items;
+		uint32_t n_pairs;
+	};
 	/* Nodes this subtree expands to (saturating): the alias bomb meter. */
-	size_t weight;
+	uint32_t weight;
+	const char *tag; /* NULL when untagged; "!Ref", "tag:yaml.org,2002:str" ... */
+	union {
+		const char *str;              /* HG_Y_SCALAR: NUL-terminated */
+		struct hg_ynode **items;      /* HG_Y_SEQ */
+		struct hg_ypair *pairs;       /* HG_Y_MAP, in document order; keys are unique */
+	};
 };
 
 /* Parses text (YAML 1.1, JSON) into a tree allocated in arena a. file is

@@ -39,6 +39,9 @@ struct hg_arena;
 struct hg_arena *hg_arena_new(void);
 void hg_arena_free(struct hg_arena *a);
 void *hg_arena_alloc(struct hg_arena *a, size_t n); /* zeroed, 16-aligned */
+/* Not zeroed, align-byte aligned (a power of two <= 16): for bulk data that
+ * is written right away (a million scalars need not be zeroed first). */
+void *hg_arena_alloc_raw(struct hg_arena *a, size_t n, size_t align);
 char *hg_arena_strdup(struct hg_arena *a, const char *s);
 char *hg_arena_strndup(struct hg_arena *a, const char *s, size_t n);
 char *hg_arena_printf(struct hg_arena *a, const char *fmt, ...) HG_PRINTF(2, 3);
