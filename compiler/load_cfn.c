@@ -890,6 +890,92 @@ static bool parse_rule_vars(struct ld *L, const struct hg_ynode *n, struct hg_va
 static const char *const list_types[] = {"ALLOWLIST", "DENYLIST", "REJECTLIST", "ALERTLIST", NULL};
 static const char *const target_types[] = {"TLS_SNI", "HTTP_HOST", NULL};
 
+/* Adds one Targets entry, lower-cased with one trailing dot dropped
+ * (anfw.md §1.2). A name already in that form is the tree's own string:
+ * a list of a million names is not copied again. */
+static bool domain_target_add(struct ld *L, struct hg_domain_list *l, const struct cval *v)
+{
+	const char *why;
+	size_t bad;
+	if (!hg_domain_valid(v->s, v->len, &why, &bad)) {
+		ERR(L, cv_loc(v, bad), "invalid domain-list target '%s': %s", v->s, why);
+		return false;
+	}
+	size_t len = v->len;
+	if (len > 1 && v->s[len - 1] == '.')
+		len--;
+	bool folded = len == v->len;
+	for (size_t k = 0; folded && k < len; k++)
+		folded = hg_lower((unsigned char)v->s[k]) == (unsigned char)v->s[k];
+	const char *name = v->s;
+	if (!folded) {
+		char *c = hg_arena_alloc_raw(L->a, len + 1, 1);
+		for (size_t k = 0; k < len; k++)
+			c[k] = (char)hg_lower((unsigned char)v->s[k]);
+		c[len] = '\0';
+		name = c;
+	}
+	l->targets[l->n_targets++] = (struct hg_domain_target){v->loc, name};
+	return true;
+}
+
+/* Targets from evaluated values (an intrinsic such as !Split gave the list). */
+static bool domain_targets(struct ld *L, struct hg_domain_list *l, const struct cval *items, size_t n,
+			   struct hg_loc at)
+{
+	bool ok = true;
+	if (!n) {
+		ERR(L, at, "Targets is empty; a domain list needs at least one domain");
+		ok = false;
+	}
+	l->targets = hg_arena_alloc(L->a, (n + 1) * sizeof(*l->targets));
+	for (size_t i = 0; i < n; i++)
+		ok &= domain_target_add(L, l, &items[i]);
+	return ok;
+}
+
+/* Targets written as a sequence: evaluated entry by entry, so a list of a
+ * million names needs no array of evaluated values. Same diagnostics, in
+ * the same order, as get_list() then domain_targets(): entries that fail to
+ * evaluate, then entries that are lists, and only when all are strings the
+ * invalid names. */
+static bool domain_targets_seq(struct ld *L, struct hg_domain_list *l, const struct hg_ynode *x)
+{
+	bool ok = true;
+	HG_VEC(struct hg_loc) lists = {0};
+	struct cval v;
+	for (size_t i = 0; i < x->n_items; i++) {
+		const struct hg_ynode *it = x->items[i];
+		if (it->kind == HG_Y_SCALAR && !(it->tag && it->tag[0] == '!' && it->tag[1]))
+			continue; /* a plain string: eval() cannot fail on it */
+		if (!eval(L, it, &v))
+			ok = false;
+		else if (v.kind != CV_STR)
+			hg_vec_push(&lists, v.loc);
+	}
+	for (size_t i = 0; i < lists.n; i++)
+		ERR(L, lists.v[i], "%s entries must be strings, not lists", "Targets");
+	ok &= !lists.n;
+	hg_vec_free(&lists);
+	if (!ok)
+		return false;
+	if (!x->n_items) {
+		ERR(L, nloc(L, x), "Targets is empty; a domain list needs at least one domain");
+		ok = false;
+	}
+	l->targets = hg_arena_alloc_raw(L->a, (x->n_items + 1) * sizeof(*l->targets), 16);
+	for (size_t i = 0; i < x->n_items; i++) {
+		/* eval() of a plain scalar only describes it. */
+		if (!eval(L, x->items[i], &v)) {
+			ok = false;
+			continue;
+		}
+		ok &= domain_target_add(L, l, &v);
+	}
+	memset(&l->targets[l->n_targets], 0, sizeof(*l->targets));
+	return ok;
+}
+
 static bool parse_domain_list(struct ld *L, struct hg_rule_group *g, const struct hg_ynode *n)
 {
 	static const char *const keys[] = {"Targets", "TargetTypes", "GeneratedRulesType", NULL};
@@ -924,33 +1010,13 @@ static bool parse_domain_list(struct ld *L, struct hg_rule_group *g, const struc
 		}
 	}
 	if ((x = hg_ymap_get(n, "Targets"))) {
-		if (get_list(L, x, "Targets", &list)) {
-			if (!list.n) {
-				ERR(L, nloc(L, x), "Targets is empty; a domain list needs at least one domain");
-				ok = false;
-			}
-			l->targets = hg_arena_alloc(L->a, (list.n + 1) * sizeof(*l->targets));
-			for (size_t i = 0; i < list.n; i++) {
-				const struct cval *v = &list.items[i];
-				const char *why;
-				size_t bad;
-				if (!hg_domain_valid(v->s, v->len, &why, &bad)) {
-					ERR(L, cv_loc(v, bad), "invalid domain-list target '%s': %s", v->s, why);
-					ok = false;
-					continue;
-				}
-				/* Lower case, one trailing dot dropped (anfw.md §1.2). */
-				size_t len = v->len;
-				if (len > 1 && v->s[len - 1] == '.')
-					len--;
-				char *name = hg_arena_strndup(L->a, v->s, len);
-				for (size_t k = 0; k < len; k++)
-					name[k] = (char)hg_lower((unsigned char)name[k]);
-				l->targets[l->n_targets++] = (struct hg_domain_target){v->loc, name};
-			}
-		} else {
+		const struct hg_ynode *arg;
+		if (x->kind == HG_Y_SEQ && !intrinsic_name(L, x, &arg))
+			ok &= domain_targets_seq(L, l, x);
+		else if (get_list(L, x, "Targets", &list))
+			ok &= domain_targets(L, l, list.items, list.n, nloc(L, x));
+		else
 			ok = false;
-		}
 	}
 	g->list = l;
 	g->source = HG_SRC_DOMAIN_LIST;
