@@ -502,21 +502,14 @@ enum akind { AK_ANY, AK_HOME, AK_EXT, AK_LIT };
 /* One kernel rule in one family and one orientation of its header. */
 struct krule {
 	const struct ev_rule *ev;
-	int fam;               /* 4, 6, or 0 when no address is looked at */
+	size_t seq;            /* position in evaluation order (of krules) */
+	int fam;               /* 4 or 6 */
 	unsigned protos[2];    /* l4proto key values */
-	size_t n_protos;       /* 0: any protocol (no l4proto key) */
+	size_t n_protos;       /* 0: any protocol */
 	enum akind sk, dk;
 	struct hg_ipset src, dst; /* AK_LIT: the family part */
 	const struct hg_portset *sport, *dport; /* NULL: any */
 };
-
-/* Everything but the key values: rules of one shape share a map. */
-static bool same_shape(const struct krule *a, const struct krule *b)
-{
-	return a->fam == b->fam && (a->n_protos > 0) == (b->n_protos > 0) && a->sk == b->sk &&
-	       a->dk == b->dk && !a->sport == !b->sport && !a->dport == !b->dport &&
-	       (a->ev->act == HG_ACT_ALERT) == (b->ev->act == HG_ACT_ALERT);
-}
 
 static enum akind addr_kind(const struct hg_policy *pol, const struct hg_ipset *s)
 {
@@ -562,7 +555,7 @@ static bool ports_any(const struct hg_portset *s)
 }
 
 /* Appends the krules of one header orientation of r (swap: "<>" reverse). */
-static void krules_of(const struct hg_policy *pol, const struct ev_rule *ev, bool swap, void *vec)
+static void krules_of(const struct hg_policy *pol, const struct ev_rule *ev, size_t seq, bool swap, void *vec)
 {
 	HG_VEC(struct krule) *out = vec;
 	const struct hg_rule *r = ev->r;
@@ -573,7 +566,7 @@ static void krules_of(const struct hg_policy *pol, const struct ev_rule *ev, boo
 	bool ported = !ports_any(sp) || !ports_any(dp);
 
 	for (int fam = 4; fam <= 6; fam += 2) {
-		struct krule k = {.ev = ev, .fam = fam};
+		struct krule k = {.ev = ev, .seq = seq, .fam = fam};
 		if (!side_for_family(pol, src, fam, &k.sk, &k.src))
 			continue;
 		if (!side_for_family(pol, dst, fam, &k.dk, &k.dst)) {
@@ -601,12 +594,6 @@ static void krules_of(const struct hg_policy *pol, const struct ev_rule *ev, boo
 			hg_ipset_free(&k.dst);
 			continue;
 		}
-		if (k.sk == AK_ANY && k.dk == AK_ANY && r->proto != HG_PROTO_ICMP) {
-			/* No address looked at: one rule for both families. */
-			if (fam == 6)
-				continue;
-			k.fam = 0;
-		}
 		hg_vec_push(out, k);
 	}
 }
@@ -631,6 +618,16 @@ struct kelem {
 	const struct krule *k;
 };
 
+struct kvec {
+	struct kelem *v;
+	size_t n, cap;
+};
+
+struct u32vec {
+	uint32_t *v;
+	size_t n, cap;
+};
+
 static void kr_port(struct krange *r, uint16_t lo, uint16_t hi)
 {
 	memset(r, 0, sizeof(*r));
@@ -639,6 +636,23 @@ static void kr_port(struct krange *r, uint16_t lo, uint16_t hi)
 	r->hi[14] = (uint8_t)(hi >> 8);
 	r->hi[15] = (uint8_t)hi;
 }
+
+static void kr_all(struct krange *r)
+{
+	memset(r->lo, 0, 16);
+	memset(r->hi, 0xff, 16);
+}
+
+static void kr_ip(struct krange *r, const struct hg_iprange *ip)
+{
+	memcpy(r->lo, ip->lo.b, 16);
+	memcpy(r->hi, ip->hi.b, 16);
+}
+
+struct krvec {
+	struct krange *v;
+	size_t n, cap;
+};
 
 static bool box_overlap(const struct kelem *a, const struct kelem *b)
 {
@@ -651,15 +665,7 @@ static bool box_overlap(const struct kelem *a, const struct kelem *b)
 	return true;
 }
 
-static bool box_covers(const struct kelem *outer, const struct kelem *inner)
-{
-	for (int i = 0; i < KD__N; i++)
-		if (memcmp(outer->d[i].lo, inner->d[i].lo, 16) > 0 || memcmp(outer->d[i].hi, inner->d[i].hi, 16) < 0)
-			return false;
-	return true;
-}
-
-/* Number of elements of k's key product, capped past KEY_ELEMS_MAX. */
+/* Number of elements of k's own key product, capped past KEY_ELEMS_MAX. */
 static size_t key_count(const struct krule *k)
 {
 	size_t n = k->n_protos ? k->n_protos : 1;
@@ -673,60 +679,417 @@ static size_t key_count(const struct krule *k)
 	return n;
 }
 
-static bool has_key(const struct krule *k)
-{
-	return k->n_protos || k->sk == AK_LIT || k->dk == AK_LIT || k->sport || k->dport;
-}
+/* Map classes: every kernel rule of a family lands in one map per class
+ * (its shape widened to the class's key), so the number of maps does not
+ * grow with the rule count. TCP and UDP packets are looked up with ports,
+ * every other protocol without; the two classes never see the same packet,
+ * so their relative place in the chain cannot change a verdict. An `ip`
+ * rule without ports goes into both: tcp/udp with every port, and the
+ * other protocols as proto ranges. */
+enum { CL_PORT, CL_NOPORT, CL__N };
 
-/* Expands k's key product (dimensions not in the key span everything). */
-static void key_elems(const struct krule *k, void *vec)
-{
-	HG_VEC(struct kelem) *out = vec;
-	struct krange all;
-	memset(all.lo, 0, 16);
-	memset(all.hi, 0xff, 16);
-	size_t np = k->n_protos ? k->n_protos : 1;
-	size_t ns = k->sk == AK_LIT ? k->src.n : 1, nd = k->dk == AK_LIT ? k->dst.n : 1;
-	size_t nsp = k->sport ? k->sport->n : 1, ndp = k->dport ? k->dport->n : 1;
-	for (size_t a = 0; a < np; a++)
-		for (size_t b = 0; b < ns; b++)
-			for (size_t c = 0; c < nd; c++)
-				for (size_t e = 0; e < nsp; e++)
-					for (size_t f = 0; f < ndp; f++) {
-						struct kelem el = {.k = k};
-						el.d[KD_PROTO] = all;
-						if (k->n_protos)
-							kr_port(&el.d[KD_PROTO], (uint16_t)k->protos[a],
-								(uint16_t)k->protos[a]);
-						el.d[KD_SADDR] = all;
-						if (k->sk == AK_LIT) {
-							memcpy(el.d[KD_SADDR].lo, k->src.r[b].lo.b, 16);
-							memcpy(el.d[KD_SADDR].hi, k->src.r[b].hi.b, 16);
-						}
-						el.d[KD_DADDR] = all;
-						if (k->dk == AK_LIT) {
-							memcpy(el.d[KD_DADDR].lo, k->dst.r[c].lo.b, 16);
-							memcpy(el.d[KD_DADDR].hi, k->dst.r[c].hi.b, 16);
-						}
-						el.d[KD_SPORT] = all;
-						if (k->sport)
-							kr_port(&el.d[KD_SPORT], k->sport->r[e].lo, k->sport->r[e].hi);
-						el.d[KD_DPORT] = all;
-						if (k->dport)
-							kr_port(&el.d[KD_DPORT], k->dport->r[f].lo, k->dport->r[f].hi);
-						hg_vec_push(out, el);
-					}
-}
-
-/* A run: one map (or, for a rule too big or without a key, one rule). */
-struct run {
-	size_t first, n;     /* krules [first, first + n) of the shape */
-	HG_VEC(struct kelem) el;
-	bool single;         /* one krule written out as a rule */
-	unsigned id;         /* map name kN */
+/* The key of one class map: which dimensions are in the key, which sides
+ * are a HOME_NET/EXTERNAL_NET prefilter (all members agree on it). */
+struct shape {
+	int fam;
+	int cls;
+	bool alert;
+	bool used;
+	enum akind sk, dk; /* AK_LIT: in the key; AK_ANY: not looked at */
+	bool sport, dport; /* in the key (CL_PORT) */
 };
 
+/* The classes a krule belongs to and its protocol ranges there. */
+static size_t krule_protos(const struct krule *k, int cls, struct krange *pr)
+{
+	bool icmp = k->ev->r->proto == HG_PROTO_ICMP;
+	if (cls == CL_PORT) {
+		if (icmp)
+			return 0;
+		if (!k->n_protos) {
+			kr_port(&pr[0], 6, 6);
+			kr_port(&pr[1], 17, 17);
+			return 2;
+		}
+		for (size_t i = 0; i < k->n_protos; i++)
+			kr_port(&pr[i], (uint16_t)k->protos[i], (uint16_t)k->protos[i]);
+		return k->n_protos;
+	}
+	if (icmp) {
+		kr_port(&pr[0], (uint16_t)k->protos[0], (uint16_t)k->protos[0]);
+		return 1;
+	}
+	if (k->n_protos)
+		return 0;
+	kr_port(&pr[0], 0, 5);
+	kr_port(&pr[1], 7, 16);
+	kr_port(&pr[2], 18, 255);
+	return 3;
+}
+
+static void shape_fold(struct shape *s, const struct krule *k)
+{
+	if (!s->used) {
+		s->used = true;
+		s->sk = k->sk;
+		s->dk = k->dk;
+	} else {
+		if (s->sk != k->sk)
+			s->sk = AK_LIT;
+		if (s->dk != k->dk)
+			s->dk = AK_LIT;
+	}
+	if (s->cls == CL_PORT) {
+		s->sport |= k->sport != NULL;
+		s->dport |= k->dport != NULL;
+	}
+}
+
+/* The family's whole address space as key ranges (IPv4 lives in the
+ * mapped block of the 128-bit space, IPv6 keys are the whole space). */
+static void fam_all(struct krange *r, int fam)
+{
+	if (fam == 4) {
+		memcpy(r->lo, v4_lo.b, 16);
+		memcpy(r->hi, v4_hi.b, 16);
+	} else {
+		kr_all(r);
+	}
+}
+
+/* The ranges of one address side under a shape's key. */
+static size_t side_ranges(const struct hg_policy *pol, enum akind shape_k, enum akind k, const struct hg_ipset *lit,
+			  int fam, struct krvec *out)
+{
+	struct krange r;
+	if (shape_k != AK_LIT) {
+		kr_all(&r);
+		hg_vec_push(out, r);
+		return 1;
+	}
+	if (k == AK_ANY) {
+		fam_all(&r, fam);
+		hg_vec_push(out, r);
+		return 1;
+	}
+	struct hg_ipset part = {0};
+	if (k == AK_LIT)
+		hg_ipset_copy(&part, lit);
+	else
+		ipset_family(k == AK_HOME ? &pol->home_net : &pol->external_net, fam, &part);
+	for (size_t i = 0; i < part.n; i++) {
+		kr_ip(&r, &part.r[i]);
+		hg_vec_push(out, r);
+	}
+	size_t n = part.n;
+	hg_ipset_free(&part);
+	return n;
+}
+
+static void port_ranges(bool in_key, const struct hg_portset *p, struct krvec *out)
+{
+	struct krange r;
+	if (!in_key)
+		kr_all(&r);
+	else if (!p)
+		kr_port(&r, 0, 65535);
+	if (!in_key || !p) {
+		hg_vec_push(out, r);
+		return;
+	}
+	for (size_t i = 0; i < p->n; i++) {
+		kr_port(&r, p->r[i].lo, p->r[i].hi);
+		hg_vec_push(out, r);
+	}
+}
+
+/* Expands k's key product under shape s (dimensions not in the key span
+ * everything, so they never split an element). */
+static void shape_elems(const struct hg_policy *pol, const struct shape *s, const struct krule *k, struct kvec *out)
+{
+	struct krange pr[3];
+	size_t np = krule_protos(k, s->cls, pr);
+	struct krvec sa = {0}, da = {0}, sp = {0}, dp = {0};
+	side_ranges(pol, s->sk, k->sk, &k->src, k->fam, &sa);
+	side_ranges(pol, s->dk, k->dk, &k->dst, k->fam, &da);
+	port_ranges(s->sport, k->sport, &sp);
+	port_ranges(s->dport, k->dport, &dp);
+	for (size_t a = 0; a < np; a++)
+		for (size_t b = 0; b < sa.n; b++)
+			for (size_t c = 0; c < da.n; c++)
+				for (size_t e = 0; e < sp.n; e++)
+					for (size_t f = 0; f < dp.n; f++) {
+						struct kelem el = {.k = k};
+						el.d[KD_PROTO] = pr[a];
+						el.d[KD_SADDR] = sa.v[b];
+						el.d[KD_DADDR] = da.v[c];
+						el.d[KD_SPORT] = sp.v[e];
+						el.d[KD_DPORT] = dp.v[f];
+						hg_vec_push(out, el);
+					}
+	hg_vec_free(&sa);
+	hg_vec_free(&da);
+	hg_vec_free(&sp);
+	hg_vec_free(&dp);
+}
+
+/* 16-byte big-endian +1 / -1 (callers never step past the ends). */
+static void be_step(uint8_t *b, int delta)
+{
+	for (int i = 15; i >= 0; i--) {
+		int v = b[i] + delta;
+		b[i] = (uint8_t)v;
+		if (v >= 0 && v <= 255)
+			break;
+	}
+}
+
+/* Appends box b minus box x as disjoint boxes (at most two a dimension):
+ * peel off the parts of b below and above x, one dimension at a time. */
+static void box_subtract(const struct kelem *b, const struct kelem *x, struct kvec *out)
+{
+	static const int order[KD__N] = {KD_PROTO, KD_DPORT, KD_SPORT, KD_SADDR, KD_DADDR};
+	struct kelem rest = *b;
+	for (int j = 0; j < KD__N; j++) {
+		int d = order[j];
+		struct krange *r = &rest.d[d];
+		const struct krange *c = &x->d[d];
+		if (memcmp(r->lo, c->lo, 16) < 0) {
+			struct kelem p = rest;
+			memcpy(p.d[d].hi, c->lo, 16);
+			be_step(p.d[d].hi, -1);
+			hg_vec_push(out, p);
+			memcpy(r->lo, c->lo, 16);
+		}
+		if (memcmp(r->hi, c->hi, 16) > 0) {
+			struct kelem p = rest;
+			memcpy(p.d[d].lo, c->hi, 16);
+			be_step(p.d[d].lo, 1);
+			hg_vec_push(out, p);
+			memcpy(r->hi, c->hi, 16);
+		}
+	}
+}
+
+/* ------------------------------------------------- element index */
+
+/* Elements of a map indexed by the prefix of one address dimension at a
+ * few levels (finest first), so subtracting finds its candidates without
+ * scanning the whole map: an element is filed at the finest level whose
+ * prefix its range stays in; a query visits its own bucket at that level
+ * and every coarser one, and the sub-buckets of finer levels (or scans
+ * everything when there are too many). */
+#define IDX_LEVELS 3
+#define IDX_SUB_MAX 4096
+
+struct ibucket {
+	uint64_t key;
+	struct u32vec ids;
+};
+
+struct eindex {
+	int dim;  /* KD_DADDR, KD_SADDR, or -1: no index (scan) */
+	int fam;
+	struct ibucket *b;
+	size_t n_used, cap; /* open addressing, cap a power of two */
+	struct u32vec wide;
+};
+
+static int idx_bits(int fam, int level)
+{
+	static const int v4[IDX_LEVELS] = {24, 16, 8}, v6[IDX_LEVELS] = {48, 32, 16};
+	return fam == 4 ? v4[level] : v6[level];
+}
+
+/* The first bits of an address in its family (bits <= 64). */
+static uint64_t idx_prefix(const uint8_t *a, int fam, int bits)
+{
+	uint64_t v = 0;
+	int start = fam == 4 ? 12 : 0, n = fam == 4 ? 4 : 8;
+	for (int i = 0; i < n; i++)
+		v = v << 8 | a[start + i];
+	return v >> (n * 8 - bits);
+}
+
+static uint64_t idx_key(int level, uint64_t prefix)
+{
+	return (uint64_t)(level + 1) << 56 | prefix;
+}
+
+/* The finest level whose prefix lo and hi share; IDX_LEVELS: none. */
+static int idx_level(const struct eindex *x, const struct krange *r)
+{
+	if (x->fam == 4 && (memcmp(r->lo, v4_lo.b, 12) || memcmp(r->hi, v4_lo.b, 12)))
+		return IDX_LEVELS;
+	for (int l = 0; l < IDX_LEVELS; l++) {
+		int bits = idx_bits(x->fam, l);
+		if (idx_prefix(r->lo, x->fam, bits) == idx_prefix(r->hi, x->fam, bits))
+			return l;
+	}
+	return IDX_LEVELS;
+}
+
+static uint64_t idx_hash(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdull;
+	k ^= k >> 33;
+	return k;
+}
+
+static struct ibucket *idx_find(const struct eindex *x, uint64_t key)
+{
+	if (!x->cap)
+		return NULL;
+	for (size_t i = idx_hash(key) & (x->cap - 1);; i = (i + 1) & (x->cap - 1)) {
+		if (!x->b[i].key)
+			return NULL;
+		if (x->b[i].key == key)
+			return &x->b[i];
+	}
+}
+
+static struct ibucket *idx_get(struct eindex *x, uint64_t key)
+{
+	if (2 * (x->n_used + 1) > x->cap) {
+		size_t ncap = x->cap ? 2 * x->cap : 64;
+		struct ibucket *nb = xcalloc(ncap, sizeof(*nb));
+		for (size_t i = 0; i < x->cap; i++) {
+			if (!x->b[i].key)
+				continue;
+			size_t k = idx_hash(x->b[i].key) & (ncap - 1);
+			while (nb[k].key)
+				k = (k + 1) & (ncap - 1);
+			nb[k] = x->b[i];
+		}
+		free(x->b);
+		x->b = nb;
+		x->cap = ncap;
+	}
+	size_t i = idx_hash(key) & (x->cap - 1);
+	while (x->b[i].key && x->b[i].key != key)
+		i = (i + 1) & (x->cap - 1);
+	if (!x->b[i].key) {
+		x->b[i].key = key;
+		x->n_used++;
+	}
+	return &x->b[i];
+}
+
+static void idx_add(struct eindex *x, const struct kelem *el, uint32_t id)
+{
+	int l = x->dim < 0 ? IDX_LEVELS : idx_level(x, &el->d[x->dim]);
+	if (l == IDX_LEVELS) {
+		hg_vec_push(&x->wide, id);
+		return;
+	}
+	uint64_t p = idx_prefix(el->d[x->dim].lo, x->fam, idx_bits(x->fam, l));
+	struct ibucket *b = idx_get(x, idx_key(l, p));
+	hg_vec_push(&b->ids, id);
+}
+
+static void idx_free(struct eindex *x)
+{
+	for (size_t i = 0; i < x->cap; i++)
+		hg_vec_free(&x->b[i].ids);
+	free(x->b);
+	hg_vec_free(&x->wide);
+}
+
+/* ------------------------------------------------------- runs */
+
+/* A run: one map or set of one shape (or a big rule written out as a
+ * rule with anonymous sets). */
+struct run {
+	struct shape *sh;      /* NULL: single */
+	const struct krule *single;
+	struct kvec el;
+	struct eindex idx;
+	unsigned id;           /* kN for verdict maps, alertN for alert sets */
+};
+
+/* Candidate ids of r's elements that may overlap box q (each at most
+ * once); false when the index cannot narrow it (scan everything). */
+static bool run_candidates(const struct run *r, const struct kelem *q, void *vec)
+{
+	struct u32vec *out = vec;
+	const struct eindex *x = &r->idx;
+	if (x->dim < 0)
+		return false;
+	const struct krange *qr = &q->d[x->dim];
+	int lq = idx_level(x, qr);
+	if (lq == IDX_LEVELS)
+		return false;
+	for (int l = 0; l < IDX_LEVELS; l++) {
+		int bits = idx_bits(x->fam, l);
+		if (l >= lq) {
+			const struct ibucket *b = idx_find(x, idx_key(l, idx_prefix(qr->lo, x->fam, bits)));
+			for (size_t i = 0; b && i < b->ids.n; i++)
+				hg_vec_push(out, b->ids.v[i]);
+			continue;
+		}
+		uint64_t lo = idx_prefix(qr->lo, x->fam, bits), hi = idx_prefix(qr->hi, x->fam, bits);
+		if (hi - lo >= IDX_SUB_MAX)
+			return false;
+		for (uint64_t p = lo;; p++) {
+			const struct ibucket *b = idx_find(x, idx_key(l, p));
+			for (size_t i = 0; b && i < b->ids.n; i++)
+				hg_vec_push(out, b->ids.v[i]);
+			if (p == hi)
+				break;
+		}
+	}
+	for (size_t i = 0; i < x->wide.n; i++)
+		hg_vec_push(out, x->wide.v[i]);
+	return true;
+}
+
+/* Pieces of one element left after the earlier ones of a map. */
+#define PIECES_MAX 256
+
+/* Appends to out what remains of the boxes of in outside every element of
+ * r. False when that would pass PIECES_MAX boxes (out is then partial). */
+static bool run_subtract(const struct run *r, const struct kvec *in, struct kvec *out)
+{
+	struct u32vec cand = {0};
+	struct kvec cur = {0}, next = {0};
+	bool ok = true;
+	for (size_t q = 0; q < in->n && ok; q++) {
+		cand.n = 0;
+		bool narrowed = run_candidates(r, &in->v[q], &cand);
+		size_t n = narrowed ? cand.n : r->el.n;
+		cur.n = 0;
+		hg_vec_push(&cur, in->v[q]);
+		for (size_t c = 0; c < n && cur.n && ok; c++) {
+			const struct kelem *x = &r->el.v[narrowed ? cand.v[c] : c];
+			next.n = 0;
+			for (size_t i = 0; i < cur.n; i++) {
+				if (box_overlap(&cur.v[i], x))
+					box_subtract(&cur.v[i], x, &next);
+				else
+					hg_vec_push(&next, cur.v[i]);
+			}
+			struct kvec t = cur;
+			cur = next;
+			next = t;
+			ok = cur.n <= PIECES_MAX;
+		}
+		for (size_t i = 0; ok && i < cur.n; i++)
+			hg_vec_push(out, cur.v[i]);
+		ok = ok && out->n <= PIECES_MAX;
+	}
+	hg_vec_free(&cand);
+	hg_vec_free(&cur);
+	hg_vec_free(&next);
+	return ok;
+}
+
 /* ------------------------------------------------------- emission */
+
+struct runvec {
+	struct run *v;
+	size_t n, cap;
+};
 
 struct emitter {
 	FILE *out;
@@ -735,8 +1098,125 @@ struct emitter {
 	const struct hg_nft_opts *o;
 	struct plan plan;
 	HG_VEC(struct krule) kr;
-	HG_VEC(struct run) runs;
+	struct shape shapes[2][CL__N][2]; /* [v4, v6][class][decisive, alert] */
+	struct runvec runs;   /* verdict maps and big decisive rules, chain order */
+	struct runvec alerts; /* alert sets and big alert rules */
+	unsigned next_k, next_alert;
 };
+
+static size_t run_new(struct runvec *rv, struct shape *sh, const struct krule *single, unsigned id)
+{
+	struct run r = {.sh = sh, .single = single, .id = id};
+	r.idx.dim = !sh ? -1 : sh->dk == AK_LIT ? KD_DADDR : sh->sk == AK_LIT ? KD_SADDR : -1;
+	r.idx.fam = sh ? sh->fam : 4;
+	hg_vec_push(rv, r);
+	return rv->n - 1;
+}
+
+static void run_append(struct run *r, const struct kvec *els)
+{
+	for (size_t i = 0; i < els->n; i++) {
+		hg_vec_push(&r->el, els->v[i]);
+		idx_add(&r->idx, &els->v[i], (uint32_t)(r->el.n - 1));
+	}
+}
+
+static void run_free(struct run *r)
+{
+	hg_vec_free(&r->el);
+	idx_free(&r->idx);
+}
+
+/* Adds the elements of one krule to the latest set of its kind (*cur, an
+ * index into rv or SIZE_MAX): earlier elements win (precedence in
+ * evaluation order for verdict maps, plain union for alert sets), so only
+ * the uncovered pieces go in; when those would be too many pieces, a new
+ * map or set starts after the current one, keeping the order. */
+static void run_add(struct emitter *e, struct runvec *rv, size_t *cur, struct shape *sh, const struct kvec *mine,
+		    unsigned *next_id)
+{
+	if (*cur != SIZE_MAX) {
+		struct kvec pieces = {0};
+		bool ok = run_subtract(&rv->v[*cur], mine, &pieces);
+		if (ok)
+			run_append(&rv->v[*cur], &pieces);
+		hg_vec_free(&pieces);
+		if (ok)
+			return;
+	}
+	(void)e;
+	*cur = run_new(rv, sh, NULL, (*next_id)++);
+	run_append(&rv->v[*cur], mine);
+}
+
+/* Puts every kernel rule into the verdict map (or alert set) of its
+ * family and class, in evaluation order. */
+static void build_runs(struct emitter *e)
+{
+	bool strict = e->pol->rule_order == HG_ORDER_STRICT;
+	bool *big = xcalloc(e->kr.n + 1, sizeof(*big));
+	struct krange pr[3];
+	for (int f = 0; f < 2; f++)
+		for (int c = 0; c < CL__N; c++)
+			for (int a = 0; a < 2; a++)
+				e->shapes[f][c][a] = (struct shape){.fam = f ? 6 : 4, .cls = c, .alert = a};
+	for (size_t i = 0; i < e->kr.n; i++) {
+		const struct krule *k = &e->kr.v[i];
+		big[i] = key_count(k) > KEY_ELEMS_MAX;
+		bool alert = k->ev->act == HG_ACT_ALERT;
+		for (int c = 0; !big[i] && c < CL__N; c++)
+			if (krule_protos(k, c, pr))
+				shape_fold(&e->shapes[k->fam == 6][c][alert], k);
+	}
+	e->next_k = e->next_alert = 1;
+	size_t cur[2][CL__N][2];
+	for (int f = 0; f < 2; f++)
+		for (int c = 0; c < CL__N; c++)
+			cur[f][c][0] = cur[f][c][1] = SIZE_MAX;
+	for (size_t i = 0; i < e->kr.n; i++) {
+		const struct krule *k = &e->kr.v[i];
+		int f = k->fam == 6;
+		bool alert = k->ev->act == HG_ACT_ALERT;
+		if (big[i]) {
+			/* Written out as a rule in its place: later elements
+			 * of its family go into maps after it. */
+			run_new(alert ? &e->alerts : &e->runs, NULL, k, 0);
+			if (!alert)
+				cur[f][CL_PORT][0] = cur[f][CL_NOPORT][0] = SIZE_MAX;
+			continue;
+		}
+		for (int c = 0; c < CL__N; c++) {
+			struct shape *sh = &e->shapes[f][c][alert];
+			if (!krule_protos(k, c, pr))
+				continue;
+			struct kvec mine = {0};
+			shape_elems(e->pol, sh, k, &mine);
+			if (alert && strict) {
+				/* Alert sets come first in the chain under
+				 * STRICT_ORDER: leave out what an earlier
+				 * decisive rule decides (copying more is only
+				 * work for the daemon, which re-evaluates). */
+				for (size_t r = 0; r < e->runs.n && mine.n; r++) {
+					const struct run *x = &e->runs.v[r];
+					if (!x->sh || x->sh->fam != sh->fam || x->sh->cls != c)
+						continue;
+					struct kvec left = {0};
+					if (run_subtract(x, &mine, &left)) {
+						hg_vec_free(&mine);
+						mine = left;
+					} else {
+						hg_vec_free(&left);
+					}
+				}
+			}
+			if (mine.n)
+				run_add(e, alert ? &e->alerts : &e->runs, &cur[f][c][alert], sh, &mine,
+					alert ? &e->next_alert : &e->next_k);
+			hg_vec_free(&mine);
+		}
+	}
+	free(big);
+}
 
 static const char *fam_ip(int fam)
 {
@@ -815,224 +1295,105 @@ static void put_verdict_set(FILE *out, const char *name, int fam, const struct h
 		name, a, a, VERDICT_SET_SIZE, o->verdict_timeout ? o->verdict_timeout : 3600);
 }
 
-/* Elements of krules in different families never meet; fam 0 is both. */
-static bool elem_overlap(const struct kelem *a, const struct kelem *b)
+/* The key expression of a shape in one orientation (swap: reply packets
+ * of a flow whose original packets match as written). */
+static void put_key_expr(FILE *out, const struct shape *s, bool swap)
 {
-	if (a->k->fam && b->k->fam && a->k->fam != b->k->fam)
-		return false;
-	return box_overlap(a, b);
+	const char *ip = fam_ip(s->fam);
+	fputs("meta l4proto", out);
+	if (s->sk == AK_LIT)
+		fprintf(out, " . %s %s", ip, swap ? "daddr" : "saddr");
+	if (s->dk == AK_LIT)
+		fprintf(out, " . %s %s", ip, swap ? "saddr" : "daddr");
+	if (s->sport)
+		fprintf(out, " . th %s", swap ? "dport" : "sport");
+	if (s->dport)
+		fprintf(out, " . th %s", swap ? "sport" : "dport");
 }
 
-/* How mine meets a run: 0 disjoint, 1 every element covered by one of
- * the run's (dead), 2 some overlap. */
-static int run_meets(const struct run *r, const struct kelem *mine, size_t n, bool same)
+static void put_key_type(FILE *out, const struct shape *s)
 {
-	bool all_covered = same;
-	bool any = false;
-	for (size_t m = 0; m < n; m++) {
-		bool covered = false;
-		for (size_t x = 0; x < r->el.n; x++) {
-			if (!elem_overlap(&r->el.v[x], &mine[m]))
-				continue;
-			any = true;
-			if (same && box_covers(&r->el.v[x], &mine[m])) {
-				covered = true;
-				break;
-			}
-			if (!same)
-				return 2;
-		}
-		all_covered = all_covered && covered;
-	}
-	if (!any)
-		return 0;
-	return all_covered ? 1 : 2;
+	const char *a = s->fam == 6 ? "ipv6_addr" : "ipv4_addr";
+	fputs("inet_proto", out);
+	if (s->sk == AK_LIT)
+		fprintf(out, " . %s", a);
+	if (s->dk == AK_LIT)
+		fprintf(out, " . %s", a);
+	if (s->sport)
+		fputs(" . inet_service", out);
+	if (s->dport)
+		fputs(" . inet_service", out);
 }
 
-/* How many runs back a rule may move to join a map of its shape. */
-#define RUN_LOOKBACK 16
-
-/* Groups the kernel rules into runs of one shape with disjoint elements.
- * A rule may join an earlier run of its shape when nothing between that
- * run and its place in evaluation order could match the same packets:
- * then their relative order cannot change a verdict. Across shapes the
- * HOME_NET/EXTERNAL_NET prefilters are ignored, which only makes the
- * overlap test more cautious. */
-static void build_runs(struct emitter *e)
+static void put_elem(FILE *out, const struct shape *s, const struct kelem *el)
 {
-	unsigned next_id = 1;
-	for (size_t i = 0; i < e->kr.n; i++) {
-		struct krule *k = &e->kr.v[i];
-		bool big = key_count(k) > KEY_ELEMS_MAX;
-		HG_VEC(struct kelem) mine = {0};
-		if (big) {
-			struct kelem all = {.k = k};
-			for (int d = 0; d < KD__N; d++)
-				memset(all.d[d].hi, 0xff, 16);
-			hg_vec_push(&mine, all);
-		} else {
-			key_elems(k, &mine);
-		}
-		if (big || !has_key(k)) {
-			struct run r = {.first = i, .n = 1, .single = true, .el = {mine.v, mine.n, mine.cap}};
-			hg_vec_push(&e->runs, r);
-			continue;
-		}
-		struct run *join = NULL;
-		bool dead = false;
-		size_t stop = e->runs.n > RUN_LOOKBACK ? e->runs.n - RUN_LOOKBACK : 0;
-		for (size_t j = e->runs.n; j-- > stop;) {
-			struct run *x = &e->runs.v[j];
-			bool same = !x->single && same_shape(&e->kr.v[x->first], k);
-			int m = run_meets(x, mine.v, mine.n, same);
-			if (same && m == 1)
-				dead = true;
-			else if (same && m == 0)
-				join = x;
-			else if (m == 0)
-				continue;
-			break;
-		}
-		if (dead) {
-			hg_vec_free(&mine);
-			continue;
-		}
-		if (!join) {
-			struct run r = {.first = i, .id = next_id++};
-			hg_vec_push(&e->runs, r);
-			join = &e->runs.v[e->runs.n - 1];
-		}
-		for (size_t m = 0; m < mine.n; m++)
-			hg_vec_push(&join->el, mine.v[m]);
-		join->n++;
-		hg_vec_free(&mine);
-	}
-}
-
-/* The key expression of a run in one orientation (swap: reply packets of
- * a flow whose original packets match as written). */
-static void put_key_expr(FILE *out, const struct krule *k, bool swap)
-{
-	const char *sa = swap ? "daddr" : "saddr", *da = swap ? "saddr" : "daddr";
-	const char *sp = swap ? "dport" : "sport", *dp = swap ? "sport" : "dport";
-	const char *ip = fam_ip(k->fam);
-	bool first = true;
-#define PART(...)                              \
-	do {                                   \
-		if (!first)                    \
-			fputs(" . ", out);     \
-		fprintf(out, __VA_ARGS__);     \
-		first = false;                 \
-	} while (0)
-	if (k->n_protos)
-		PART("meta l4proto");
-	if (k->sk == AK_LIT)
-		PART("%s %s", ip, sa);
-	if (k->dk == AK_LIT)
-		PART("%s %s", ip, da);
-	if (k->sport)
-		PART("th %s", sp);
-	if (k->dport)
-		PART("th %s", dp);
-#undef PART
-}
-
-static void put_key_type(FILE *out, const struct krule *k)
-{
-	const char *a = k->fam == 6 ? "ipv6_addr" : "ipv4_addr";
-	bool first = true;
-	const char *parts[5];
-	size_t n = 0;
-	if (k->n_protos)
-		parts[n++] = "inet_proto";
-	if (k->sk == AK_LIT)
-		parts[n++] = a;
-	if (k->dk == AK_LIT)
-		parts[n++] = a;
-	if (k->sport)
-		parts[n++] = "inet_service";
-	if (k->dport)
-		parts[n++] = "inet_service";
-	for (size_t i = 0; i < n; i++) {
-		fprintf(out, "%s%s", first ? "" : " . ", parts[i]);
-		first = false;
-	}
-}
-
-static void put_elem(FILE *out, const struct kelem *el)
-{
-	const struct krule *k = el->k;
-	bool first = true;
-	int fam = k->fam ? k->fam : 4;
-	if (k->n_protos) {
-		put_proto(out, el->d[KD_PROTO].lo[15]);
-		first = false;
-	}
+	unsigned plo = el->d[KD_PROTO].lo[15], phi = el->d[KD_PROTO].hi[15];
+	if (plo == phi)
+		put_proto(out, plo);
+	else
+		fprintf(out, "%u-%u", plo, phi);
 	for (int d = KD_SADDR; d <= KD_DADDR; d++) {
-		if ((d == KD_SADDR ? k->sk : k->dk) != AK_LIT)
+		if ((d == KD_SADDR ? s->sk : s->dk) != AK_LIT)
 			continue;
-		if (!first)
-			fputs(" . ", out);
 		struct hg_iprange r;
 		memcpy(r.lo.b, el->d[d].lo, 16);
 		memcpy(r.hi.b, el->d[d].hi, 16);
-		put_iprange(out, &r, fam);
-		first = false;
+		fputs(" . ", out);
+		put_iprange(out, &r, s->fam);
 	}
 	for (int d = KD_SPORT; d <= KD_DPORT; d++) {
-		if (!(d == KD_SPORT ? k->sport : k->dport))
+		if (!(d == KD_SPORT ? s->sport : s->dport))
 			continue;
-		if (!first)
-			fputs(" . ", out);
 		struct hg_portrange p = {(uint16_t)(el->d[d].lo[14] << 8 | el->d[d].lo[15]),
 					 (uint16_t)(el->d[d].hi[14] << 8 | el->d[d].hi[15])};
+		fputs(" . ", out);
 		put_port(out, &p);
-		first = false;
 	}
+}
+
+static void put_run_set(FILE *out, const struct run *r)
+{
+	const struct shape *s = r->sh;
+	fprintf(out, "\t%s %s%u {\n\t\ttype ", s->alert ? "set" : "map", s->alert ? "alert" : "k", r->id);
+	put_key_type(out, s);
+	fprintf(out, "%s\n\t\tflags interval\n\t\telements = {\n", s->alert ? "" : " : verdict");
+	const struct ev_rule *last = NULL;
+	for (size_t x = 0; x < r->el.n; x++) {
+		const struct kelem *el = &r->el.v[x];
+		if (el->k->ev != last) {
+			put_rule_comment(out, "\t\t\t", el->k->ev);
+			last = el->k->ev;
+		}
+		fputs("\t\t\t", out);
+		put_elem(out, s, el);
+		if (!s->alert)
+			fprintf(out, " : %s", verdict_of(el->k->ev));
+		fputs(",\n", out);
+	}
+	fputs("\t\t}\n\t}\n\n", out);
 }
 
 static void put_maps(struct emitter *e)
 {
-	FILE *out = e->out;
-	for (size_t i = 0; i < e->runs.n; i++) {
-		const struct run *r = &e->runs.v[i];
-		if (r->single)
-			continue;
-		const struct krule *k0 = &e->kr.v[r->first];
-		bool alert = k0->ev->act == HG_ACT_ALERT;
-		fprintf(out, "\t%s k%u {\n\t\ttype ", alert ? "set" : "map", r->id);
-		put_key_type(out, k0);
-		fprintf(out, "%s\n\t\tflags interval\n\t\telements = {\n", alert ? "" : " : verdict");
-		const struct ev_rule *last = NULL;
-		for (size_t x = 0; x < r->el.n; x++) {
-			const struct kelem *el = &r->el.v[x];
-			if (el->k->ev != last) {
-				put_rule_comment(out, "\t\t\t", el->k->ev);
-				last = el->k->ev;
-			}
-			fputs("\t\t\t", out);
-			put_elem(out, el);
-			if (!alert)
-				fprintf(out, " : %s", verdict_of(el->k->ev));
-			fputs(",\n", out);
-		}
-		fputs("\t\t}\n\t}\n\n", out);
-	}
+	for (size_t i = 0; i < e->runs.n; i++)
+		if (e->runs.v[i].sh)
+			put_run_set(e->out, &e->runs.v[i]);
+	for (size_t i = 0; i < e->alerts.n; i++)
+		if (e->alerts.v[i].sh)
+			put_run_set(e->out, &e->alerts.v[i]);
 }
 
-/* The prefilters of a shape: family and HOME_NET / EXTERNAL_NET sets. */
-static void put_prefilter(FILE *out, const struct krule *k, bool swap)
+/* The prefilters: family and HOME_NET / EXTERNAL_NET sets. */
+static void put_prefilter(FILE *out, int fam, enum akind sk, enum akind dk, bool swap)
 {
-	if (k->fam == 0)
-		return;
-	const char *ip = fam_ip(k->fam);
-	enum akind s = swap ? k->dk : k->sk, d = swap ? k->sk : k->dk;
-	if (k->sk != AK_LIT && k->dk != AK_LIT && s == AK_ANY && d == AK_ANY)
-		fprintf(out, "meta nfproto %s ", k->fam == 4 ? "ipv4" : "ipv6");
+	const char *ip = fam_ip(fam);
+	enum akind s = swap ? dk : sk, d = swap ? sk : dk;
+	if (sk != AK_LIT && dk != AK_LIT && s == AK_ANY && d == AK_ANY)
+		fprintf(out, "meta nfproto %s ", fam == 4 ? "ipv4" : "ipv6");
 	if (s == AK_HOME || s == AK_EXT)
-		fprintf(out, "%s saddr @%s%d ", ip, s == AK_HOME ? "home_net" : "external_net", k->fam);
+		fprintf(out, "%s saddr @%s%d ", ip, s == AK_HOME ? "home_net" : "external_net", fam);
 	if (d == AK_HOME || d == AK_EXT)
-		fprintf(out, "%s daddr @%s%d ", ip, d == AK_HOME ? "home_net" : "external_net", k->fam);
+		fprintf(out, "%s daddr @%s%d ", ip, d == AK_HOME ? "home_net" : "external_net", fam);
 }
 
 /* A single krule as one rule with anonymous sets. */
@@ -1069,25 +1430,26 @@ static void put_single_match(FILE *out, const struct krule *k, bool swap)
 static void put_run_rule(struct emitter *e, const struct run *r, const char *gate, bool swap)
 {
 	FILE *out = e->out;
-	const struct krule *k0 = &e->kr.v[r->first];
-	bool alert = k0->ev->act == HG_ACT_ALERT;
-	if (r->single)
-		put_rule_comment(out, "\t\t", k0->ev);
-	fprintf(out, "\t\t%s ", gate);
-	if (alert)
-		fputs("ct state new ", out);
-	put_prefilter(out, k0, swap);
+	unsigned g = e->o->alert_log_group;
 	if (r->single) {
-		put_single_match(out, k0, swap);
+		const struct krule *k = r->single;
+		bool alert = k->ev->act == HG_ACT_ALERT;
+		put_rule_comment(out, "\t\t", k->ev);
+		fprintf(out, "\t\t%s %s", gate, alert ? "ct state new " : "");
+		put_prefilter(out, k->fam, k->sk, k->dk, swap);
+		put_single_match(out, k, swap);
 		if (alert)
-			fprintf(out, "log group %u snaplen 128\n", e->o->alert_log_group);
+			fprintf(out, "log group %u snaplen 128\n", g);
 		else
-			fprintf(out, "%s\n", verdict_of(k0->ev));
+			fprintf(out, "%s\n", verdict_of(k->ev));
 		return;
 	}
-	put_key_expr(out, k0, swap);
-	if (alert)
-		fprintf(out, " @k%u log group %u snaplen 128\n", r->id, e->o->alert_log_group);
+	const struct shape *s = r->sh;
+	fprintf(out, "\t\t%s %s", gate, s->alert ? "ct state new " : "");
+	put_prefilter(out, s->fam, s->sk, s->dk, swap);
+	put_key_expr(out, s, swap);
+	if (s->alert)
+		fprintf(out, " @alert%u log group %u snaplen 128\n", r->id, g);
 	else
 		fprintf(out, " vmap @k%u\n", r->id);
 }
@@ -1273,31 +1635,30 @@ static void put_stateful(struct emitter *e)
 	const struct plan *p = &e->plan;
 	const struct hg_nft_opts *o = e->o;
 	fputs("\tchain stateful {\n", out);
-	if (e->runs.n)
+	bool strict = e->pol->rule_order == HG_ORDER_STRICT;
+	if (e->runs.n || e->alerts.n)
 		fputs("\t\t# A. kernel-decided 5-tuple rules, first packet of the flow (original direction)\n", out);
+	/* Alerts decide nothing: under DEFAULT_ACTION_ORDER they come after
+	 * every decisive rule, under STRICT_ORDER they may come before. */
+	for (size_t i = 0; strict && i < e->alerts.n; i++)
+		put_run_rule(e, &e->alerts.v[i], "ct direction original", false);
 	for (size_t i = 0; i < e->runs.n; i++) {
-		const struct run *r = &e->runs.v[i];
-		put_run_rule(e, r, "ct direction original", false);
-		if (e->kr.v[r->first].ev->act != HG_ACT_ALERT)
-			put_run_rule(e, r, "ct direction reply", true);
+		put_run_rule(e, &e->runs.v[i], "ct direction original", false);
+		put_run_rule(e, &e->runs.v[i], "ct direction reply", true);
 	}
+	for (size_t i = 0; !strict && i < e->alerts.n; i++)
+		put_run_rule(e, &e->alerts.v[i], "ct direction original", false);
 	fputs("\t\t# B. verdicts of the daemon\n"
 	      "\t\tip saddr . th sport . ip daddr . th dport . meta l4proto @deny4 drop\n"
 	      "\t\tip6 saddr . th sport . ip6 daddr . th dport . meta l4proto @deny6 drop\n"
 	      "\t\tip saddr . th sport . ip daddr . th dport . meta l4proto @allow4 accept\n"
 	      "\t\tip6 saddr . th sport . ip6 daddr . th dport . meta l4proto @allow6 accept\n",
 	      out);
-	bool any_decisive = false;
-	for (size_t i = 0; i < e->runs.n; i++)
-		any_decisive |= e->kr.v[e->runs.v[i].first].ev->act != HG_ACT_ALERT;
-	if (p->reply_section && any_decisive) {
+	if (p->reply_section && e->runs.n) {
 		fputs("\t\t# C. kernel-decided rules, first server-to-client packet\n", out);
 		for (size_t i = 0; i < e->runs.n; i++) {
-			const struct run *r = &e->runs.v[i];
-			if (e->kr.v[r->first].ev->act == HG_ACT_ALERT)
-				continue;
-			put_run_rule(e, r, "ct direction reply", false);
-			put_run_rule(e, r, "ct direction original ct status seen-reply", true);
+			put_run_rule(e, &e->runs.v[i], "ct direction reply", false);
+			put_run_rule(e, &e->runs.v[i], "ct direction original ct status seen-reply", true);
 		}
 	}
 	if (p->alert_strict)
@@ -1349,9 +1710,9 @@ int hg_emit_nft(FILE *out, const struct hg_ruleset *rs, const struct hg_nft_opts
 	for (size_t i = 0; i < e.plan.n_ev; i++) {
 		if (!e.plan.kernel[i])
 			continue;
-		krules_of(e.pol, &e.plan.ev[i], false, &e.kr);
+		krules_of(e.pol, &e.plan.ev[i], i, false, &e.kr);
 		if (e.plan.ev[i].r->bidirectional)
-			krules_of(e.pol, &e.plan.ev[i], true, &e.kr);
+			krules_of(e.pol, &e.plan.ev[i], i, true, &e.kr);
 	}
 	build_runs(&e);
 
@@ -1382,8 +1743,11 @@ int hg_emit_nft(FILE *out, const struct hg_ruleset *rs, const struct hg_nft_opts
 	fputs("}\n", out);
 
 	for (size_t i = 0; i < e.runs.n; i++)
-		hg_vec_free(&e.runs.v[i].el);
+		run_free(&e.runs.v[i]);
 	hg_vec_free(&e.runs);
+	for (size_t i = 0; i < e.alerts.n; i++)
+		run_free(&e.alerts.v[i]);
+	hg_vec_free(&e.alerts);
 	for (size_t i = 0; i < e.kr.n; i++)
 		krule_free(&e.kr.v[i]);
 	hg_vec_free(&e.kr);
