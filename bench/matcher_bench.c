@@ -23,7 +23,7 @@ static uint64_t rng(void)
 static double now(void)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts); /* CPU time: the VM is shared */
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -68,6 +68,105 @@ static bool naive_lookup(char *const *targets, size_t n, const char *name, uint3
 	return false;
 }
 
+/* Names stored back to back, with pointers and lengths. */
+struct qset {
+	char *bytes;
+	size_t used, cap, n;
+	const char **name;
+	size_t *len;
+};
+
+static struct qset qset_new(size_t n)
+{
+	struct qset q = {.cap = n * 64};
+	q.bytes = malloc(q.cap);
+	q.name = malloc(n * sizeof(*q.name));
+	q.len = malloc(n * sizeof(*q.len));
+	return q;
+}
+
+static void qset_add(struct qset *q, const char *s)
+{
+	size_t l = strlen(s);
+	if (q->used + l + 1 > q->cap)
+		abort(); /* names are < 64 bytes */
+	memcpy(q->bytes + q->used, s, l + 1);
+	q->name[q->n] = q->bytes + q->used;
+	q->len[q->n++] = l;
+	q->used += l + 1;
+}
+
+static void qset_free(struct qset *q)
+{
+	free(q->bytes);
+	free(q->name);
+	free(q->len);
+}
+
+/* A query that target t matches: itself, or a subdomain of a dot target. */
+static void hit_query(struct qset *q, const char *t, size_t i)
+{
+	char buf[128];
+	if (t[0] == '.')
+		snprintf(buf, sizeof(buf), "%s%s", (i % 3) ? "www" : "A.B", t);
+	else
+		snprintf(buf, sizeof(buf), "%s", t);
+	if (i % 4 == 0)
+		for (char *p = buf; *p; p++)
+			*p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+	qset_add(q, buf);
+}
+
+enum { BATCH = 32 };
+
+/* Lookups per second, one call per name; checks every answer. */
+static double run_one(const struct hg_domain_matcher *m, const struct qset *q, size_t rounds, bool expect)
+{
+	size_t right = 0;
+	uint32_t idx;
+	double t0 = now();
+	for (size_t r = 0; r < rounds; r++)
+		for (size_t i = 0; i < q->n; i++)
+			right += hg_domain_matcher_lookup(m, q->name[i], q->len[i], &idx) == expect;
+	double t = now() - t0;
+	if (right != rounds * q->n)
+		printf("matcher: WRONG: %zu of %zu answers as expected\n", right, rounds * q->n);
+	return (double)(rounds * q->n) / t;
+}
+
+/* The same through hg_domain_matcher_lookup_batch, BATCH names a call;
+ * its answers must equal the one-at-a-time ones. */
+static double run_batch(const struct hg_domain_matcher *m, const struct qset *q, size_t rounds, bool expect)
+{
+	size_t right = 0;
+	uint32_t idx[BATCH];
+	bool found[BATCH];
+	double t0 = now();
+	for (size_t r = 0; r < rounds; r++)
+		for (size_t i = 0; i < q->n; i += BATCH) {
+			size_t c = HG_MIN((size_t)BATCH, q->n - i);
+			hg_domain_matcher_lookup_batch(m, c, q->name + i, q->len + i, idx, found);
+			for (size_t j = 0; j < c; j++)
+				right += found[j] == expect;
+		}
+	double t = now() - t0;
+	if (right != rounds * q->n)
+		printf("matcher: WRONG (batch): %zu of %zu answers as expected\n", right, rounds * q->n);
+	size_t differ = 0;
+	for (size_t i = 0; i < q->n; i += BATCH) {
+		size_t c = HG_MIN((size_t)BATCH, q->n - i);
+		hg_domain_matcher_lookup_batch(m, c, q->name + i, q->len + i, idx, found);
+		for (size_t j = 0; j < c; j++) {
+			uint32_t one = 0;
+			bool f = hg_domain_matcher_lookup(m, q->name[i + j], q->len[i + j], &one);
+			differ += f != found[j] || (f && one != idx[j]);
+		}
+	}
+	if (differ)
+		printf("matcher: WRONG: batch and one-at-a-time differ on %zu names\n", differ);
+	return (double)(rounds * q->n) / t;
+}
+
 int main(int argc, char **argv)
 {
 	size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : 1000000;
@@ -95,54 +194,62 @@ int main(int argc, char **argv)
 	printf("matcher: %zu targets built in %.3f s, %.1f MB\n", hg_domain_matcher_count(m), build,
 	       (double)hg_domain_matcher_bytes(m) / 1e6);
 
-	/* Queries: hits are exact targets, subdomains of dot targets (in
-	 * upper case now and then); misses are fresh random names. */
+	/* Query sets of NQ names each, stored back to back (as names sit in
+	 * packet buffers) with their lengths:
+	 *  - random hits: targets drawn uniformly from the whole list (exact
+	 *    targets as written, dot targets as "www.<t>" or "A.B.<t>"; one in
+	 *    four upper-cased);
+	 *  - misses: fresh random names;
+	 *  - zipf: hits whose target has Zipf(1) popularity over the list,
+	 *    as real traffic asks for popular names far more often;
+	 *  - hot set: the first 4096 random hits over and over. */
 	enum { NQ = 1 << 16 };
-	char **hits = malloc(NQ * sizeof(*hits)), **misses = malloc(NQ * sizeof(*misses));
+	struct qset hits = qset_new(NQ), misses = qset_new(NQ), zipf = qset_new(NQ), hot = qset_new(NQ);
+	double *cdf = malloc(n * sizeof(*cdf)), sum = 0;
+	for (size_t r = 0; r < n; r++)
+		cdf[r] = sum += 1.0 / (double)(r + 1);
 	for (size_t i = 0; i < NQ; i++) {
-		const char *t = targets[rng() % n];
-		char buf[128];
-		if (t[0] == '.')
-			snprintf(buf, sizeof(buf), "%s%s", (i % 3) ? "www" : "A.B", t);
-		else
-			snprintf(buf, sizeof(buf), "%s", t);
-		if (i % 4 == 0)
-			for (char *p = buf; *p; p++)
-				*p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
-		hits[i] = strdup(buf);
-		misses[i] = random_name();
+		hit_query(&hits, targets[rng() % n], i);
+		char *miss = random_name();
+		qset_add(&misses, miss);
+		free(miss);
+		/* rank r is target (r * 7919) mod n: a fixed shuffle, so popular
+		 * names are spread over the table */
+		double u = (double)(rng() >> 11) / 9007199254740992.0 * sum;
+		size_t lo = 0, hi = n - 1;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			if (cdf[mid] < u)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		hit_query(&zipf, targets[(lo * 7919) % n], i);
 	}
+	for (size_t i = 0; i < NQ; i++)
+		qset_add(&hot, hits.name[i & 4095]);
+	free(cdf);
 
 	const size_t rounds = 40; /* 40 x 65536 = 2.6M lookups each */
-	size_t found = 0;
-	uint32_t idx;
-	t0 = now();
-	for (size_t r = 0; r < rounds; r++)
-		for (size_t i = 0; i < NQ; i++)
-			found += hg_domain_matcher_lookup(m, hits[i], strlen(hits[i]), &idx);
-	double th = now() - t0;
-	size_t missed = 0;
-	t0 = now();
-	for (size_t r = 0; r < rounds; r++)
-		for (size_t i = 0; i < NQ; i++)
-			missed += !hg_domain_matcher_lookup(m, misses[i], strlen(misses[i]), &idx);
-	double tm = now() - t0;
-	double hit_rate = (double)(rounds * NQ) / th, miss_rate = (double)(rounds * NQ) / tm;
-	printf("matcher: hits %.2f M lookups/s (%zu/%zu matched), misses %.2f M lookups/s (%zu/%zu missed)\n",
-	       hit_rate / 1e6, found, rounds * NQ, miss_rate / 1e6, missed, rounds * NQ);
-
-	/* Real traffic repeats names: hits drawn from a hot set of 4096
-	 * targets of the same list (the table stays 1M entries). */
-	t0 = now();
-	found = 0;
-	for (size_t r = 0; r < rounds; r++)
-		for (size_t i = 0; i < NQ; i++) {
-			const char *q = hits[i & 4095];
-			found += hg_domain_matcher_lookup(m, q, strlen(q), &idx);
-		}
-	double thot = now() - t0;
-	printf("matcher: hot-set hits %.2f M lookups/s (%zu matched)\n", (double)(rounds * NQ) / thot / 1e6,
-	       found);
+	const struct {
+		const char *what;
+		struct qset *q;
+		bool expect;
+	} sets[] = {{"random hits", &hits, true},
+		    {"misses", &misses, false},
+		    {"zipf hits", &zipf, true},
+		    {"hot-set hits", &hot, true}};
+	double hit_rate = 0, miss_rate = 0;
+	for (size_t k = 0; k < HG_ARRAY_LEN(sets); k++) {
+		double one = run_one(m, sets[k].q, rounds, sets[k].expect);
+		double batch = run_batch(m, sets[k].q, rounds, sets[k].expect);
+		printf("matcher: %-13s %6.2f M lookups/s one at a time, %6.2f M lookups/s in batches of %d\n",
+		       sets[k].what, one / 1e6, batch / 1e6, BATCH);
+		if (k == 0)
+			hit_rate = one;
+		if (k == 1)
+			miss_rate = one;
+	}
 
 	/* The naive scan is slow: a few hundred queries give a stable rate.
 	 * Its answers are checked against the matcher's on the way. */
@@ -150,7 +257,7 @@ int main(int argc, char **argv)
 	size_t disagree = 0;
 	t0 = now();
 	for (size_t i = 0; i < nq; i++) {
-		const char *q = (i % 2) ? misses[i] : hits[i];
+		const char *q = (i % 2) ? misses.name[i] : hits.name[i];
 		uint32_t a = 0, b = 0;
 		bool fa = naive_lookup(targets, n, q, &a);
 		bool fb = hg_domain_matcher_lookup(m, q, strlen(q), &b);
@@ -165,12 +272,10 @@ int main(int argc, char **argv)
 	hg_domain_matcher_free(m);
 	for (size_t i = 0; i < n; i++)
 		free(targets[i]);
-	for (size_t i = 0; i < NQ; i++) {
-		free(hits[i]);
-		free(misses[i]);
-	}
+	qset_free(&hits);
+	qset_free(&misses);
+	qset_free(&zipf);
+	qset_free(&hot);
 	free(targets);
-	free(hits);
-	free(misses);
 	return 0;
 }

@@ -199,9 +199,11 @@ struct hg_domain_matcher *hg_domain_matcher_new(size_t expected)
 	m->mask = size - 1;
 	m->filter = table_alloc(size / 8 * sizeof(uint64_t)); /* 16..32 bits a key */
 	m->fmask = size / 8 - 1;
-	/* Typical names are about 20 bytes; grows by half from there. */
-	m->names_cap = expected ? expected * 20 : 256;
-	m->names = huge_alloc(m->names_cap, false); /* untouched slack costs no RSS */
+	/* Reserve 64 bytes a name (typical names are 20-30): only the pages
+	 * written cost memory, and a list of long names does not have to be
+	 * grown, which would hold the old and the new copy at once. */
+	m->names_cap = expected ? expected * 64 : 256;
+	m->names = huge_alloc(m->names_cap, false);
 	return m;
 }
 
@@ -224,8 +226,9 @@ size_t hg_domain_matcher_bytes(const struct hg_domain_matcher *m)
 {
 	if (!m)
 		return 0;
+	/* The names reservation's untouched tail is address space, not memory. */
 	return sizeof(*m) + (m->mask + 1) * sizeof(*m->slots) + (m->fmask + 1) * sizeof(uint64_t) +
-	       m->names_cap;
+	       m->names_len;
 }
 
 static void grow(struct hg_domain_matcher *m)
@@ -324,11 +327,23 @@ static inline bool probe(const struct hg_domain_matcher *m, uint64_t h, const un
 	}
 }
 
-bool hg_domain_matcher_lookup(const struct hg_domain_matcher *m, const char *name, size_t len,
-			      uint32_t *index)
+/* The keys a queried name can match, right to left: every suffix after a
+ * dot (wildcard targets only), then the whole name (exact or wildcard
+ * targets). All are hashed in one pass; those the filter rules out are
+ * dropped and the home slots of the rest prefetched, so their cache misses
+ * overlap. buf receives the lower-cased name; returns the number of
+ * candidates, of which the first *n_suffix are suffixes. */
+struct dm_query {
+	unsigned char buf[DM_MAX_NAME + 1 + 8];
+	size_t n;
+	uint32_t starts[DM_MAX_NAME + 2];
+	uint64_t hashes[DM_MAX_NAME + 2];
+	size_t k, n_suffix;
+};
+
+static inline void dm_candidates(const struct hg_domain_matcher *m, const char *name, size_t len,
+				 struct dm_query *q)
 {
-	if (!m || m->count == 0)
-		return false;
 	if (len && name[len - 1] == '.')
 		len--;
 	/* Only a suffix of at most 253 bytes can equal a key, and a suffix
@@ -337,16 +352,14 @@ bool hg_domain_matcher_lookup(const struct hg_domain_matcher *m, const char *nam
 	bool whole = len <= DM_MAX_NAME;
 	size_t skip = whole ? 0 : len - (DM_MAX_NAME + 1);
 	size_t n = len - skip;
-	unsigned char buf[DM_MAX_NAME + 1 + 8];
+	unsigned char *buf = q->buf;
 	for (size_t i = 0; i < n; i++)
 		buf[i] = hg_lower((unsigned char)name[skip + i]);
+	q->n = n;
 
-	/* Candidate keys, right to left: every suffix after a dot (wildcard
-	 * targets only), then the whole name (exact or wildcard targets).
-	 * Hash them all in one pass, drop those the filter rules out, and
-	 * prefetch the home slots of the rest so their cache misses overlap. */
-	uint32_t starts[DM_MAX_NAME + 2];
-	uint64_t hashes[DM_MAX_NAME + 2];
+	/* First every hash, prefetching its filter word (the filter is a few
+	 * MB at a million names: each word is a likely cache miss, and these
+	 * overlap), then the filter tests, prefetching the home slots. */
 	size_t k = 0;
 	uint64_t h = m->seed;
 	size_t end = n;
@@ -355,30 +368,126 @@ bool hg_domain_matcher_lookup(const struct hg_domain_matcher *m, const char *nam
 			continue;
 		if (end > i + 1) { /* an empty label starts no key */
 			h = dm_label(m, h, buf + i + 1, end - (i + 1));
-			if (filter_maybe(m, h)) {
-				starts[k] = (uint32_t)(i + 1);
-				hashes[k] = h;
-				__builtin_prefetch(&m->slots[hashes[k] & m->mask]);
-				k++;
-			}
+			q->starts[k] = (uint32_t)(i + 1);
+			q->hashes[k++] = h;
+			__builtin_prefetch(&m->filter[(h >> 32) & m->fmask]);
 		} else {
 			h = dm_label(m, h, buf + i + 1, 0);
 		}
 		end = i;
 	}
 	size_t n_suffix = k;
-	if (whole && end > 0 && filter_maybe(m, h = dm_label(m, h, buf, end))) {
-		starts[k] = 0;
-		hashes[k] = h;
-		k++;
+	if (whole && end > 0) {
+		h = dm_label(m, h, buf, end);
+		q->starts[k] = 0;
+		q->hashes[k++] = h;
+		__builtin_prefetch(&m->filter[(h >> 32) & m->fmask]);
 	}
+	size_t kept = 0;
+	q->n_suffix = 0;
+	for (size_t j = 0; j < k; j++) {
+		if (!filter_maybe(m, q->hashes[j]))
+			continue;
+		__builtin_prefetch(&m->slots[q->hashes[j] & m->mask]);
+		q->starts[kept] = q->starts[j];
+		q->hashes[kept++] = q->hashes[j];
+		if (j < n_suffix)
+			q->n_suffix = kept;
+	}
+	k = kept;
+	q->k = k;
+}
+
+bool hg_domain_matcher_lookup(const struct hg_domain_matcher *m, const char *name, size_t len,
+			      uint32_t *index)
+{
+	if (!m || m->count == 0)
+		return false;
+	struct dm_query q;
+	dm_candidates(m, name, len, &q);
 	uint32_t best = UINT32_MAX;
 	bool found = false;
-	for (size_t j = 0; j < k; j++) {
-		unsigned want = j >= n_suffix ? (DM_EXACT | DM_WILD) : DM_WILD;
-		found |= probe(m, hashes[j], buf + starts[j], n - starts[j], want, &best);
+	for (size_t j = 0; j < q.k; j++) {
+		unsigned want = j >= q.n_suffix ? (DM_EXACT | DM_WILD) : DM_WILD;
+		found |= probe(m, q.hashes[j], q.buf + q.starts[j], q.n - q.starts[j], want, &best);
 	}
 	if (found)
 		*index = best;
 	return found;
+}
+
+/* A batch is worked in groups, stage by stage, so that the cache misses of
+ * different names overlap instead of following each other: (1) hash and
+ * filter every name of the group and prefetch its home slots; (2) walk the
+ * probe chains, keep the slots whose tag and length match and prefetch
+ * their key bytes; (3) compare the bytes. A random hit in a big list costs
+ * two dependent misses (slot, then key bytes); a group pays them about
+ * once. A name with more candidates or matching slots than a group keeps
+ * track of (hostile names with many labels) goes the one-at-a-time way. */
+enum { DM_GROUP = 8, DM_GROUP_CAND = 6, DM_GROUP_MATCH = 4 };
+
+struct dm_pending {
+	const struct dm_slot *slot[DM_GROUP_MATCH];
+	uint32_t start[DM_GROUP_MATCH];
+	size_t n;
+	bool slow;
+};
+
+void hg_domain_matcher_lookup_batch(const struct hg_domain_matcher *m, size_t count, const char *const *names,
+				    const size_t *lens, uint32_t *index, bool *found)
+{
+	if (!m || m->count == 0) {
+		for (size_t i = 0; i < count; i++)
+			found[i] = false;
+		return;
+	}
+	struct dm_query q[DM_GROUP];
+	struct dm_pending p[DM_GROUP];
+	for (size_t base = 0; base < count; base += DM_GROUP) {
+		size_t g = HG_MIN((size_t)DM_GROUP, count - base);
+		for (size_t i = 0; i < g; i++)
+			dm_candidates(m, names[base + i], lens[base + i], &q[i]);
+		for (size_t i = 0; i < g; i++) {
+			p[i].n = 0;
+			p[i].slow = q[i].k > DM_GROUP_CAND;
+			for (size_t j = 0; !p[i].slow && j < q[i].k; j++) {
+				unsigned want = j >= q[i].n_suffix ? (DM_EXACT | DM_WILD) : DM_WILD;
+				size_t klen = q[i].n - q[i].starts[j];
+				uint32_t meta = slot_meta(q[i].hashes[j], 0, klen);
+				for (size_t pos = q[i].hashes[j] & m->mask;; pos = (pos + 1) & m->mask) {
+					const struct dm_slot *s = &m->slots[pos];
+					if (!s->meta)
+						break;
+					if ((s->meta & ~0x300u) != meta || !(s->meta >> 8 & want))
+						continue;
+					if (p[i].n == DM_GROUP_MATCH) {
+						p[i].slow = true;
+						break;
+					}
+					__builtin_prefetch(m->names + s->off);
+					p[i].slot[p[i].n] = s;
+					p[i].start[p[i].n++] = q[i].starts[j];
+				}
+			}
+		}
+		for (size_t i = 0; i < g; i++) {
+			uint32_t best = UINT32_MAX;
+			bool hit = false;
+			if (p[i].slow) {
+				hit = hg_domain_matcher_lookup(m, names[base + i], lens[base + i], &best);
+			} else {
+				for (size_t j = 0; j < p[i].n; j++) {
+					const struct dm_slot *s = p[i].slot[j];
+					if (memcmp(m->names + s->off, q[i].buf + p[i].start[j], slot_len(s)) == 0) {
+						hit = true;
+						if (s->index < best)
+							best = s->index;
+					}
+				}
+			}
+			found[base + i] = hit;
+			if (hit)
+				index[base + i] = best;
+		}
+	}
 }

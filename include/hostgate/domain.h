@@ -33,4 +33,11 @@ size_t hg_domain_matcher_bytes(const struct hg_domain_matcher *m);
 bool hg_domain_matcher_lookup(const struct hg_domain_matcher *m, const char *name, size_t len,
 			      uint32_t *index);
 
+/* The same answers for count names at once (names[i] of lens[i] bytes):
+ * found[i], and index[i] when found. Faster per name on a big list, because
+ * the cache misses of several lookups overlap; for a caller that holds
+ * several names at a time (a batch of held packets). */
+void hg_domain_matcher_lookup_batch(const struct hg_domain_matcher *m, size_t count, const char *const *names,
+				    const size_t *lens, uint32_t *index, bool *found);
+
 #endif
