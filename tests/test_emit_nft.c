@@ -479,6 +479,485 @@ Test(emit_nft, empty_policy_is_valid_nft)
 	hg_ruleset_free(rs);
 }
 
+/* ------------------------------------- 10k rules: count and meaning */
+
+/* A reading of what section A of the emitted text decides for the first
+ * packet of a flow in its original direction: the maps and alert sets
+ * parsed back from the text, and the rules walked as the kernel would. */
+struct t_range {
+	struct hg_ip lo, hi;
+};
+
+struct t_elem {
+	struct t_range d[5];
+	char verdict[40];
+};
+
+struct t_map {
+	char name[32];
+	size_t nd;
+	struct t_elem *el;
+	size_t n, cap;
+};
+
+enum { TF_PROTO, TF_SADDR, TF_DADDR, TF_SPORT, TF_DPORT };
+
+struct t_rule {
+	int fam;         /* 4, 6, 0: either */
+	int pre_s, pre_d; /* 0 none, 1 home_net, 2 external_net */
+	int field[5];
+	size_t nf;
+	bool alert;
+	const struct t_map *map;
+};
+
+struct t_pkt {
+	int fam;
+	unsigned proto;
+	struct hg_ip s, d;
+	uint16_t sp, dp;
+};
+
+static void t_num(struct hg_ip *ip, unsigned v)
+{
+	memset(ip, 0, sizeof(*ip));
+	ip->b[14] = (uint8_t)(v >> 8);
+	ip->b[15] = (uint8_t)v;
+}
+
+static void t_parse_part(const char *txt, bool addr, struct t_range *r)
+{
+	char buf[128];
+	snprintf(buf, sizeof(buf), "%s", txt);
+	char *dash = strchr(buf, '-');
+	if (addr) {
+		struct hg_ip lo, hi;
+		if (dash) {
+			*dash = '\0';
+			cr_assert(hg_ip_parse_cidr(buf, &r->lo, &hi), "bad %s", txt);
+			cr_assert(hg_ip_parse_cidr(dash + 1, &lo, &r->hi), "bad %s", txt);
+		} else {
+			cr_assert(hg_ip_parse_cidr(buf, &r->lo, &r->hi), "bad %s", txt);
+		}
+		return;
+	}
+	static const struct { const char *n; unsigned v; } names[] = {
+		{"tcp", 6}, {"udp", 17}, {"icmp", 1}, {"ipv6-icmp", 58}};
+	for (size_t i = 0; i < HG_ARRAY_LEN(names); i++)
+		if (!strcmp(buf, names[i].n)) {
+			t_num(&r->lo, names[i].v);
+			r->hi = r->lo;
+			return;
+		}
+	unsigned lo, hi;
+	if (dash) {
+		cr_assert_eq(sscanf(buf, "%u-%u", &lo, &hi), 2, "bad %s", txt);
+	} else {
+		cr_assert_eq(sscanf(buf, "%u", &lo), 1, "bad %s", txt);
+		hi = lo;
+	}
+	t_num(&r->lo, lo);
+	t_num(&r->hi, hi);
+}
+
+/* Splits s at " . " into at most 5 parts (in place). */
+static size_t t_split(char *s, char **parts)
+{
+	size_t n = 0;
+	parts[n++] = s;
+	for (char *p; n < 5 && (p = strstr(s, " . ")); s = p + 3) {
+		*p = '\0';
+		parts[n++] = p + 3;
+	}
+	return n;
+}
+
+static int t_field(const char *f, int *fam)
+{
+	if (!strcmp(f, "meta l4proto"))
+		return TF_PROTO;
+	if (!strncmp(f, "ip6 ", 4))
+		*fam = 6, f += 4;
+	else if (!strncmp(f, "ip ", 3))
+		*fam = 4, f += 3;
+	else if (!strncmp(f, "th ", 3))
+		f += 3;
+	if (!strcmp(f, "saddr"))
+		return TF_SADDR;
+	if (!strcmp(f, "daddr"))
+		return TF_DADDR;
+	if (!strcmp(f, "sport"))
+		return TF_SPORT;
+	if (!strcmp(f, "dport"))
+		return TF_DPORT;
+	cr_assert_fail("unknown key field %s", f);
+	return -1;
+}
+
+/* Parses the maps and sets kN / alertN and the original-direction rules
+ * of section A. */
+static void t_parse(char *text, struct t_map *maps, size_t *n_maps, struct t_rule *rules, size_t *n_rules)
+{
+	*n_maps = *n_rules = 0;
+	struct t_map *cur = NULL;
+	bool in_a = false;
+	for (char *line = text, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		while (*line == '\t')
+			line++;
+		char name[32];
+		if ((sscanf(line, "map %31s {", name) == 1 || sscanf(line, "set %31s {", name) == 1) &&
+		    (name[0] == 'k' || !strncmp(name, "alert", 5))) {
+			cr_assert_lt(*n_maps, 64);
+			cur = &maps[(*n_maps)++];
+			memset(cur, 0, sizeof(*cur));
+			snprintf(cur->name, sizeof(cur->name), "%s", name);
+			continue;
+		}
+		if (cur) {
+			if (!strncmp(line, "type ", 5)) {
+				char *parts[5];
+				char *colon = strstr(line, " : ");
+				if (colon)
+					*colon = '\0';
+				cur->nd = t_split(line + 5, parts);
+				for (size_t i = 0; i < cur->nd; i++)
+					cr_assert(strcmp(parts[i], "inet_proto") || i == 0);
+			} else if (!strcmp(line, "}") && cur->cap) {
+				cur = NULL;
+			} else if (*line && *line != '#' && strncmp(line, "flags", 5) && strncmp(line, "elements", 8) &&
+				   strcmp(line, "}")) {
+				struct t_elem el = {0};
+				char *colon = strstr(line, " : ");
+				if (colon) {
+					*colon = '\0';
+					snprintf(el.verdict, sizeof(el.verdict), "%s", colon + 3);
+				}
+				size_t l = strlen(el.verdict);
+				if (l && el.verdict[l - 1] == ',')
+					el.verdict[l - 1] = '\0';
+				l = strlen(line);
+				if (l && line[l - 1] == ',')
+					line[l - 1] = '\0';
+				char *parts[5];
+				size_t n = t_split(line, parts);
+				cr_assert_eq(n, cur->nd, "element arity in %s", cur->name);
+				for (size_t i = 0; i < n; i++)
+					t_parse_part(parts[i], strchr(parts[i], '.') || strchr(parts[i], ':'), &el.d[i]);
+				if (cur->n == cur->cap) {
+					cur->cap = cur->cap ? 2 * cur->cap : 1024;
+					cur->el = realloc(cur->el, cur->cap * sizeof(*cur->el));
+				}
+				cur->el[cur->n++] = el;
+			} else if (!strncmp(line, "elements", 8) && !cur->cap) {
+				cur->cap = 1024;
+				cur->el = calloc(cur->cap, sizeof(*cur->el));
+			}
+			continue;
+		}
+		if (!strncmp(line, "# A. ", 5))
+			in_a = true;
+		else if (!strncmp(line, "# B. ", 5))
+			in_a = false;
+		if (!in_a || *line == '#' || strncmp(line, "ct direction original ", 22))
+			continue;
+		struct t_rule r = {0};
+		char *p = line + 22;
+		if (!strncmp(p, "ct state new ", 13))
+			p += 13;
+		for (;;) {
+			if (!strncmp(p, "meta nfproto ipv4 ", 18))
+				r.fam = 4, p += 18;
+			else if (!strncmp(p, "meta nfproto ipv6 ", 18))
+				r.fam = 6, p += 18;
+			else if (strstr(p, " @home_net") == strchr(p, ' ') + 6 || strstr(p, " @external_net") == strchr(p, ' ') + 6) {
+				char ip[8], side[8], set[32];
+				cr_assert_eq(sscanf(p, "%7s %7s @%31s ", ip, side, set), 3, "%s", p);
+				r.fam = strcmp(ip, "ip6") ? 4 : 6;
+				*(strcmp(side, "saddr") ? &r.pre_d : &r.pre_s) = strncmp(set, "home", 4) ? 2 : 1;
+				p += strlen(ip) + strlen(side) + strlen(set) + 4;
+			} else {
+				break;
+			}
+		}
+		char *at = strstr(p, " vmap @");
+		char *mapname;
+		if (at) {
+			*at = '\0';
+			mapname = at + 7;
+		} else {
+			at = strstr(p, " @alert");
+			cr_assert_not_null(at, "section A rule of an unknown form: %s", line);
+			*at = '\0';
+			mapname = at + 2;
+			r.alert = true;
+			*strchr(mapname, ' ') = '\0';
+		}
+		char *parts[5];
+		r.nf = t_split(p, parts);
+		for (size_t i = 0; i < r.nf; i++)
+			r.field[i] = t_field(parts[i], &r.fam);
+		for (size_t i = 0; i < *n_maps; i++)
+			if (!strcmp(maps[i].name, mapname))
+				r.map = &maps[i];
+		cr_assert_not_null(r.map, "no map %s", mapname);
+		cr_assert_lt(*n_rules, 64);
+		rules[(*n_rules)++] = r;
+	}
+}
+
+static bool t_in(const struct t_range *r, const struct hg_ip *v)
+{
+	return hg_ip_cmp(&r->lo, v) <= 0 && hg_ip_cmp(v, &r->hi) <= 0;
+}
+
+/* What the parsed section A does with the first packet: the verdict of
+ * the first map that has its key ("" when none), and whether it was
+ * copied for alerts on the way. Every key lies in at most one element. */
+static const char *t_kernel(const struct t_rule *rules, size_t n, const struct hg_policy *pol,
+			    const struct t_pkt *k, bool *alerted)
+{
+	*alerted = false;
+	for (size_t i = 0; i < n; i++) {
+		const struct t_rule *r = &rules[i];
+		if (r->fam && r->fam != k->fam)
+			continue;
+		if (r->pre_s && !hg_ipset_contains(r->pre_s == 1 ? &pol->home_net : &pol->external_net, &k->s))
+			continue;
+		if (r->pre_d && !hg_ipset_contains(r->pre_d == 1 ? &pol->home_net : &pol->external_net, &k->d))
+			continue;
+		struct hg_ip key[5];
+		for (size_t f = 0; f < r->nf; f++) {
+			switch (r->field[f]) {
+			case TF_PROTO: t_num(&key[f], k->proto); break;
+			case TF_SADDR: key[f] = k->s; break;
+			case TF_DADDR: key[f] = k->d; break;
+			case TF_SPORT: t_num(&key[f], k->sp); break;
+			default: t_num(&key[f], k->dp); break;
+			}
+		}
+		const struct t_elem *hit = NULL;
+		for (size_t e = 0; e < r->map->n; e++) {
+			const struct t_elem *el = &r->map->el[e];
+			bool in = true;
+			for (size_t f = 0; f < r->nf && in; f++)
+				in = t_in(&el->d[f], &key[f]);
+			if (!in)
+				continue;
+			cr_assert_null(hit, "overlapping elements in %s", r->map->name);
+			hit = el;
+		}
+		if (!hit)
+			continue;
+		if (r->alert)
+			*alerted = true;
+		else
+			return hit->verdict;
+	}
+	return "";
+}
+
+static bool t_ports(const struct hg_portset *s, unsigned proto, uint16_t port)
+{
+	if (s->n == 1 && s->r[0].lo == 0 && s->r[0].hi == 65535)
+		return true;
+	return (proto == 6 || proto == 17) && hg_portset_contains(s, port);
+}
+
+static bool t_rule_matches(const struct hg_rule *r, const struct t_pkt *k)
+{
+	switch (r->proto) {
+	case HG_PROTO_TCP: if (k->proto != 6) return false; break;
+	case HG_PROTO_UDP: if (k->proto != 17) return false; break;
+	case HG_PROTO_ICMP: if (k->proto != (k->fam == 4 ? 1u : 58u)) return false; break;
+	default: break;
+	}
+	for (int swap = 0; swap < (r->bidirectional ? 2 : 1); swap++) {
+		const struct hg_ipset *s = swap ? &r->dst_set : &r->src_set, *d = swap ? &r->src_set : &r->dst_set;
+		const struct hg_portset *sp = swap ? &r->dport_set : &r->sport_set;
+		const struct hg_portset *dp = swap ? &r->sport_set : &r->dport_set;
+		if (hg_ipset_contains(s, &k->s) && hg_ipset_contains(d, &k->d) && t_ports(sp, k->proto, k->sp) &&
+		    t_ports(dp, k->proto, k->dp))
+			return true;
+	}
+	return false;
+}
+
+static const char *t_verdict(const struct hg_rule *r)
+{
+	switch (r->action) {
+	case HG_ACT_PASS: return r->alert_on_pass ? "goto hg_pass_log" : "accept";
+	case HG_ACT_DROP: return r->noalert ? "drop" : "goto hg_drop_log";
+	default: return r->noalert ? "goto hg_reject" : "goto hg_reject_log";
+	}
+}
+
+static int t_rank(enum hg_action a)
+{
+	return a == HG_ACT_PASS ? 0 : a == HG_ACT_DROP ? 1 : a == HG_ACT_REJECT ? 2 : 3;
+}
+
+/* DEFAULT_ACTION_ORDER within one group: action, priority, position. */
+static int t_cmp(const void *a, const void *b)
+{
+	const struct hg_rule *x = *(const struct hg_rule *const *)a, *y = *(const struct hg_rule *const *)b;
+	if (t_rank(x->action) != t_rank(y->action))
+		return t_rank(x->action) - t_rank(y->action);
+	if (hg_rule_priority(x) != hg_rule_priority(y))
+		return hg_rule_priority(x) < hg_rule_priority(y) ? -1 : 1;
+	return x->loc.line < y->loc.line ? -1 : x->loc.line > y->loc.line;
+}
+
+static uint64_t t_rng = 0x9e3779b97f4a7c15ull;
+
+static uint32_t t_rand(void)
+{
+	t_rng ^= t_rng << 13;
+	t_rng ^= t_rng >> 7;
+	t_rng ^= t_rng << 17;
+	return (uint32_t)(t_rng >> 11);
+}
+
+/* A random address inside s (within one of its ranges). */
+static void t_pick(const struct hg_ipset *s, struct hg_ip *out)
+{
+	const struct hg_iprange *r = &s->r[t_rand() % s->n];
+	*out = r->lo;
+	for (int i = 8; i < 16; i++)
+		out->b[i] = (uint8_t)(r->lo.b[i] | (t_rand() & (r->lo.b[i] ^ r->hi.b[i])));
+	if (hg_ip_cmp(out, &r->hi) > 0 || hg_ip_cmp(out, &r->lo) < 0)
+		*out = r->lo;
+}
+
+static uint16_t t_port(const struct hg_portset *s)
+{
+	const struct hg_portrange *r = &s->r[t_rand() % s->n];
+	return (uint16_t)(r->lo + t_rand() % ((unsigned)r->hi - r->lo + 1));
+}
+
+/* The bench's generator (bench/compile-scale gen_rules): 10k rules mixing
+ * drop/pass/alert/reject, tcp/udp/ip, shared /24s, port lists and ranges,
+ * flow: rules. Compiled, they stay within 50 nft rules, nft loads them,
+ * and for 2000 sampled first packets the maps give the verdict of the
+ * first matching kernel-decided rule in evaluation order. */
+Test(emit_nft, bench_10k_mixed_rules_few_and_exact, .timeout = 300)
+{
+	const char *src = getenv("HG_SRCDIR");
+	cr_assert_not_null(src, "HG_SRCDIR not set (run through meson test)");
+	char path[] = "/tmp/hg-10k-XXXXXX";
+	int fd = mkstemp(path);
+	cr_assert(fd >= 0);
+	close(fd);
+	char *cmd = xasprintf("bash -c 'eval \"$(sed -n \"/^gen_rules()/,/^}/p\" \"$1\")\"; gen_rules 10000 \"$2\"' "
+			      "_ '%s/bench/compile-scale' '%s'", src, path);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	free(cmd);
+
+	struct hg_load_opts lo;
+	hg_load_opts_defaults(&lo);
+	struct hg_diag d;
+	hg_diag_init(&d);
+	struct hg_ruleset *rs = hg_ruleset_new();
+	bool ok = hg_load_file(rs, path, &lo, &d) && hg_ruleset_finalize(rs, &lo, &d);
+	if (!ok)
+		hg_diag_print(&d, stderr);
+	cr_assert(ok);
+	unlink(path);
+	const struct hg_policy *pol = rs->policy;
+	cr_assert_eq(pol->rule_order, HG_ORDER_DEFAULT_ACTION);
+
+	size_t n = hg_emit_nft_rule_count(rs, NULL);
+	cr_log_info("10k mixed rules: %zu nft rules", n);
+	cr_assert_leq(n, 50, "%zu nft rules", n);
+	char *a = emit(rs, NULL), *b = emit(rs, NULL);
+	cr_assert_str_eq(a, b, "emitting twice must give identical bytes");
+	assert_nft_accepts(a);
+
+	/* The reference: IP-only rules in evaluation order (here all of them
+	 * are the kernel's: the flow: rules are established-only and cannot
+	 * decide a first packet). */
+	const struct hg_rule **v = calloc(10000, sizeof(*v));
+	size_t nv = 0, nall = 0;
+	for (size_t gi = 0; gi < rs->n_groups; gi++)
+		for (size_t i = 0; i < rs->groups[gi]->n_rules; i++) {
+			nall++;
+			if (rs->groups[gi]->rules[i]->cls == HG_CLASS_IP_ONLY)
+				v[nv++] = rs->groups[gi]->rules[i];
+		}
+	cr_assert_eq(nall, 10000);
+	qsort(v, nv, sizeof(*v), t_cmp);
+	char head[96];
+	snprintf(head, sizeof(head), "kernel-decided stateful rules: %zu of 10000;", nv);
+	cr_assert(strstr(a, head), "expected \"%s\"", head);
+
+	static struct t_map maps[64];
+	struct t_rule rules[64];
+	size_t n_maps, n_rules;
+	t_parse(a, maps, &n_maps, rules, &n_rules);
+	cr_assert_gt(n_rules, 0);
+
+	size_t decided = 0, alerted = 0;
+	for (int i = 0; i < 2000; i++) {
+		struct t_pkt k = {0};
+		const struct hg_rule *r = v[t_rand() % nv];
+		bool random = t_rand() % 10 == 0;
+		t_pick(random ? &pol->external_net : &r->dst_set, &k.d);
+		k.fam = hg_ip_is_v4(&k.d) ? 4 : 6;
+		/* a source of the same family, mostly inside HOME_NET */
+		for (int tries = 0; tries < 64; tries++) {
+			t_pick(t_rand() % 8 ? &pol->home_net : &pol->external_net, &k.s);
+			if (hg_ip_is_v4(&k.s) == (k.fam == 4))
+				break;
+		}
+		if (hg_ip_is_v4(&k.s) != (k.fam == 4))
+			continue;
+		unsigned pr = t_rand() % 10;
+		k.proto = pr < 5 ? 6 : pr < 8 ? 17 : pr < 9 ? (k.fam == 4 ? 1 : 58) : 47;
+		k.sp = (uint16_t)(1024 + t_rand() % 64512);
+		k.dp = t_rand() % 3 ? t_port(&r->dport_set) : (uint16_t)(t_rand() % 65536);
+		if (k.proto != 6 && k.proto != 17)
+			k.sp = k.dp = 0;
+
+		const char *want = "";
+		bool want_alert = false;
+		for (size_t x = 0; x < nv; x++) {
+			if (!t_rule_matches(v[x], &k))
+				continue;
+			if (v[x]->action == HG_ACT_ALERT) {
+				want_alert = true;
+				continue;
+			}
+			want = t_verdict(v[x]);
+			break;
+		}
+		bool got_alert;
+		const char *got = t_kernel(rules, n_rules, pol, &k, &got_alert);
+		char sb[64], db[64];
+		hg_ip_format(&k.s, sb, sizeof(sb));
+		hg_ip_format(&k.d, db, sizeof(db));
+		cr_assert_str_eq(got, want, "proto %u %s:%u -> %s:%u: kernel \"%s\", rules \"%s\"", k.proto, sb, k.sp, db,
+				 k.dp, got, want);
+		if (!*want)
+			cr_assert_eq(got_alert, want_alert, "proto %u %s:%u -> %s:%u: alert copy %d, rules %d", k.proto,
+				     sb, k.sp, db, k.dp, got_alert, want_alert);
+		decided += *want != '\0';
+		alerted += !*want && want_alert;
+	}
+	cr_log_info("sampled 2000 first packets: %zu decided, %zu alerted only", decided, alerted);
+	/* the sample must exercise both */
+	cr_assert_gt(decided, 500);
+	cr_assert_gt(alerted, 20);
+	for (size_t i = 0; i < n_maps; i++)
+		free(maps[i].el);
+	free(v);
+	free(a);
+	free(b);
+	hg_ruleset_free(rs);
+	hg_diag_fini(&d);
+}
+
 /* ------------------------------------------------- golden rulesets */
 
 static bool is_input(const char *name)
