@@ -11,7 +11,9 @@
  *                                      key saddr . sport . daddr . dport .
  *                                      l4proto, one entry per direction,
  *                                      flags timeout, bounded size
- *   map kN / set kN                    kernel-decided 5-tuple rules, grouped
+ *   map kN                             kernel-decided 5-tuple rules, one
+ *                                      per family and class (see A.)
+ *   set alertN                         keys of kernel alert rules
  *   chain forward                      hook forward: the stateless layer
  *   chain stateful                     the stateful layer (goto'd)
  *   chain hg_*                         verdict helpers (log + drop, reject)
@@ -39,12 +41,32 @@
  *     first packet is a flow decision: packets in the original direction
  *     match the rule as written, reply packets match it with the fields
  *     swapped, so a flow passed by a rule has its replies passed too.
- *     Consecutive rules of the same shape (family, which fields are
- *     literal, which are HOME_NET/EXTERNAL_NET, alert or not) share one
- *     interval map keyed by the literal fields, so 10k rules become a few
- *     map lookups. Elements of one map are disjoint (the kernel refuses
- *     overlaps): a rule covered by an earlier element of its map is dead
- *     and left out; one that partly overlaps starts a new map.
+ *     Every kernel rule of a family goes into one interval verdict map
+ *     per class: TCP/UDP keyed proto . saddr . daddr . sport . dport,
+ *     other protocols proto . saddr . daddr (only the dimensions some
+ *     member restricts are in the key; a side every member gives as
+ *     HOME_NET or EXTERNAL_NET stays a named-set prefilter). A rule is
+ *     widened to its map's key (any port is 0-65535, an `ip` rule is
+ *     tcp/udp in one map and the other protocol ranges in the other), so
+ *     10k rules are a handful of map lookups. Elements of one map must be
+ *     disjoint (the kernel refuses overlaps), so precedence is resolved
+ *     here: rules are added in evaluation order and a later rule keeps
+ *     only the pieces of its boxes that earlier elements leave (a box
+ *     minus a box is at most two boxes a dimension); a rule fully covered
+ *     is dead and left out. When the pieces would pass PIECES_MAX, the
+ *     rule starts a new map of its class after the current one, which
+ *     keeps the order. A rule whose key product passes KEY_ELEMS_MAX is
+ *     written out as one rule with anonymous sets, in its place.
+ *     Alert rules decide nothing: their keys are collected per family and
+ *     class into interval sets alertN (a union), each one rule that
+ *     copies the first packet to the alert log group; the daemon
+ *     re-evaluates the copy with the engine, so the kernel need not know
+ *     which rule matched. Under DEFAULT_ACTION_ORDER alerts come after
+ *     every decisive rule, so their rules follow the verdict maps; under
+ *     STRICT_ORDER they precede them, minus what an earlier decisive rule
+ *     decides. A non-first fragment has no transport header, so the
+ *     TCP/UDP maps do not match it; conntrack reassembles before this
+ *     hook, and non-UDP fragments were dropped in forward.
  *  B. The daemon's verdicts: @deny drop, @allow accept.
  *  C. Kernel-decided rules in reply orientation: the engine also evaluates
  *     IP-only rules on the first server-to-client packet; the same maps,
@@ -502,7 +524,6 @@ enum akind { AK_ANY, AK_HOME, AK_EXT, AK_LIT };
 /* One kernel rule in one family and one orientation of its header. */
 struct krule {
 	const struct ev_rule *ev;
-	size_t seq;            /* position in evaluation order (of krules) */
 	int fam;               /* 4 or 6 */
 	unsigned protos[2];    /* l4proto key values */
 	size_t n_protos;       /* 0: any protocol */
@@ -555,7 +576,7 @@ static bool ports_any(const struct hg_portset *s)
 }
 
 /* Appends the krules of one header orientation of r (swap: "<>" reverse). */
-static void krules_of(const struct hg_policy *pol, const struct ev_rule *ev, size_t seq, bool swap, void *vec)
+static void krules_of(const struct hg_policy *pol, const struct ev_rule *ev, bool swap, void *vec)
 {
 	HG_VEC(struct krule) *out = vec;
 	const struct hg_rule *r = ev->r;
@@ -566,7 +587,7 @@ static void krules_of(const struct hg_policy *pol, const struct ev_rule *ev, siz
 	bool ported = !ports_any(sp) || !ports_any(dp);
 
 	for (int fam = 4; fam <= 6; fam += 2) {
-		struct krule k = {.ev = ev, .seq = seq, .fam = fam};
+		struct krule k = {.ev = ev, .fam = fam};
 		if (!side_for_family(pol, src, fam, &k.sk, &k.src))
 			continue;
 		if (!side_for_family(pol, dst, fam, &k.dk, &k.dst)) {
@@ -1132,8 +1153,7 @@ static void run_free(struct run *r)
  * evaluation order for verdict maps, plain union for alert sets), so only
  * the uncovered pieces go in; when those would be too many pieces, a new
  * map or set starts after the current one, keeping the order. */
-static void run_add(struct emitter *e, struct runvec *rv, size_t *cur, struct shape *sh, const struct kvec *mine,
-		    unsigned *next_id)
+static void run_add(struct runvec *rv, size_t *cur, struct shape *sh, const struct kvec *mine, unsigned *next_id)
 {
 	if (*cur != SIZE_MAX) {
 		struct kvec pieces = {0};
@@ -1144,7 +1164,6 @@ static void run_add(struct emitter *e, struct runvec *rv, size_t *cur, struct sh
 		if (ok)
 			return;
 	}
-	(void)e;
 	*cur = run_new(rv, sh, NULL, (*next_id)++);
 	run_append(&rv->v[*cur], mine);
 }
@@ -1210,7 +1229,7 @@ static void build_runs(struct emitter *e)
 				}
 			}
 			if (mine.n)
-				run_add(e, alert ? &e->alerts : &e->runs, &cur[f][c][alert], sh, &mine,
+				run_add(alert ? &e->alerts : &e->runs, &cur[f][c][alert], sh, &mine,
 					alert ? &e->next_alert : &e->next_k);
 			hg_vec_free(&mine);
 		}
@@ -1710,9 +1729,9 @@ int hg_emit_nft(FILE *out, const struct hg_ruleset *rs, const struct hg_nft_opts
 	for (size_t i = 0; i < e.plan.n_ev; i++) {
 		if (!e.plan.kernel[i])
 			continue;
-		krules_of(e.pol, &e.plan.ev[i], i, false, &e.kr);
+		krules_of(e.pol, &e.plan.ev[i], false, &e.kr);
 		if (e.plan.ev[i].r->bidirectional)
-			krules_of(e.pol, &e.plan.ev[i], i, true, &e.kr);
+			krules_of(e.pol, &e.plan.ev[i], true, &e.kr);
 	}
 	build_runs(&e);
 

@@ -428,6 +428,32 @@ Test(emit_nft, overlaps_resolved_in_one_map)
 	hg_ruleset_free(rs);
 }
 
+/* STRICT_ORDER: an alert before a pass still alerts, so alert sets come
+ * before the verdict maps; an alert after the pass leaves out what the
+ * pass decides first, and the alert keys form one disjoint union. */
+Test(emit_nft, strict_alerts_before_maps)
+{
+	struct hg_ruleset *rs = rs_new(HG_ORDER_STRICT);
+	struct hg_rule_group *g = group_add(rs, "Al", HG_GROUP_STATEFUL);
+	rule_add(rs, g, HG_ACT_ALERT, HG_PROTO_TCP, NET_HOME, NULL, NET_ANY, "198.51.100.0/24", 0, 1);
+	rule_add(rs, g, HG_ACT_PASS, HG_PROTO_TCP, NET_HOME, NULL, NET_ANY, "198.51.0.0/16", 443, 2);
+	rule_add(rs, g, HG_ACT_ALERT, HG_PROTO_TCP, NET_HOME, NULL, NET_ANY, NULL, 443, 3);
+	char *a = emit(rs, NULL);
+	const char *al = strstr(a, "ct direction original ct state new ip saddr @home_net4 meta l4proto . ip daddr . th dport "
+				   "@alert1 log group 8 snaplen 128");
+	const char *k = strstr(a, "ct direction original ip saddr @home_net4 meta l4proto . ip daddr . th dport vmap @k1");
+	cr_assert(al && k && al < k, "%s", a);
+	cr_assert(strstr(a, "tcp . 198.51.100.0/24 . 0-65535,"), "%s", a);
+	cr_assert(strstr(a, "tcp . 0.0.0.0-198.50.255.255 . 443,"), "%s", a);
+	cr_assert(strstr(a, "tcp . 198.52.0.0-255.255.255.255 . 443,"), "%s", a);
+	/* IPv6 has only sid 3, whose destination is any */
+	cr_assert(strstr(a, "ct state new ip6 saddr @home_net6 meta l4proto . th dport @alert2 log group 8"), "%s", a);
+	cr_assert_null(strstr(a, "@alert3"), "one set per family and class:\n%s", a);
+	assert_nft_accepts(a);
+	free(a);
+	hg_ruleset_free(rs);
+}
+
 /* "<>" rules match either orientation; inside interfaces restrict filtering. */
 Test(emit_nft, bidirectional_and_inside_ifs)
 {
