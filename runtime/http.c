@@ -307,8 +307,10 @@ enum hg_parse http_request_parse(const uint8_t *buf, size_t len, size_t limit,
 				out->uri_authority = (struct hg_slice){ buf + as, ae - as };
 		}
 	}
+	/* authority-form is host:port; "CONNECT / HTTP/1.1" (suricata-verify
+	 * bug-7851) names no host. */
 	if (!out->uri_authority.p && slice_ieq(out->method.p, out->method.len, "CONNECT") &&
-	    te > ts)
+	    te > ts && buf[ts] != '/')
 		out->uri_authority = out->target;
 
 	if (bufs && bufs->names && bufs->names_cap >= 2) {
