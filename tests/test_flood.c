@@ -4,9 +4,9 @@
  * --max-flows 65536, the flow table evicts (and the summary says so), the
  * legitimate flows after the flood get the verdicts they get alone, and
  * the peak RSS stays under a bound derived from the configuration.
- * Under ASan (ASAN_OPTIONS set) the flood is 200,000 flows, since ASan is
- * ~10x slower, and the RSS bound is not asserted (shadow memory and the
- * quarantine are ASan's, not hostgate's). */
+ * The full million runs in ~4 s, ~8 s under ASan, so ASan keeps it; under
+ * ASan (ASAN_OPTIONS set) only the configured bound is asserted, not the
+ * tighter SYN-flood one (shadow memory and the quarantine are ASan's). */
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <pcap/pcap.h>
@@ -91,11 +91,14 @@ static int replay(const char *capture, const char *out, const char *err, long *m
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-/* The (5-tuple, name, verdict) of each --json line. */
-static size_t flow_lines(const char *json, char lines[][320], size_t max)
+/* The (5-tuple, name, verdict) of each --json line. Lines are cut into
+ * strings first: ASan's strstr checks the whole haystack, which over a
+ * million lines is quadratic. */
+static size_t flow_lines(char *json, char lines[][320], size_t max)
 {
 	size_t n = 0;
-	for (const char *p = json, *nl; (nl = strchr(p, '\n')) && n < max; p = nl + 1) {
+	for (char *p = json, *nl; (nl = strchr(p, '\n')) && n < max; p = nl + 1) {
+		*nl = '\0';
 		char sip[64] = "", dip[64] = "", verdict[16] = "", name[200] = "-";
 		unsigned sp = 0, dp = 0;
 		const char *a = strstr(p, "\"src_ip\":\""), *b = strstr(p, "\"dest_ip\":\""), *v = strstr(p, "\"verdict\":\""),
@@ -117,7 +120,7 @@ Test(flood, million_flows_bounded_and_still_deciding, .timeout = 300)
 	const char *src = getenv("HG_SRCDIR");
 	cr_assert(src && getenv("HG_BIN"));
 	bool asan = getenv("ASAN_OPTIONS") != NULL;
-	uint32_t n = asan ? 200000 : 1000000;
+	uint32_t n = 1000000;
 	char path[] = "/tmp/hg-flood-XXXXXX";
 	int fd = mkstemp(path);
 	cr_assert(fd >= 0);
@@ -180,13 +183,20 @@ Test(flood, million_flows_bounded_and_still_deciding, .timeout = 300)
 	/* Each legitimate flow is decided as it is without the flood. */
 	char *flood_json = slurp(out);
 	size_t n_flooded = 0;
-	for (const char *p = flood_json, *nl; (nl = strchr(p, '\n')) && n_flooded < 64; p = nl + 1) {
+	bool github_pass = false;
+	for (char *p = flood_json, *nl; (nl = strchr(p, '\n')) && n_flooded < 64; p = nl + 1) {
+		*nl = '\0';
 		const char *dst = strstr(p, "\"dest_ip\":\"");
-		if (dst && dst < nl && !strncmp(dst + 11, "198.51.100.99\"", 14))
+		if (dst && !strncmp(dst + 11, "198.51.100.99\"", 14))
 			continue; /* a SYN of the flood */
+		github_pass |= strstr(p, "\"sni\":\"api.github.com\"},\"verdict\":\"pass\"") != NULL;
+		*nl = '\n';
 		char one[1][320];
+		char *next = nl + 1, keep = *next;
+		*next = '\0'; /* this line only */
 		if (flow_lines(p, one, 1))
 			memcpy(flooded[n_flooded++], one[0], 320);
+		*next = keep;
 	}
 	cr_expect_eq(n_flooded, n_alone, "flows after the flood: %zu, alone: %zu", n_flooded, n_alone);
 	for (size_t i = 0; i < n_alone; i++) {
@@ -195,8 +205,7 @@ Test(flood, million_flows_bounded_and_still_deciding, .timeout = 300)
 			found = !strcmp(alone[i], flooded[k]);
 		cr_expect(found, "after the flood, no flow \"%s\"", alone[i]);
 	}
-	cr_expect(strstr(flood_json, "\"sni\":\"api.github.com\"},\"verdict\":\"pass\""),
-		  "api.github.com after the flood is not passed");
+	cr_expect(github_pass, "api.github.com after the flood is not passed");
 
 	/* The bound, from the configuration: the baseline run (binary,
 	 * ruleset, libraries, and the same preallocated flow table) plus what
@@ -224,10 +233,10 @@ Test(flood, million_flows_bounded_and_still_deciding, .timeout = 300)
 		    "(table %ld, app buffers %ld, streams %ld, fragments %ld, QUIC %ld MiB), SYN-flood bound %ld MiB%s",
 		    n, evicted, flood_kib >> 10, base_kib >> 10, bound_kib >> 10, table_kib >> 10, app_kib >> 10,
 		    stream_kib >> 10, frag_kib >> 10, quic_kib >> 10, syn_bound_kib >> 10,
-		    asan ? " (ASan: not asserted)" : "");
+		    asan ? " (ASan: SYN-flood bound not asserted)" : "");
+	cr_expect_lt(flood_kib, bound_kib, "peak RSS %ld KiB beyond the configured bound %ld KiB", flood_kib,
+		     bound_kib);
 	if (!asan) {
-		cr_expect_lt(flood_kib, bound_kib, "peak RSS %ld KiB beyond the configured bound %ld KiB", flood_kib,
-			     bound_kib);
 		cr_expect_lt(flood_kib, syn_bound_kib, "peak RSS %ld KiB beyond the SYN-flood bound %ld KiB", flood_kib,
 			     syn_bound_kib);
 	}
