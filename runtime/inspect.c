@@ -303,7 +303,14 @@ static void detect_tcp(struct hg_inspector *ins, struct hg_flow *f, struct hg_if
 	}
 }
 
-static void detect_udp(struct hg_inspector *ins, struct hg_iflow *fi, const struct hg_packet *p)
+/* Client datagrams of a known QUIC version that hold no Initial (0-RTT or
+ * Handshake packets reordered ahead of it, or sent first on purpose) after
+ * which the Initial is still looked for: giving up at the first would let
+ * a leading junk long header hide the ClientHello (ndpi's quic_0RTT.pcap). */
+#define QUIC_MAX_BEFORE_INITIAL 8
+
+static void detect_udp(struct hg_inspector *ins, struct hg_iflow *fi, const struct hg_packet *p,
+		       uint64_t client_pkts)
 {
 	if (!p->payload_len)
 		return;
@@ -337,6 +344,9 @@ static void detect_udp(struct hg_inspector *ins, struct hg_iflow *fi, const stru
 				fi->done = 1;
 				return;
 			}
+			if (r == HG_PARSE_NOT_THIS && (qr.flags & QUIC_F_NOT_INITIAL) &&
+			    !(qr.flags & QUIC_F_UNKNOWN_VERSION) && client_pkts < QUIC_MAX_BEFORE_INITIAL)
+				return;
 		}
 		fi->tried |= TRIED_QUIC;
 	}
@@ -375,7 +385,7 @@ static enum hg_verdict inspect_packet(struct hg_inspector *ins, const struct hg_
 			if (dir == HG_DIR_TO_SERVER && (grew || (sf & HG_STREAM_F_FIN)))
 				detect_tcp(ins, f, fi);
 		} else if (p->ip_proto == 17 && dir == HG_DIR_TO_SERVER) {
-			detect_udp(ins, fi, p);
+			detect_udp(ins, fi, p, f->d[HG_DIR_TO_SERVER].pkts);
 		}
 	}
 
