@@ -820,3 +820,53 @@ Test(replay, capture_cut_mid_packet)
 	free(out), free(err);
 	unlink(tmp);
 }
+
+Test(replay, quic_initial_after_a_leading_0rtt_packet)
+{
+	/* pcaps/quic-initial.pcap with a copy of its first Initial, retyped
+	 * as 0-RTT (long header type bits 01; they are not header-protected),
+	 * in front: the ClientHello that follows must still be read. */
+	char *src;
+	cr_assert(asprintf(&src, "%s/pcaps/quic-initial.pcap", getenv("HG_SRCDIR")) > 0);
+	FILE *f = fopen(src, "rb");
+	cr_assert(f);
+	static unsigned char buf[1 << 16];
+	size_t len = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	free(src);
+	cr_assert(len > 40 && rd32(buf) == 0xa1b2c3d4 && rd32(buf + 20) == 1, "little-endian Ethernet pcap");
+	size_t rec = 16 + rd32(buf + 24 + 8);
+	cr_assert(24 + rec <= len);
+	unsigned char *frame = buf + 24 + 16;
+	size_t udp_payload = 14 + (frame[14] & 0x0fu) * 4 + 8;
+	cr_assert(frame[12] == 0x08 && frame[13] == 0x00 && frame[14 + 9] == 17 && (frame[udp_payload] & 0xf0) == 0xc0,
+		  "the first frame is an IPv4 QUIC Initial");
+	char tmp[] = "/tmp/hg-0rtt-XXXXXX";
+	int fd = mkstemp(tmp);
+	cr_assert(fd >= 0);
+	unsigned char copy[1 << 12];
+	cr_assert(rec <= sizeof(copy));
+	memcpy(copy, buf + 24, rec);
+	copy[16 + udp_payload] = (unsigned char)((copy[16 + udp_payload] & ~0x30u) | 0x10u);
+	cr_assert(write(fd, buf, 24) == 24 && write(fd, copy, rec) == (ssize_t)rec &&
+		  write(fd, buf + 24, len - 24) == (ssize_t)(len - 24));
+	close(fd);
+
+	char *out;
+	cr_assert_eq(hg(&out, NULL, "replay", "--json", SEED, tmp, NULL), 0);
+	unlink(tmp);
+	struct jlines l = json_lines(out, "--json");
+	size_t found = 0;
+	for (size_t i = 0; i < l.n; i++) {
+		const char *sni = jstr(&l.v[i], "quic.sni");
+		if (sni && !strcmp(sni, "api.github.com")) {
+			long long pkts;
+			cr_expect(jint(&l.v[i], "pkts_toserver", &pkts) && pkts == 2, "the 0-RTT copy is in the flow");
+			cr_expect_str_eq(jstr(&l.v[i], "app_proto"), "quic");
+			found++;
+		}
+	}
+	cr_expect_eq(found, 1u, "the Initial after a 0-RTT packet was not read:\n%s", out);
+	jlines_free(&l);
+	free(out);
+}
