@@ -24,7 +24,22 @@
  * /tmp/hg-tshark-cache) so later runs go further; the uncached part stops
  * at a budget of $HG_TSHARK_BUDGET seconds (default 180; 0: no limit).
  * $HG_TSHARK_LIST sets how many disagreements are listed (default 20).
- * What was not compared is reported. */
+ * What was not compared is reported.
+ *
+ * On the whole corpus (2204 captures, 3698 named flows; November 2026) no
+ * name differed: where both sides name a flow they agree. 97.9% of the
+ * flows hostgate decodes agree (96.6% of all). The rest: names tshark finds
+ * in link types hostgate refuses (PPP, ARCNET, radiotap, C-HDLC, pcapng
+ * with mixed link types) or inside tunnels and encapsulations it does not
+ * decode (GRE, ERSPAN, VXLAN, GENEVE, 6in4, MPLS, LLC/SNAP, PPPoE in QinQ);
+ * midstream flows hostgate orients by port and so reads the wrong side
+ * (http-packets.pcap: server port 31600 > client port 8868); QUIC versions
+ * hostgate has no keys for (mvfst 0xfaceb001) and RDP's UDP transport; and
+ * names only hostgate gives: POST requests whose body segments were not
+ * captured (4KHttpRequests.pcap: tshark waits for the body before it
+ * dissects the request), methods tshark does not know (QUERY), HTTP on
+ * ports tshark does not dissect as HTTP, and CONNECT's authority-form
+ * target without a Host header. */
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <stdint.h>
