@@ -256,44 +256,14 @@ static void put_comment_text(FILE *out, const char *s, size_t max)
 
 /* ------------------------------------------------ evaluation order */
 
-struct ev_rule {
-	const struct hg_rule *r;
-	enum hg_action act; /* effective: DROP_TO_ALERT applied */
-	uint32_t group_pos, rule_pos;
-};
-
-static int action_rank(enum hg_action a)
-{
-	switch (a) {
-	case HG_ACT_PASS: return 0;
-	case HG_ACT_DROP: return 1;
-	case HG_ACT_REJECT: return 2;
-	default: return 3;
-	}
-}
-
-static int cmp_pos(const struct ev_rule *x, const struct ev_rule *y)
-{
-	if (x->group_pos != y->group_pos)
-		return x->group_pos < y->group_pos ? -1 : 1;
-	return x->rule_pos < y->rule_pos ? -1 : x->rule_pos > y->rule_pos;
-}
-
 static int cmp_action_order(const void *a, const void *b)
 {
-	const struct ev_rule *x = a, *y = b;
-	int ra = action_rank(x->act), rb = action_rank(y->act);
-	if (ra != rb)
-		return ra < rb ? -1 : 1;
-	uint32_t pa = hg_rule_priority(x->r), pb = hg_rule_priority(y->r);
-	if (pa != pb)
-		return pa < pb ? -1 : 1;
-	return cmp_pos(x, y);
+	return hg_rule_cmp_action_order(a, b);
 }
 
 static int cmp_strict_order(const void *a, const void *b)
 {
-	return cmp_pos(a, b);
+	return hg_rule_cmp_strict_order(a, b);
 }
 
 static int cmp_ref_priority(const void *a, const void *b)
@@ -306,7 +276,7 @@ static int cmp_ref_priority(const void *a, const void *b)
 }
 
 /* The policy's stateful rules in the engine's evaluation order (§2.3). */
-static struct ev_rule *eval_order(const struct hg_policy *pol, size_t *n_out)
+static struct hg_rule_rank *eval_order(const struct hg_policy *pol, size_t *n_out)
 {
 	bool strict = pol->rule_order == HG_ORDER_STRICT;
 	const struct hg_group_ref **refs = xcalloc(pol->n_stateful_refs + 1, sizeof(*refs));
@@ -318,7 +288,7 @@ static struct ev_rule *eval_order(const struct hg_policy *pol, size_t *n_out)
 	for (size_t i = 0; i < pol->n_stateful_refs; i++)
 		if (refs[i]->group)
 			n += refs[i]->group->n_rules;
-	struct ev_rule *v = xcalloc(n + 1, sizeof(*v));
+	struct hg_rule_rank *v = xcalloc(n + 1, sizeof(*v));
 	n = 0;
 	for (size_t i = 0; i < pol->n_stateful_refs; i++) {
 		const struct hg_rule_group *g = refs[i]->group;
@@ -331,7 +301,7 @@ static struct ev_rule *eval_order(const struct hg_policy *pol, size_t *n_out)
 			enum hg_action act = r->action;
 			if (refs[i]->drop_to_alert && (act == HG_ACT_DROP || act == HG_ACT_REJECT))
 				act = HG_ACT_ALERT;
-			v[n++] = (struct ev_rule){r, act, (uint32_t)i, (uint32_t)k};
+			v[n++] = (struct hg_rule_rank){r, act, (uint32_t)i, (uint32_t)k};
 		}
 	}
 	free(refs);
@@ -427,7 +397,7 @@ struct blocker {
 };
 
 struct plan {
-	struct ev_rule *ev;
+	struct hg_rule_rank *ev;
 	size_t n_ev;
 	bool *kernel;          /* per ev: decided (or alerted) in section A */
 	HG_VEC(struct blocker) blockers;
@@ -523,7 +493,7 @@ enum akind { AK_ANY, AK_HOME, AK_EXT, AK_LIT };
 
 /* One kernel rule in one family and one orientation of its header. */
 struct krule {
-	const struct ev_rule *ev;
+	const struct hg_rule_rank *ev;
 	int fam;               /* 4 or 6 */
 	unsigned protos[2];    /* l4proto key values */
 	size_t n_protos;       /* 0: any protocol */
@@ -576,7 +546,7 @@ static bool ports_any(const struct hg_portset *s)
 }
 
 /* Appends the krules of one header orientation of r (swap: "<>" reverse). */
-static void krules_of(const struct hg_policy *pol, const struct ev_rule *ev, bool swap, void *vec)
+static void krules_of(const struct hg_policy *pol, const struct hg_rule_rank *ev, bool swap, void *vec)
 {
 	HG_VEC(struct krule) *out = vec;
 	const struct hg_rule *r = ev->r;
@@ -1242,7 +1212,7 @@ static const char *fam_ip(int fam)
 	return fam == 6 ? "ip6" : "ip";
 }
 
-static const char *verdict_of(const struct ev_rule *ev)
+static const char *verdict_of(const struct hg_rule_rank *ev)
 {
 	const struct hg_rule *r = ev->r;
 	switch (ev->act) {
@@ -1253,7 +1223,7 @@ static const char *verdict_of(const struct ev_rule *ev)
 	}
 }
 
-static void put_rule_comment(FILE *out, const char *indent, const struct ev_rule *ev)
+static void put_rule_comment(FILE *out, const char *indent, const struct hg_rule_rank *ev)
 {
 	const struct hg_rule *r = ev->r;
 	fprintf(out, "%s# sid %u ", indent, r->sid);
@@ -1376,7 +1346,7 @@ static void put_run_set(FILE *out, const struct run *r)
 	fprintf(out, "\t%s %s%u {\n\t\ttype ", s->alert ? "set" : "map", s->alert ? "alert" : "k", r->id);
 	put_key_type(out, s);
 	fprintf(out, "%s\n\t\tflags interval\n\t\telements = {\n", s->alert ? "" : " : verdict");
-	const struct ev_rule *last = NULL;
+	const struct hg_rule_rank *last = NULL;
 	for (size_t x = 0; x < r->el.n; x++) {
 		const struct kelem *el = &r->el.v[x];
 		if (el->k->ev != last) {

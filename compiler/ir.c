@@ -129,3 +129,51 @@ bool hg_proto_from_name(const char *s, enum hg_proto *p)
 		}
 	return false;
 }
+
+static int action_rank(enum hg_action a)
+{
+	/* §2.3: pass, then drop, then reject, then alert. */
+	switch (a) {
+	case HG_ACT_PASS: return 0;
+	case HG_ACT_DROP: return 1;
+	case HG_ACT_REJECT: return 2;
+	default: return 3;
+	}
+}
+
+/* Suricata orders rules of one action by their flowbits use before
+ * priority (detect-engine-sigorder.c, flowbits after action): rules that
+ * only set, then those that set and check, then those that only check,
+ * then the rest. */
+static int flowbits_rank(const struct hg_rule *r)
+{
+	bool set = false, read = false;
+	for (size_t i = 0; i < r->n_flowbits; i++) {
+		if (r->flowbits[i].op == HG_FB_ISSET || r->flowbits[i].op == HG_FB_ISNOTSET)
+			read = true;
+		else
+			set = true;
+	}
+	return set ? (read ? 1 : 0) : read ? 2 : 3;
+}
+
+int hg_rule_cmp_strict_order(const struct hg_rule_rank *x, const struct hg_rule_rank *y)
+{
+	if (x->group_pos != y->group_pos)
+		return x->group_pos < y->group_pos ? -1 : 1;
+	return x->rule_pos < y->rule_pos ? -1 : x->rule_pos > y->rule_pos;
+}
+
+int hg_rule_cmp_action_order(const struct hg_rule_rank *x, const struct hg_rule_rank *y)
+{
+	int ra = action_rank(x->act), rb = action_rank(y->act);
+	if (ra != rb)
+		return ra < rb ? -1 : 1;
+	int fa = flowbits_rank(x->r), fb = flowbits_rank(y->r);
+	if (fa != fb)
+		return fa < fb ? -1 : 1;
+	uint32_t pa = hg_rule_priority(x->r), pb = hg_rule_priority(y->r);
+	if (pa != pb)
+		return pa < pb ? -1 : 1;
+	return hg_rule_cmp_strict_order(x, y);
+}

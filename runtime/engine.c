@@ -227,56 +227,21 @@ static void idx_push(struct idx_list *l, uint32_t v)
 	l->v[l->n++] = v;
 }
 
-static int action_rank(enum hg_action a)
+static struct hg_rule_rank rank_of(const struct eng_rule *er)
 {
-	/* §2.3: pass, then drop, then reject, then alert. */
-	switch (a) {
-	case HG_ACT_PASS: return 0;
-	case HG_ACT_DROP: return 1;
-	case HG_ACT_REJECT: return 2;
-	default: return 3;
-	}
-}
-
-/* Suricata orders rules of one action by their flowbits use before
- * priority (detect-engine-sigorder.c, flowbits after action): rules that
- * only set, then those that set and check, then those that only check,
- * then the rest. */
-static int flowbits_rank(const struct hg_rule *r)
-{
-	bool set = false, read = false;
-	for (size_t i = 0; i < r->n_flowbits; i++) {
-		if (r->flowbits[i].op == HG_FB_ISSET || r->flowbits[i].op == HG_FB_ISNOTSET)
-			read = true;
-		else
-			set = true;
-	}
-	return set ? (read ? 1 : 0) : read ? 2 : 3;
+	return (struct hg_rule_rank){er->r, er->act, er->group_pos, er->rule_pos};
 }
 
 static int cmp_action_order(const void *a, const void *b)
 {
-	const struct eng_rule *x = a, *y = b;
-	int ra = action_rank(x->act), rb = action_rank(y->act);
-	if (ra != rb)
-		return ra < rb ? -1 : 1;
-	int fa = flowbits_rank(x->r), fb = flowbits_rank(y->r);
-	if (fa != fb)
-		return fa < fb ? -1 : 1;
-	uint32_t pa = hg_rule_priority(x->r), pb = hg_rule_priority(y->r);
-	if (pa != pb)
-		return pa < pb ? -1 : 1;
-	if (x->group_pos != y->group_pos)
-		return x->group_pos < y->group_pos ? -1 : 1;
-	return x->rule_pos < y->rule_pos ? -1 : x->rule_pos > y->rule_pos;
+	struct hg_rule_rank x = rank_of(a), y = rank_of(b);
+	return hg_rule_cmp_action_order(&x, &y);
 }
 
 static int cmp_strict_order(const void *a, const void *b)
 {
-	const struct eng_rule *x = a, *y = b;
-	if (x->group_pos != y->group_pos)
-		return x->group_pos < y->group_pos ? -1 : 1;
-	return x->rule_pos < y->rule_pos ? -1 : x->rule_pos > y->rule_pos;
+	struct hg_rule_rank x = rank_of(a), y = rank_of(b);
+	return hg_rule_cmp_strict_order(&x, &y);
 }
 
 /* Splits a rule's matches into per-buffer content groups (relative
