@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "sh_util.h"
 #include "hostgate/apply.h"
 #include "hostgate/emit.h"
 #include "hostgate/ir.h"
@@ -31,44 +32,6 @@ static void need_root(void)
 		cr_skip_test("nft or ip not installed: skipped");
 }
 
-/* Runs a shell command; returns its exit status. Commands are built from
- * fixed text and our own namespace names only. */
-static int sh(const char *fmt, ...) HG_PRINTF(1, 2);
-static int sh(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *cmd = NULL;
-	cr_assert(vasprintf(&cmd, fmt, ap) >= 0);
-	va_end(ap);
-	int st = system(cmd);
-	free(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 255;
-}
-
-/* Output of a shell command (stdout), malloc'd. */
-static char *sh_out(const char *fmt, ...) HG_PRINTF(1, 2);
-static char *sh_out(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *cmd = NULL;
-	cr_assert(vasprintf(&cmd, fmt, ap) >= 0);
-	va_end(ap);
-	FILE *p = popen(cmd, "r");
-	cr_assert_not_null(p);
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *mem = open_memstream(&buf, &len);
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0)
-		fwrite(chunk, 1, n, mem);
-	pclose(p);
-	fclose(mem);
-	free(cmd);
-	return buf;
-}
 
 struct ns {
 	char name[64];

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sh_util.h"
 #include "hostgate/util.h"
 
 #define PY "/usr/bin/python3"
@@ -26,41 +27,6 @@ static char P[16];      /* namespace prefix of the running test */
 static char dir[128];   /* its scratch directory */
 static const char *bin, *srcdir;
 
-static int sh(const char *fmt, ...) HG_PRINTF(1, 2);
-static int sh(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *cmd = NULL;
-	cr_assert(vasprintf(&cmd, fmt, ap) >= 0);
-	va_end(ap);
-	int st = system(cmd);
-	free(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 255;
-}
-
-static char *sh_out(const char *fmt, ...) HG_PRINTF(1, 2);
-static char *sh_out(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *cmd = NULL;
-	cr_assert(vasprintf(&cmd, fmt, ap) >= 0);
-	va_end(ap);
-	FILE *p = popen(cmd, "r");
-	cr_assert_not_null(p);
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *mem = open_memstream(&buf, &len);
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0)
-		fwrite(chunk, 1, n, mem);
-	pclose(p);
-	fclose(mem);
-	free(cmd);
-	return buf;
-}
 
 static char *slurp(const char *path)
 {
