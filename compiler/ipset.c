@@ -106,58 +106,216 @@ void hg_ip_format(const struct hg_ip *ip, char *buf, size_t len)
 	}
 }
 
-/* ------------------------------------------------------------ address sets */
+/* ------------------------------------------------------------ range algebra */
 
-struct ubuild {
-	struct hg_iprange *r;
+/* Address sets and port sets are the same thing over different spaces:
+ * sorted, disjoint, non-adjacent closed ranges of unsigned integers from 0
+ * to a maximum. The algebra below is written once over 128-bit values; a
+ * range kind says how one range of each set type is read and written. */
+struct rkind {
+	size_t size; /* bytes of one range */
+	u128 max;    /* the top of the space */
+	void (*get)(const void *range, u128 *lo, u128 *hi);
+	void (*put)(void *range, u128 lo, u128 hi);
+};
+
+/* A set of either type seen through its kind: the ranges and their count. */
+struct rset {
+	const struct rkind *k;
+	void **r;
+	size_t *n;
+};
+
+static inline void *range_at(const struct rkind *k, const void *r, size_t i)
+{
+	return (unsigned char *)r + i * k->size;
+}
+
+static inline void range_get(const struct rkind *k, const void *r, size_t i, u128 *lo, u128 *hi)
+{
+	k->get(range_at(k, r, i), lo, hi);
+}
+
+struct rbuild {
+	const struct rkind *k;
+	void *r;
 	size_t n, cap;
 };
 
 /* Appends [lo, hi], coalescing with the last range when they overlap or
  * touch. Inputs arrive sorted by lo, which is what keeps merges linear. */
-static void ub_push(struct ubuild *b, u128 lo, u128 hi)
+static void rb_push(struct rbuild *b, u128 lo, u128 hi)
 {
+	const struct rkind *k = b->k;
 	if (b->n) {
-		u128 last = ip_to_u(&b->r[b->n - 1].hi);
-		if (last == U128_MAX || lo <= last + 1) {
+		u128 llo, last;
+		range_get(k, b->r, b->n - 1, &llo, &last);
+		if (last == k->max || lo <= last + 1) {
 			if (hi > last)
-				b->r[b->n - 1].hi = u_to_ip(hi);
+				k->put(range_at(k, b->r, b->n - 1), llo, hi);
 			return;
 		}
 	}
 	if (b->n == b->cap) {
 		b->cap = b->cap ? b->cap * 2 : 4;
-		b->r = xreallocarray(b->r, b->cap, sizeof(*b->r));
+		b->r = xreallocarray(b->r, b->cap, k->size);
 	}
-	b->r[b->n].lo = u_to_ip(lo);
-	b->r[b->n].hi = u_to_ip(hi);
-	b->n++;
+	k->put(range_at(k, b->r, b->n++), lo, hi);
 }
 
-static void ub_finish(struct ubuild *b, struct hg_ipset *dst)
+static void rb_finish(struct rbuild *b, struct rset s)
 {
-	free(dst->r);
-	dst->r = b->r;
-	dst->n = b->n;
+	free(*s.r);
+	*s.r = b->r;
+	*s.n = b->n;
+}
+
+static void ranges_free(struct rset s)
+{
+	free(*s.r);
+	*s.r = NULL;
+	*s.n = 0;
+}
+
+static void ranges_copy(struct rset dst, const void *src, size_t n)
+{
+	void *r = NULL;
+	if (n) {
+		r = xreallocarray(NULL, n, dst.k->size);
+		memcpy(r, src, n * dst.k->size);
+	}
+	free(*dst.r);
+	*dst.r = r;
+	*dst.n = n;
+}
+
+static void ranges_all(struct rset s)
+{
+	*s.r = xreallocarray(*s.r, 1, s.k->size);
+	s.k->put(*s.r, 0, s.k->max);
+	*s.n = 1;
+}
+
+static bool ranges_is_all(const struct rkind *k, const void *r, size_t n)
+{
+	u128 lo, hi;
+	if (n != 1)
+		return false;
+	range_get(k, r, 0, &lo, &hi);
+	return lo == 0 && hi == k->max;
+}
+
+static void ranges_union(struct rset dst, const void *src, size_t sn)
+{
+	const struct rkind *k = dst.k;
+	if (sn == 0)
+		return;
+	struct rbuild b = {.k = k};
+	size_t i = 0, j = 0, dn = *dst.n;
+	while (i < dn || j < sn) {
+		u128 dlo = 0, dhi = 0, slo = 0, shi = 0;
+		if (i < dn)
+			range_get(k, *dst.r, i, &dlo, &dhi);
+		if (j < sn)
+			range_get(k, src, j, &slo, &shi);
+		if (j == sn || (i < dn && dlo <= slo)) {
+			rb_push(&b, dlo, dhi);
+			i++;
+		} else {
+			rb_push(&b, slo, shi);
+			j++;
+		}
+	}
+	rb_finish(&b, dst);
+}
+
+static void ranges_subtract(struct rset dst, const void *src, size_t sn)
+{
+	const struct rkind *k = dst.k;
+	size_t dn = *dst.n;
+	if (dn == 0 || sn == 0)
+		return;
+	struct rbuild b = {.k = k};
+	size_t j = 0;
+	for (size_t i = 0; i < dn; i++) {
+		u128 lo, hi, slo, shi;
+		range_get(k, *dst.r, i, &lo, &hi);
+		/* Skip holes entirely below this range. */
+		while (j < sn && (range_get(k, src, j, &slo, &shi), shi < lo))
+			j++;
+		size_t m = j;
+		bool empty = false;
+		while (m < sn && (range_get(k, src, m, &slo, &shi), slo <= hi)) {
+			if (slo > lo)
+				rb_push(&b, lo, slo - 1);
+			if (shi >= hi) {
+				empty = true;
+				break;
+			}
+			lo = shi + 1;
+			m++;
+		}
+		if (!empty)
+			rb_push(&b, lo, hi);
+		/* A hole reaching past hi may cut the next range too: resume at it. */
+		j = m;
+	}
+	rb_finish(&b, dst);
+}
+
+static void ranges_complement(struct rset s)
+{
+	const struct rkind *k = s.k;
+	struct rbuild b = {.k = k};
+	u128 next = 0;
+	bool done = false;
+	for (size_t i = 0; i < *s.n; i++) {
+		u128 lo, hi;
+		range_get(k, *s.r, i, &lo, &hi);
+		if (lo > next)
+			rb_push(&b, next, lo - 1);
+		if (hi == k->max) {
+			done = true;
+			break;
+		}
+		next = hi + 1;
+	}
+	if (!done)
+		rb_push(&b, next, k->max);
+	rb_finish(&b, s);
+}
+
+/* ------------------------------------------------------------ address sets */
+
+static void iprange_get(const void *range, u128 *lo, u128 *hi)
+{
+	const struct hg_iprange *r = range;
+	*lo = ip_to_u(&r->lo);
+	*hi = ip_to_u(&r->hi);
+}
+
+static void iprange_put(void *range, u128 lo, u128 hi)
+{
+	struct hg_iprange *r = range;
+	r->lo = u_to_ip(lo);
+	r->hi = u_to_ip(hi);
+}
+
+static const struct rkind ip_kind = {sizeof(struct hg_iprange), U128_MAX, iprange_get, iprange_put};
+
+static struct rset ipset_view(struct hg_ipset *s)
+{
+	return (struct rset){&ip_kind, (void **)&s->r, &s->n};
 }
 
 void hg_ipset_free(struct hg_ipset *s)
 {
-	free(s->r);
-	s->r = NULL;
-	s->n = 0;
+	ranges_free(ipset_view(s));
 }
 
 void hg_ipset_copy(struct hg_ipset *dst, const struct hg_ipset *src)
 {
-	struct hg_iprange *r = NULL;
-	if (src->n) {
-		r = xreallocarray(NULL, src->n, sizeof(*r));
-		memcpy(r, src->r, src->n * sizeof(*r));
-	}
-	free(dst->r);
-	dst->r = r;
-	dst->n = src->n;
+	ranges_copy(ipset_view(dst), src->r, src->n);
 }
 
 /* Room for one more range. The struct has no capacity field, so ask the
@@ -218,87 +376,30 @@ void hg_ipset_normalize(struct hg_ipset *s)
 	if (s->n < 2)
 		return;
 	qsort(s->r, s->n, sizeof(*s->r), cmp_iprange);
-	struct ubuild b = {0};
+	struct rbuild b = {.k = &ip_kind};
 	for (size_t i = 0; i < s->n; i++)
-		ub_push(&b, ip_to_u(&s->r[i].lo), ip_to_u(&s->r[i].hi));
-	ub_finish(&b, s);
+		rb_push(&b, ip_to_u(&s->r[i].lo), ip_to_u(&s->r[i].hi));
+	rb_finish(&b, ipset_view(s));
 }
 
 void hg_ipset_all(struct hg_ipset *s)
 {
-	s->r = xreallocarray(s->r, 1, sizeof(*s->r));
-	memset(&s->r[0].lo, 0, sizeof(s->r[0].lo));
-	memset(&s->r[0].hi, 0xff, sizeof(s->r[0].hi));
-	s->n = 1;
+	ranges_all(ipset_view(s));
 }
 
 void hg_ipset_union(struct hg_ipset *dst, const struct hg_ipset *src)
 {
-	if (src->n == 0)
-		return;
-	struct ubuild b = {0};
-	size_t i = 0, j = 0;
-	while (i < dst->n || j < src->n) {
-		const struct hg_iprange *x;
-		if (j == src->n || (i < dst->n && hg_ip_cmp(&dst->r[i].lo, &src->r[j].lo) <= 0))
-			x = &dst->r[i++];
-		else
-			x = &src->r[j++];
-		ub_push(&b, ip_to_u(&x->lo), ip_to_u(&x->hi));
-	}
-	ub_finish(&b, dst);
+	ranges_union(ipset_view(dst), src->r, src->n);
 }
 
 void hg_ipset_subtract(struct hg_ipset *dst, const struct hg_ipset *src)
 {
-	if (dst->n == 0 || src->n == 0)
-		return;
-	struct ubuild b = {0};
-	size_t j = 0;
-	for (size_t i = 0; i < dst->n; i++) {
-		u128 lo = ip_to_u(&dst->r[i].lo), hi = ip_to_u(&dst->r[i].hi);
-		/* Skip holes entirely below this range. */
-		while (j < src->n && ip_to_u(&src->r[j].hi) < lo)
-			j++;
-		size_t k = j;
-		bool empty = false;
-		while (k < src->n && ip_to_u(&src->r[k].lo) <= hi) {
-			u128 slo = ip_to_u(&src->r[k].lo), shi = ip_to_u(&src->r[k].hi);
-			if (slo > lo)
-				ub_push(&b, lo, slo - 1);
-			if (shi >= hi) {
-				empty = true;
-				break;
-			}
-			lo = shi + 1;
-			k++;
-		}
-		if (!empty)
-			ub_push(&b, lo, hi);
-		/* A hole reaching past hi may cut the next range too: resume at it. */
-		j = k;
-	}
-	ub_finish(&b, dst);
+	ranges_subtract(ipset_view(dst), src->r, src->n);
 }
 
 void hg_ipset_complement(struct hg_ipset *s)
 {
-	struct ubuild b = {0};
-	u128 next = 0;
-	bool done = false;
-	for (size_t i = 0; i < s->n; i++) {
-		u128 lo = ip_to_u(&s->r[i].lo), hi = ip_to_u(&s->r[i].hi);
-		if (lo > next)
-			ub_push(&b, next, lo - 1);
-		if (hi == U128_MAX) {
-			done = true;
-			break;
-		}
-		next = hi + 1;
-	}
-	if (!done)
-		ub_push(&b, next, U128_MAX);
-	ub_finish(&b, s);
+	ranges_complement(ipset_view(s));
 }
 
 bool hg_ipset_contains(const struct hg_ipset *s, const struct hg_ip *ip)
@@ -317,7 +418,7 @@ bool hg_ipset_contains(const struct hg_ipset *s, const struct hg_ip *ip)
 
 bool hg_ipset_is_all(const struct hg_ipset *s)
 {
-	return s->n == 1 && ip_to_u(&s->r[0].lo) == 0 && ip_to_u(&s->r[0].hi) == U128_MAX;
+	return ranges_is_all(&ip_kind, s->r, s->n);
 }
 
 bool hg_ipset_equal(const struct hg_ipset *a, const struct hg_ipset *b)
@@ -341,51 +442,35 @@ bool hg_ipset_intersects(const struct hg_ipset *a, const struct hg_ipset *b)
 
 /* --------------------------------------------------------------- port sets */
 
-struct pbuild {
-	struct hg_portrange *r;
-	size_t n, cap;
-};
-
-static void pb_push(struct pbuild *b, unsigned lo, unsigned hi)
+static void portrange_get(const void *range, u128 *lo, u128 *hi)
 {
-	if (b->n && lo <= (unsigned)b->r[b->n - 1].hi + 1) {
-		if (hi > b->r[b->n - 1].hi)
-			b->r[b->n - 1].hi = (uint16_t)hi;
-		return;
-	}
-	if (b->n == b->cap) {
-		b->cap = b->cap ? b->cap * 2 : 4;
-		b->r = xreallocarray(b->r, b->cap, sizeof(*b->r));
-	}
-	b->r[b->n].lo = (uint16_t)lo;
-	b->r[b->n].hi = (uint16_t)hi;
-	b->n++;
+	const struct hg_portrange *r = range;
+	*lo = r->lo;
+	*hi = r->hi;
 }
 
-static void pb_finish(struct pbuild *b, struct hg_portset *dst)
+static void portrange_put(void *range, u128 lo, u128 hi)
 {
-	free(dst->r);
-	dst->r = b->r;
-	dst->n = b->n;
+	struct hg_portrange *r = range;
+	r->lo = (uint16_t)lo;
+	r->hi = (uint16_t)hi;
+}
+
+static const struct rkind port_kind = {sizeof(struct hg_portrange), 65535, portrange_get, portrange_put};
+
+static struct rset portset_view(struct hg_portset *s)
+{
+	return (struct rset){&port_kind, (void **)&s->r, &s->n};
 }
 
 void hg_portset_free(struct hg_portset *s)
 {
-	free(s->r);
-	s->r = NULL;
-	s->n = 0;
+	ranges_free(portset_view(s));
 }
 
 void hg_portset_copy(struct hg_portset *dst, const struct hg_portset *src)
 {
-	struct hg_portrange *r = NULL;
-	if (src->n) {
-		r = xreallocarray(NULL, src->n, sizeof(*r));
-		memcpy(r, src->r, src->n * sizeof(*r));
-	}
-	free(dst->r);
-	dst->r = r;
-	dst->n = src->n;
+	ranges_copy(portset_view(dst), src->r, src->n);
 }
 
 void hg_portset_add(struct hg_portset *s, uint16_t lo, uint16_t hi)
@@ -399,70 +484,22 @@ void hg_portset_add(struct hg_portset *s, uint16_t lo, uint16_t hi)
 
 void hg_portset_all(struct hg_portset *s)
 {
-	s->r = xreallocarray(s->r, 1, sizeof(*s->r));
-	s->r[0].lo = 0;
-	s->r[0].hi = 65535;
-	s->n = 1;
+	ranges_all(portset_view(s));
 }
 
 void hg_portset_union(struct hg_portset *dst, const struct hg_portset *src)
 {
-	if (src->n == 0)
-		return;
-	struct pbuild b = {0};
-	size_t i = 0, j = 0;
-	while (i < dst->n || j < src->n) {
-		const struct hg_portrange *x;
-		if (j == src->n || (i < dst->n && dst->r[i].lo <= src->r[j].lo))
-			x = &dst->r[i++];
-		else
-			x = &src->r[j++];
-		pb_push(&b, x->lo, x->hi);
-	}
-	pb_finish(&b, dst);
+	ranges_union(portset_view(dst), src->r, src->n);
 }
 
 void hg_portset_subtract(struct hg_portset *dst, const struct hg_portset *src)
 {
-	if (dst->n == 0 || src->n == 0)
-		return;
-	struct pbuild b = {0};
-	size_t j = 0;
-	for (size_t i = 0; i < dst->n; i++) {
-		unsigned lo = dst->r[i].lo, hi = dst->r[i].hi;
-		while (j < src->n && src->r[j].hi < lo)
-			j++;
-		size_t k = j;
-		bool empty = false;
-		while (k < src->n && src->r[k].lo <= hi) {
-			if (src->r[k].lo > lo)
-				pb_push(&b, lo, src->r[k].lo - 1u);
-			if (src->r[k].hi >= hi) {
-				empty = true;
-				break;
-			}
-			lo = src->r[k].hi + 1u;
-			k++;
-		}
-		if (!empty)
-			pb_push(&b, lo, hi);
-		j = k;
-	}
-	pb_finish(&b, dst);
+	ranges_subtract(portset_view(dst), src->r, src->n);
 }
 
 void hg_portset_complement(struct hg_portset *s)
 {
-	struct pbuild b = {0};
-	unsigned next = 0;
-	for (size_t i = 0; i < s->n; i++) {
-		if (s->r[i].lo > next)
-			pb_push(&b, next, s->r[i].lo - 1u);
-		next = s->r[i].hi + 1u;
-	}
-	if (next <= 65535)
-		pb_push(&b, next, 65535);
-	pb_finish(&b, s);
+	ranges_complement(portset_view(s));
 }
 
 bool hg_portset_contains(const struct hg_portset *s, uint16_t port)
@@ -480,7 +517,7 @@ bool hg_portset_contains(const struct hg_portset *s, uint16_t port)
 
 bool hg_portset_is_all(const struct hg_portset *s)
 {
-	return s->n == 1 && s->r[0].lo == 0 && s->r[0].hi == 65535;
+	return ranges_is_all(&port_kind, s->r, s->n);
 }
 
 bool hg_portset_equal(const struct hg_portset *a, const struct hg_portset *b)
