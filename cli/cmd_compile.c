@@ -19,6 +19,8 @@ static int parse_args(struct compile_args *c, int argc, char **argv, bool allow_
 {
 	memset(c, 0, sizeof(*c));
 	hg_load_opts_defaults(&c->rules.load);
+	/* check, compile and apply emit no names: no domain matchers. */
+	c->rules.load.lazy_matchers = true;
 	hg_nft_opts_defaults(&c->nft);
 	c->emit = "nft";
 	for (int i = 1; i < argc; i++) {

@@ -656,6 +656,22 @@ static struct hg_match *match_new(struct fin *f, struct hg_loc loc, enum hg_matc
 	return m;
 }
 
+static void list_build_matcher(struct hg_domain_list *l)
+{
+	if (l->matcher)
+		return;
+	l->matcher = hg_domain_matcher_new(l->n_targets);
+	for (size_t i = 0; i < l->n_targets; i++)
+		hg_domain_matcher_add(l->matcher, l->targets[i].name, strlen(l->targets[i].name), (uint32_t)i);
+}
+
+void hg_ruleset_build_matchers(const struct hg_ruleset *rs)
+{
+	for (size_t i = 0; i < rs->n_groups; i++)
+		if (rs->groups[i]->list)
+			list_build_matcher(rs->groups[i]->list);
+}
+
 /* The rules ANFW generates for a RulesSourceList (§1.3), in its order:
  * per target type (TLS_SNI first, then HTTP_HOST) one rule standing for a
  * rule per target (sids sid_base.., one DOMAINSET match), then for an
@@ -666,9 +682,8 @@ static struct hg_match *match_new(struct fin *f, struct hg_loc loc, enum hg_matc
 static void gen_domain_rules(struct fin *f, struct hg_rule_group *g)
 {
 	struct hg_domain_list *l = g->list;
-	l->matcher = hg_domain_matcher_new(l->n_targets);
-	for (size_t i = 0; i < l->n_targets; i++)
-		hg_domain_matcher_add(l->matcher, l->targets[i].name, strlen(l->targets[i].name), (uint32_t)i);
+	if (!(f->o && f->o->lazy_matchers))
+		list_build_matcher(l);
 	if (g->n_rules)
 		return; /* already expanded (e.g. by a test or an older loader) */
 

@@ -450,6 +450,9 @@ struct hg_engine *hg_engine_new(const struct hg_ruleset *rs)
 		errno = EINVAL;
 		return NULL;
 	}
+	/* Domain lists finalized with lazy_matchers get theirs now: a list
+	 * without one would never match. */
+	hg_ruleset_build_matchers(rs);
 	const struct hg_policy *pol = rs->policy;
 	struct hg_engine *e = xcalloc(1, sizeof(*e));
 	e->rs = rs;

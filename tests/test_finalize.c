@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hostgate/engine.h"
 #include "hostgate/ir.h"
 
 static const char F[] = "t.rules";
@@ -492,6 +493,43 @@ Test(finalize, anfw_http_allowlist_example)
 	cr_assert_eq(idx, 1);
 	cr_assert(!hg_domain_matcher_lookup(g->list->matcher, "www.example.com", 15, &idx));
 	cr_assert_eq(g->consumed_capacity, 2 + 1); /* first 2 for HTTP, then 1 */
+	hg_ruleset_free(rs);
+}
+
+/* lazy_matchers (compile, check, apply): the same rules, sids and capacity,
+ * no matcher; hg_ruleset_build_matchers() and hg_engine_new() build it, and
+ * it answers as one built by finalize does. */
+Test(finalize, lazy_matchers)
+{
+	struct hg_ruleset *rs = hg_ruleset_new();
+	struct hg_rule_group *g = group(rs, "deny", -1);
+	dlist(rs, g, HG_LIST_DENYLIST, HG_TARGET_TLS_SNI | HG_TARGET_HTTP_HOST,
+	      (const char *const[]){".evil.com", "bad.org"}, 2);
+	opts.lazy_matchers = true;
+	cr_assert(run(rs));
+	cr_assert_eq(g->n_rules, 2);
+	assert_gen(g->rules[0], HG_ACT_DROP, HG_PROTO_TLS, 1, "matching TLS denylisted FQDNs", 1);
+	assert_gen(g->rules[1], HG_ACT_DROP, HG_PROTO_HTTP, 3, "matching HTTP denylisted FQDNs", 1);
+	cr_assert_eq(g->rules[1]->matches[0].sid_base, 3);
+	cr_assert_eq(g->consumed_capacity, 2 * 2 + 1);
+	cr_assert_null(g->list->matcher);
+
+	struct hg_engine *e = hg_engine_new(rs);
+	cr_assert_not_null(e);
+	const struct hg_domain_matcher *m = g->list->matcher;
+	cr_assert_not_null(m);
+	uint32_t idx;
+	cr_assert(hg_domain_matcher_lookup(m, "a.EVIL.com", 10, &idx));
+	cr_assert_eq(idx, 0);
+	cr_assert(hg_domain_matcher_lookup(m, "bad.org", 7, &idx));
+	cr_assert_eq(idx, 1);
+	cr_assert(!hg_domain_matcher_lookup(m, "x.bad.org", 9, &idx));
+	/* Built once: a second engine and an explicit call keep it. */
+	struct hg_engine *e2 = hg_engine_new(rs);
+	hg_ruleset_build_matchers(rs);
+	cr_assert_eq(g->list->matcher, m);
+	hg_engine_free(e2);
+	hg_engine_free(e);
 	hg_ruleset_free(rs);
 }
 

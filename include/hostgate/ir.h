@@ -232,7 +232,10 @@ struct hg_domain_list {
 	uint32_t target_types; /* HG_TARGET_* */
 	struct hg_domain_target *targets;
 	size_t n_targets;
-	struct hg_domain_matcher *matcher; /* built by hg_ruleset_finalize() */
+	/* Built by hg_ruleset_finalize(), or, when the load options say
+	 * lazy_matchers, by hg_ruleset_build_matchers() (hg_engine_new()
+	 * calls it). NULL until then. */
+	struct hg_domain_matcher *matcher;
 };
 
 /* ------------------------------------------------------ stateless rules */
@@ -345,6 +348,11 @@ struct hg_load_opts {
 	size_t max_depth;        /* YAML nesting, default 64 */
 	size_t max_alias_nodes;  /* nodes reachable through aliases, default 100000 */
 	size_t max_scalar_bytes; /* default 4 MiB (RulesString allows 2,000,000) */
+	/* Finalize leaves the domain lists' matchers unbuilt: compile, check
+	 * and apply never look a name up (the emitted table does not hold the
+	 * names), and a million-name matcher costs about half the time and
+	 * a third of the memory of compiling its list. Default false. */
+	bool lazy_matchers;
 };
 
 void hg_load_opts_defaults(struct hg_load_opts *o);
@@ -371,6 +379,13 @@ bool hg_load_domain_file(struct hg_ruleset *rs, const char *path, const char *te
  * variables and expressions into sets, generates domain-list rules and
  * matchers, checks sids, rule order and capacity. */
 bool hg_ruleset_finalize(struct hg_ruleset *rs, const struct hg_load_opts *o, struct hg_diag *d);
+
+/* Builds the matcher of every domain list that has none yet (after
+ * finalize with lazy_matchers). The matchers are derived from the lists, a
+ * cache that hg_ruleset_free() releases, so this takes the ruleset const:
+ * hg_engine_new() calls it. Not thread-safe: call it before the ruleset is
+ * shared between threads. */
+void hg_ruleset_build_matchers(const struct hg_ruleset *rs);
 
 /* Helpers shared by loaders and emitters. */
 struct hg_rule_group *hg_group_new(struct hg_ruleset *rs, struct hg_loc loc, const char *name,
