@@ -7,9 +7,10 @@
  * kernel holds are dropped, so while the daemon is gone undecided flows
  * stay blocked (fail closed) and decided ones keep their set entries until
  * those time out. On start and on SIGHUP the table is replaced in one
- * transaction that also re-adds the verdict-set elements present before it
- * (remaining timeouts kept): flows decided by an earlier ruleset or an
- * earlier daemon keep their verdict; new flows get the new rules. A ruleset
+ * transaction that deletes every object but the verdict sets, which are
+ * kept with their elements (and remaining timeouts): flows decided by an
+ * earlier ruleset or an earlier daemon keep their verdict; new flows get
+ * the new rules. A ruleset
  * that fails to load or apply at SIGHUP leaves the old one running. */
 #include <errno.h>
 #include <stdarg.h>
@@ -601,49 +602,74 @@ static int drain_source(struct live *L, struct hg_source *s, bool held)
 
 /* ------------------------------------------------------ table & rules */
 
-/* The elements of the verdict sets now in the kernel, as `add element`
- * lines keeping each one's remaining time, so a table replacement does not
- * forget the decided flows. */
-static void saved_elements(struct hg_actuator *act, const char *table, FILE *out)
+static bool is_verdict_set(const char *name, size_t n)
 {
 	static const char *const sets[] = {"allow4", "deny4", "allow6", "deny6"};
-	for (size_t i = 0; i < HG_ARRAY_LEN(sets); i++) {
-		char cmd[128], *text = NULL, *err = NULL;
-		snprintf(cmd, sizeof(cmd), "list set inet %s %s", table, sets[i]);
-		if (hg_act_nft(act, cmd, &text, &err) == 0 && text) {
-			char *e = strstr(text, "elements = {");
-			char *end = e ? strchr(e, '}') : NULL;
-			if (e && end) {
-				*end = 0;
-				e += strlen("elements = {");
-				for (char *tok = strtok(e, ","); tok; tok = strtok(NULL, ",")) {
-					while (*tok == ' ' || *tok == '\t' || *tok == '\n')
-						tok++;
-					char *exp = strstr(tok, " expires ");
-					char *cut = strstr(tok, " timeout ");
-					if (!cut)
-						cut = exp;
-					char *key = xstrndup(tok, cut ? (size_t)(cut - tok) : strlen(tok));
-					char *ex = NULL;
-					if (exp) {
-						exp += strlen(" expires ");
-						size_t n = strcspn(exp, " \t\n");
-						ex = xstrndup(exp, n);
-					}
-					size_t kl = strlen(key);
-					while (kl && (key[kl - 1] == ' ' || key[kl - 1] == '\n' || key[kl - 1] == '\t'))
-						key[--kl] = 0;
-					if (kl)
-						fprintf(out, "add element inet %s %s { %s%s%s }\n", table, sets[i], key,
-							ex ? " timeout " : "", ex ? ex : "");
-					free(key);
-					free(ex);
-				}
-			}
-		}
+	for (size_t i = 0; i < HG_ARRAY_LEN(sets); i++)
+		if (strlen(sets[i]) == n && !memcmp(sets[i], name, n))
+			return true;
+	return false;
+}
+
+/* Writes the first lines of the replacing transaction: the deletion of
+ * every object of the table now in the kernel except the verdict sets,
+ * which the new table then declares again unchanged (a no-op), so their
+ * elements survive by construction: nothing is listed, parsed or re-added
+ * element by element. Chains are flushed before any is deleted (jumps and
+ * set references go with their rules). The names come from a terse
+ * listing (no elements). 0, with nothing written when there is no table
+ * yet; -1 when the table holds something we cannot name (the caller then
+ * replaces the whole table). */
+static int delete_all_but_verdicts(struct hg_actuator *act, const char *table, FILE *out)
+{
+	char cmd[128], *text = NULL, *err = NULL;
+	snprintf(cmd, sizeof(cmd), "list table inet %s", table);
+	if (hg_act_nft(act, cmd, &text, &err) < 0) {
+		bool absent = err && strstr(err, "No such file or directory");
 		free(text);
 		free(err);
+		return absent ? 0 : -1;
 	}
+	char *dels = NULL, *flushes = NULL;
+	size_t dl = 0, fl = 0;
+	FILE *d = open_memstream(&dels, &dl), *f = open_memstream(&flushes, &fl);
+	int rc = d && f ? 0 : -1;
+	for (char *line = text, *next; !rc && line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		/* Objects are the lines one tab deep that open a block. */
+		if (line[0] != '\t' || line[1] == '\t' || line[strlen(line) - 1] != '{')
+			continue;
+		char kind[16], name[128];
+		if (sscanf(line + 1, "%15s %127s {", kind, name) != 2) {
+			rc = -1;
+			break;
+		}
+		if (!strcmp(kind, "chain")) {
+			fprintf(f, "flush chain inet %s %s\n", table, name);
+			fprintf(d, "delete chain inet %s %s\n", table, name);
+		} else if (!strcmp(kind, "set") || !strcmp(kind, "map")) {
+			if (!is_verdict_set(name, strlen(name)))
+				fprintf(d, "delete %s inet %s %s\n", kind, table, name);
+		} else if (!strcmp(kind, "flowtable") || !strcmp(kind, "counter") || !strcmp(kind, "quota") ||
+			   !strcmp(kind, "limit")) {
+			fprintf(d, "delete %s inet %s %s\n", kind, table, name);
+		} else {
+			rc = -1;
+		}
+	}
+	if (d)
+		fclose(d);
+	if (f)
+		fclose(f);
+	if (!rc)
+		fprintf(out, "table inet %s {}\n%s%s", table, flushes ? flushes : "", dels ? dels : "");
+	free(dels);
+	free(flushes);
+	free(text);
+	free(err);
+	return rc;
 }
 
 /* Loads the rules, builds the engine and replaces the table (keeping the
@@ -664,18 +690,32 @@ static int load_and_apply(struct live *L, struct hg_ruleset **rs_out, struct hg_
 		hg_ruleset_free(rs);
 		return -1;
 	}
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
-	int r = m ? hg_emit_nft(m, rs, &L->nft) : -ENOMEM;
-	if (m) {
-		saved_elements(L->act, L->nft.table, m);
-		fclose(m);
-	}
+	/* First try keeping the verdict sets (flows decided by an earlier
+	 * daemon or ruleset keep their verdicts); if that transaction fails
+	 * (an object we do not know, a verdict set of another shape), the
+	 * whole table is replaced and those flows are decided again. */
 	char *err = NULL;
-	if (!r)
-		r = hg_apply_nft_text(buf, false, &err);
-	free(buf);
+	int r = -ENOMEM;
+	for (int keep = 1; keep >= 0; keep--) {
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *m = open_memstream(&buf, &len);
+		if (!m)
+			break;
+		struct hg_nft_opts o = L->nft;
+		o.keep_verdict_sets = keep && delete_all_but_verdicts(L->act, L->nft.table, m) == 0;
+		r = hg_emit_nft(m, rs, &o);
+		fclose(m);
+		if (!r) {
+			free(err);
+			err = NULL;
+			r = hg_apply_nft_text(buf, false, &err);
+		}
+		free(buf);
+		if (!r || !o.keep_verdict_sets)
+			break;
+		logmsg("cannot keep the verdict sets (%s): replacing the whole table", err ? strtok(err, "\n") : "?");
+	}
 	if (r) {
 		logmsg("cannot apply the table: %s", err ? err : strerror(-r));
 		free(err);

@@ -1711,12 +1711,19 @@ int hg_emit_nft(FILE *out, const struct hg_ruleset *rs, const struct hg_nft_opts
 	fprintf(out, "\" (%s). `nft -f` runs this file as one transaction:\n"
 		     "# the old table is replaced, or left untouched when anything fails.\n",
 		pol->rule_order == HG_ORDER_STRICT ? "STRICT_ORDER" : "DEFAULT_ACTION_ORDER");
+	if (o->keep_verdict_sets)
+		fputs("# The verdict sets are kept with their elements (the other objects were deleted before).\n", out);
 	fprintf(out, "# kernel-decided stateful rules: ");
 	size_t nk = 0;
 	for (size_t i = 0; i < e.plan.n_ev; i++)
 		nk += e.plan.kernel[i];
 	fprintf(out, "%zu of %zu; daemon hold: %s\n", nk, e.plan.n_ev, e.plan.need_inspect ? "yes" : "no");
-	fprintf(out, "table inet %s {}\ndelete table inet %s\ntable inet %s {\n", table, table, table);
+	/* Declaring an existing set with the same definition is a no-op, so
+	 * with keep_verdict_sets allow/deny sets survive with their elements. */
+	if (o->keep_verdict_sets)
+		fprintf(out, "table inet %s {}\ntable inet %s {\n", table, table);
+	else
+		fprintf(out, "table inet %s {}\ndelete table inet %s\ntable inet %s {\n", table, table, table);
 	put_named_set(out, "home_net4", &pol->home_net, 4);
 	put_named_set(out, "home_net6", &pol->home_net, 6);
 	put_named_set(out, "external_net4", &pol->external_net, 4);

@@ -78,6 +78,9 @@ struct hg_actuator *hg_act_new(const char *table, char *err, size_t errlen)
 		set_err(err, errlen, "libnftables context", ENOMEM);
 		goto fail;
 	}
+	/* Listings (hg_act_nft) name objects; a verdict set's elements, up
+	 * to a million, are never wanted in text. */
+	nft_ctx_output_set_flags(a->nft, nft_ctx_output_get_flags(a->nft) | NFT_CTX_OUTPUT_TERSE);
 	return a;
 fail:
 	hg_act_free(a);

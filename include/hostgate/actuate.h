@@ -49,7 +49,7 @@ size_t hg_act_pending(const struct hg_actuator *a);
 int hg_act_commit(struct hg_actuator *a);
 
 /* Runs one nft command (list, add...) and returns its output (malloc'd) in
- * *out when out is not NULL. 0 or -EINVAL; *err gets nft's error text. */
+ * *out when out is not NULL; listings are terse (no set elements). 0 or -EINVAL; *err gets nft's error text. */
 int hg_act_nft(struct hg_actuator *a, const char *cmd, char **out, char **err);
 
 /* Re-injects one IP datagram (IPv4 or IPv6, header included): copies it,

@@ -17,6 +17,10 @@ struct hg_nft_opts {
 	uint32_t verdict_timeout; /* seconds a flow verdict lives, default 3600 */
 	const char **inside_ifs;  /* when set, only traffic entering these is filtered */
 	size_t n_inside_ifs;
+	/* The caller (the live daemon) has deleted every object of the table
+	 * but the verdict sets earlier in the same transaction: the table is
+	 * not deleted, so the verdict sets keep their elements. */
+	bool keep_verdict_sets;
 };
 
 void hg_nft_opts_defaults(struct hg_nft_opts *o);
