@@ -1,16 +1,22 @@
-/* domain_matcher.c - the domain-list matcher: one open-addressing hash table
- * over the targets, looked up once per label boundary of the queried name, so
- * the cost of a lookup depends on the name, not on the size of the list.
+/* domain_matcher.c - the domain-list matcher: a hash of every target, looked
+ * up once per label boundary of the queried name that could start a target,
+ * so the cost of a lookup depends on the name, not on the size of the list.
  *
- * Layout (compact, one allocation each): every target's bytes, lower-cased,
- * without the wildcard dot and the trailing dot, sit in one byte arena; the
- * table holds 12-byte slots {offset, index, tag|kind|length}. An exact
- * target "a.example.com" and a dot target ".example.com" are separate slots
- * (flag DM_EXACT / DM_WILD) of the same key "example.com", so the whole
- * queried name needs one probe sequence for both kinds.
+ * Two forms. While targets are added they go into a build table (open
+ * addressing over 12-byte slots, key bytes in an arena), which removes
+ * duplicates and answers lookups. Sealing (explicit, or automatic when as
+ * many targets as announced have been added) turns it into the lookup form:
+ * a directory of buckets, one 8-byte word each {offset, 32-bit Bloom word of
+ * the bucket's keys}, and one blob holding each bucket's entries back to
+ * back {length, kind, index, key bytes}. A miss is mostly answered by the
+ * directory word alone (4 MB at a million names: cache-near); a hit costs
+ * the directory word and one or two adjacent lines of the blob, where the
+ * build table cost a slot and then a key elsewhere. An exact target
+ * "a.example.com" and a dot target ".example.com" are entries (kind
+ * DM_EXACT / DM_WILD) of the same key "example.com".
  *
  * Hashing is seeded per process (getrandom) so a hostile list or a hostile
- * stream of names cannot aim at one probe chain (STYLE.md 10, Redis dict.c). */
+ * stream of names cannot aim at one bucket (STYLE.md 10, Redis dict.c). */
 #include "hostgate/domain.h"
 
 #include <string.h>
@@ -18,12 +24,25 @@
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 enum {
 	DM_EXACT = 1u << 0, /* "a.example.com": the name itself */
 	DM_WILD = 1u << 1,  /* ".example.com": the name and every subdomain */
 	DM_MAX_NAME = 253,  /* RFC 1035 §2.3.4, text form without the trailing dot */
+	/* A queried name is read in a window of its last 254 bytes (a key
+	 * starts after a dot and is <= 253 bytes); buffers get 32 bytes of
+	 * slack for word-wide reads past the end. */
+	DM_WINDOW = DM_MAX_NAME + 1,
+	DM_BUF = 256 + 32,
+	DM_MAX_LABELS = 128, /* a 254-byte window holds at most 128 labels */
+	DM_ENTRY_HDR = 6,    /* blob entry: length, kind, index (4, little-endian) */
+	DM_PAD = 32,         /* slack after the blob and the build arena */
 };
+
+/* ---------------------------------------------------------- build table */
 
 /* meta = tag << 10 | kind << 8 | length. Keys are 1..253 bytes and kind is
  * never 0, so meta == 0 marks an empty slot. The tag is the top 22 bits of
@@ -47,17 +66,34 @@ static inline size_t slot_len(const struct dm_slot *s)
 
 struct hg_domain_matcher {
 	uint64_t seed;
-	uint64_t k[2]; /* odd multipliers derived from the seed */
+	uint64_t k[3]; /* hash keys derived from the seed */
+	size_t count;
+	/* Label counts present among the keys, bit n for n labels: a suffix
+	 * of the queried name is only hashed and probed when some key has
+	 * its number of labels (wild[] for suffixes, any[] for the whole
+	 * name), and no label left of the longest key is hashed at all. */
+	uint64_t wild[2], any[2];
+	unsigned max_labels;
+	size_t adds, seal_at; /* auto-seal when adds reaches seal_at */
+
+	/* Build form (NULL when sealed). */
 	struct dm_slot *slots;
 	size_t mask; /* table size - 1, a power of two minus one */
-	size_t count;
-	/* A one-word-per-probe Bloom filter (two bits of one 64-bit word per
-	 * key) that fits in cache: most suffixes of a queried name are in no
-	 * list, and the filter answers those without touching the table. */
-	uint64_t *filter;
-	size_t fmask; /* words - 1 */
-	char *names;
+	unsigned char *names;
 	size_t names_len, names_cap;
+
+	/* Lookup form (NULL until sealed): dir[b] = bloom << 32 | offset of
+	 * bucket b's entries in blob; dir[bmask + 1] ends the last bucket. */
+	uint64_t *dir;
+	size_t bmask;
+	/* In front of it, a blocked Bloom filter of 8 bits a key (1 MB at a
+	 * million names, so it stays in a core's L2 where the 4 MB directory
+	 * does not): three bits of one 64-bit word per key. Most suffixes of
+	 * a queried name are in no list; they cost one L2 read each. */
+	uint64_t *filter;
+	unsigned fshift; /* word = (h * DM_FMUL) >> fshift */
+	unsigned char *blob;
+	size_t blob_len;
 };
 
 /* ------------------------------------------------------------------ hash */
@@ -72,37 +108,39 @@ static inline uint64_t dm_mix(uint64_t a, uint64_t b)
 	return (uint64_t)p ^ (uint64_t)(p >> 64);
 }
 
-/* Bytes p[0..n), n < 8, as a little-endian word. p has 8 readable bytes
- * (our buffers are padded), so one load plus a mask does it. */
-static inline uint64_t dm_tail(const unsigned char *p, size_t n)
+/* 8 bytes as a little-endian word (so that the masks below keep a
+ * label's first bytes on any host). */
+static inline uint64_t dm_load64(const unsigned char *p)
 {
 	uint64_t w;
 	memcpy(&w, p, 8);
-	if (n == 0)
-		return 0;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	return w & (~0ull << (64 - 8 * n));
-#else
-	return w & (~0ull >> (64 - 8 * n));
+	w = __builtin_bswap64(w);
 #endif
+	return w;
 }
 
 /* The hash of a name chains its labels from the right:
  *   H(com) = L(seed, "com"), H(example.com) = L(H(com), "example"), ...
  * so one right-to-left pass over a queried name yields the hash of every
  * suffix that starts on a label boundary, which is what a lookup probes.
- * L() mixes a label's words and its length into the chain; every step is a
- * 64x64->128 multiply with seeded multipliers. */
+ * L() folds 16 bytes of the label a step, one 64x64->128 multiply of the
+ * chain and the first word against the second word and the length (with
+ * seeded keys, as wyhash does); a label of up to 16 bytes (nearly all) is
+ * one step without a data-dependent branch: label lengths are random, and
+ * a mispredicted loop test per label cost more than the multiply. p has
+ * 16 readable bytes past the label (our buffers are padded). */
 static inline uint64_t dm_label(const struct hg_domain_matcher *m, uint64_t h, const unsigned char *p,
 				size_t n)
 {
 	size_t i = 0;
-	for (; i + 8 <= n; i += 8) {
-		uint64_t w;
-		memcpy(&w, p + i, 8); /* host order: the hash never leaves the process */
-		h = dm_mix(h ^ w, m->k[0]);
-	}
-	return dm_mix(h ^ dm_tail(p + i, n - i) ^ (n * 0x9e3779b97f4a7c15ull), m->k[1]);
+	for (; n - i > 16; i += 16)
+		h = dm_mix(h ^ dm_load64(p + i) ^ m->k[0], dm_load64(p + i + 8) ^ m->k[2]);
+	size_t r = n - i;
+	uint64_t m0 = r >= 8 ? ~0ull : (1ull << (8 * r)) - 1;
+	uint64_t m1 = r >= 16 ? ~0ull : r > 8 ? (1ull << (8 * (r - 8))) - 1 : 0;
+	return dm_mix(h ^ (dm_load64(p + i) & m0) ^ m->k[0],
+		      (dm_load64(p + i + 8) & m1) ^ m->k[1] ^ (n * 0x9e3779b97f4a7c15ull));
 }
 
 static uint64_t process_seed[2];
@@ -123,42 +161,59 @@ static void seed_init(void)
 	process_seed[1] = s[1];
 }
 
-/* Hash of a whole key (lower-cased, no leading or trailing dot, padded). */
-static uint64_t name_hash(const struct hg_domain_matcher *m, const unsigned char *key, size_t len)
+/* Hash of a whole key (lower-cased, no leading or trailing dot, 16 bytes
+ * of padding);
+ * *labels gets its number of labels. */
+static uint64_t name_hash(const struct hg_domain_matcher *m, const unsigned char *key, size_t len,
+			  unsigned *labels)
 {
 	uint64_t h = m->seed;
 	size_t end = len;
+	unsigned n = 1;
 	for (size_t i = len; i-- > 0;) {
 		if (key[i] == '.') {
 			h = dm_label(m, h, key + i + 1, end - (i + 1));
 			end = i;
+			n++;
 		}
 	}
+	if (labels)
+		*labels = n;
 	return dm_label(m, h, key, end);
 }
 
-/* The filter reads the high half of the hash; the table the low half. */
+/* The directory's Bloom word: two of 32 bits, from the hash's top bits
+ * (the bucket comes from the low bits, the build table's tag from 42..63). */
+static inline uint32_t bloom_bits(uint64_t h)
+{
+	return (1u << (h >> 59)) | (1u << ((h >> 54) & 31));
+}
+
+/* The filter word comes from the high bits of a second product (the bucket
+ * takes the low bits of h, the directory's Bloom word bits 54..63), its
+ * three bits from h's bits 20..37. */
+#define DM_FMUL 0x9e3779b97f4a7c15ull
+
+static inline const uint64_t *filter_word(const struct hg_domain_matcher *m, uint64_t h)
+{
+	return &m->filter[(h * DM_FMUL) >> m->fshift];
+}
+
 static inline uint64_t filter_bits(uint64_t h)
 {
-	return (1ull << (h >> 58)) | (1ull << ((h >> 52) & 63));
+	return 1ull << (h >> 20 & 63) | 1ull << (h >> 26 & 63) | 1ull << (h >> 32 & 63);
 }
 
-static inline bool filter_maybe(const struct hg_domain_matcher *m, uint64_t h)
+static inline bool mask_has(const uint64_t mask[2], unsigned n)
 {
-	uint64_t b = filter_bits(h);
-	return (m->filter[(h >> 32) & m->fmask] & b) == b;
+	return n < DM_MAX_LABELS && (mask[n >> 6] >> (n & 63) & 1);
 }
 
-static inline void filter_set(struct hg_domain_matcher *m, uint64_t h)
-{
-	m->filter[(h >> 32) & m->fmask] |= filter_bits(h);
-}
-
-/* ----------------------------------------------------------------- table */
+/* ----------------------------------------------------------------- memory */
 
 /* Big tables are probed at random: back them with transparent huge pages
  * where the kernel allows (madvise mode), which removes most TLB misses
- * from a lookup. Plain calloc'd memory otherwise. */
+ * from a lookup. Plain malloc'd memory otherwise. */
 static void *huge_alloc(size_t bytes, bool zero)
 {
 	const size_t huge = 2u << 20;
@@ -173,18 +228,26 @@ static void *huge_alloc(size_t bytes, bool zero)
 	return p;
 }
 
-static void *table_alloc(size_t bytes)
-{
-	return huge_alloc(bytes, true);
-}
-
 static size_t table_size_for(size_t n)
 {
-	/* Load factor at most 1/2: short linear-probe chains for misses. */
+	/* Load factor at most 1/2: short linear-probe chains. */
 	size_t size = 16;
 	while (size < n * 2)
 		size *= 2;
 	return size;
+}
+
+static void table_init(struct hg_domain_matcher *m, size_t expected)
+{
+	size_t size = table_size_for(expected);
+	m->slots = huge_alloc(size * sizeof(*m->slots), true);
+	m->mask = size - 1;
+	/* Reserve 64 bytes a name (typical names are 20-30): only the pages
+	 * written cost memory, and a list of long names does not have to be
+	 * grown, which would hold the old and the new copy at once. */
+	m->names_cap = (expected ? expected * 64 : 256) + DM_PAD;
+	m->names = huge_alloc(m->names_cap, false);
+	m->names_len = 0;
 }
 
 struct hg_domain_matcher *hg_domain_matcher_new(size_t expected)
@@ -194,16 +257,9 @@ struct hg_domain_matcher *hg_domain_matcher_new(size_t expected)
 	m->seed = process_seed[0];
 	m->k[0] = (process_seed[1] ^ 0xd6e8feb86659fd93ull) | 1;
 	m->k[1] = (process_seed[1] * 0xa3b195354a39b70dull) | 1;
-	size_t size = table_size_for(expected);
-	m->slots = table_alloc(size * sizeof(*m->slots));
-	m->mask = size - 1;
-	m->filter = table_alloc(size / 8 * sizeof(uint64_t)); /* 16..32 bits a key */
-	m->fmask = size / 8 - 1;
-	/* Reserve 64 bytes a name (typical names are 20-30): only the pages
-	 * written cost memory, and a list of long names does not have to be
-	 * grown, which would hold the old and the new copy at once. */
-	m->names_cap = expected ? expected * 64 : 256;
-	m->names = huge_alloc(m->names_cap, false);
+	m->k[2] = (process_seed[0] * 0x9fb21c651e98df25ull) ^ process_seed[1];
+	m->seal_at = expected ? expected : 1024;
+	table_init(m, expected);
 	return m;
 }
 
@@ -212,8 +268,10 @@ void hg_domain_matcher_free(struct hg_domain_matcher *m)
 	if (!m)
 		return;
 	free(m->slots);
-	free(m->filter);
 	free(m->names);
+	free(m->dir);
+	free(m->filter);
+	free(m->blob);
 	free(m);
 }
 
@@ -226,57 +284,42 @@ size_t hg_domain_matcher_bytes(const struct hg_domain_matcher *m)
 {
 	if (!m)
 		return 0;
+	if (m->dir)
+		return sizeof(*m) + (m->bmask + 2) * sizeof(*m->dir) + ((size_t)1 << (64 - m->fshift)) * 8 +
+		       m->blob_len + DM_PAD;
 	/* The names reservation's untouched tail is address space, not memory. */
-	return sizeof(*m) + (m->mask + 1) * sizeof(*m->slots) + (m->fmask + 1) * sizeof(uint64_t) +
-	       m->names_len;
+	return sizeof(*m) + (m->mask + 1) * sizeof(*m->slots) + m->names_len;
 }
 
-static void grow(struct hg_domain_matcher *m)
+/* ------------------------------------------------------------------ build */
+
+static void table_grow(struct hg_domain_matcher *m)
 {
-	/* Slots keep only the hash's top bits: rehash every key from its
-	 * bytes, and rebuild the filter (which grows with the table) too. */
+	/* Slots keep only the hash's top bits: rehash every key. */
 	size_t size = (m->mask + 1) * 2;
-	struct dm_slot *slots = table_alloc(size * sizeof(*slots));
-	free(m->filter);
-	m->filter = table_alloc(size / 8 * sizeof(uint64_t));
-	m->fmask = size / 8 - 1;
-	unsigned char key[DM_MAX_NAME + 8] = {0};
+	struct dm_slot *slots = huge_alloc(size * sizeof(*slots), true);
 	for (size_t i = 0; i <= m->mask; i++) {
 		const struct dm_slot *s = &m->slots[i];
 		if (!s->meta)
 			continue;
-		memcpy(key, m->names + s->off, slot_len(s));
-		uint64_t h = name_hash(m, key, slot_len(s));
+		uint64_t h = name_hash(m, m->names + s->off, slot_len(s), NULL);
 		size_t pos = h & (size - 1);
 		while (slots[pos].meta)
 			pos = (pos + 1) & (size - 1);
 		slots[pos] = *s;
-		filter_set(m, h);
 	}
 	free(m->slots);
 	m->slots = slots;
 	m->mask = size - 1;
 }
 
-void hg_domain_matcher_add(struct hg_domain_matcher *m, const char *target, size_t len, uint32_t index)
+/* Puts key (lower-cased, padded) of kind into the build table, or lowers
+ * the index of the same key and kind already there. */
+static void table_put(struct hg_domain_matcher *m, const unsigned char *key, size_t len, unsigned kind,
+		      uint32_t index)
 {
-	uint8_t kind = DM_EXACT;
-	if (len && target[0] == '.') {
-		kind = DM_WILD;
-		target++;
-		len--;
-	}
-	if (len && target[len - 1] == '.')
-		len--;
-	if (len == 0 || len > DM_MAX_NAME)
-		return; /* validated targets never get here */
-
-	unsigned char key[DM_MAX_NAME + 8] = {0};
-	for (size_t i = 0; i < len; i++)
-		key[i] = hg_lower((unsigned char)target[i]);
-	uint64_t h = name_hash(m, key, len);
+	uint64_t h = name_hash(m, key, len, NULL);
 	uint32_t meta = slot_meta(h, kind, len);
-
 	size_t pos = h & m->mask;
 	for (;; pos = (pos + 1) & m->mask) {
 		struct dm_slot *s = &m->slots[pos];
@@ -289,10 +332,10 @@ void hg_domain_matcher_add(struct hg_domain_matcher *m, const char *target, size
 			return;
 		}
 	}
-	if (m->names_len + len > m->names_cap) {
-		while (m->names_len + len > m->names_cap)
+	if (m->names_len + len + DM_PAD > m->names_cap) {
+		while (m->names_len + len + DM_PAD > m->names_cap)
 			m->names_cap += m->names_cap / 2; /* 1.5x: less slack at 1M names */
-		char *names = huge_alloc(m->names_cap, false);
+		unsigned char *names = huge_alloc(m->names_cap, false);
 		memcpy(names, m->names, m->names_len);
 		free(m->names);
 		m->names = names;
@@ -303,14 +346,336 @@ void hg_domain_matcher_add(struct hg_domain_matcher *m, const char *target, size
 	m->slots[pos] = (struct dm_slot){.off = (uint32_t)m->names_len, .index = index, .meta = meta};
 	m->names_len += len;
 	m->count++;
-	filter_set(m, h);
 	if (m->count * 2 > m->mask + 1)
-		grow(m);
+		table_grow(m);
 }
 
-/* Smallest index among the slots of key whose flags intersect want. */
-static inline bool probe(const struct hg_domain_matcher *m, uint64_t h, const unsigned char *key, size_t len,
-			 unsigned want, uint32_t *best)
+static inline uint32_t entry_index(const unsigned char *e)
+{
+	return (uint32_t)e[2] | (uint32_t)e[3] << 8 | (uint32_t)e[4] << 16 | (uint32_t)e[5] << 24;
+}
+
+/* Back from the lookup form to the build table, to add more targets. */
+static void unseal(struct hg_domain_matcher *m)
+{
+	size_t n = m->count;
+	m->count = 0;
+	table_init(m, n);
+	unsigned char key[DM_BUF] = {0};
+	const unsigned char *p = m->blob, *end = m->blob + m->blob_len;
+	while (p < end) {
+		size_t len = p[0];
+		memcpy(key, p + DM_ENTRY_HDR, len);
+		table_put(m, key, len, p[1], entry_index(p));
+		p += DM_ENTRY_HDR + len;
+	}
+	free(m->dir);
+	free(m->filter);
+	free(m->blob);
+	m->filter = NULL;
+	m->dir = NULL;
+	m->blob = NULL;
+	m->blob_len = 0;
+}
+
+void hg_domain_matcher_seal(struct hg_domain_matcher *m)
+{
+	if (!m || m->dir)
+		return;
+	/* Buckets: a power of two, 1 to 2 keys each on average. */
+	size_t nb = 1;
+	while (nb * 2 < m->count)
+		nb *= 2;
+	uint64_t *dir = huge_alloc((nb + 1) * sizeof(*dir), true);
+	unsigned fbits = 1;
+	while (((size_t)8 << fbits) < m->count)
+		fbits++;
+	m->fshift = 64 - fbits;
+	m->filter = huge_alloc(((size_t)1 << fbits) * sizeof(uint64_t), true);
+	uint32_t *bucket = xmalloc((m->mask + 1) * sizeof(*bucket));
+	/* Pass 1: each bucket's bytes (in dir[b + 1], to be summed into
+	 * offsets) and its Bloom word. */
+	size_t total = 0;
+	for (size_t i = 0; i <= m->mask; i++) {
+		const struct dm_slot *s = &m->slots[i];
+		if (!s->meta)
+			continue;
+		uint64_t h = name_hash(m, m->names + s->off, slot_len(s), NULL);
+		size_t b = h & (nb - 1);
+		bucket[i] = (uint32_t)b;
+		dir[b + 1] += DM_ENTRY_HDR + slot_len(s);
+		dir[b] |= (uint64_t)bloom_bits(h) << 32;
+		m->filter[(h * DM_FMUL) >> m->fshift] |= filter_bits(h);
+		total += DM_ENTRY_HDR + slot_len(s);
+	}
+	if (total > UINT32_MAX)
+		hg_oom(); /* offsets are 32-bit */
+	/* Offsets; cursor[b] walks bucket b while it is filled. */
+	uint32_t *cursor = xmalloc(nb * sizeof(*cursor));
+	uint64_t off = 0;
+	for (size_t b = 0; b < nb; b++) {
+		uint64_t size = (uint32_t)dir[b + 1];
+		dir[b + 1] &= ~0xffffffffull;
+		dir[b] |= off;
+		cursor[b] = (uint32_t)off;
+		off += size;
+	}
+	dir[nb] = off; /* the end of the last bucket; its Bloom word unused */
+	unsigned char *blob = huge_alloc(total + DM_PAD, false);
+	memset(blob + total, 0, DM_PAD);
+	/* Pass 2: the entries. */
+	for (size_t i = 0; i <= m->mask; i++) {
+		const struct dm_slot *s = &m->slots[i];
+		if (!s->meta)
+			continue;
+		unsigned char *e = blob + cursor[bucket[i]];
+		size_t len = slot_len(s);
+		e[0] = (unsigned char)len;
+		e[1] = (unsigned char)(s->meta >> 8 & 3);
+		e[2] = (unsigned char)s->index;
+		e[3] = (unsigned char)(s->index >> 8);
+		e[4] = (unsigned char)(s->index >> 16);
+		e[5] = (unsigned char)(s->index >> 24);
+		memcpy(e + DM_ENTRY_HDR, m->names + s->off, len);
+		cursor[bucket[i]] += (uint32_t)(DM_ENTRY_HDR + len);
+	}
+	free(cursor);
+	free(bucket);
+	free(m->slots);
+	free(m->names);
+	m->slots = NULL;
+	m->names = NULL;
+	m->names_len = m->names_cap = 0;
+	m->mask = 0;
+	m->dir = dir;
+	m->bmask = nb - 1;
+	m->blob = blob;
+	m->blob_len = total;
+}
+
+void hg_domain_matcher_add(struct hg_domain_matcher *m, const char *target, size_t len, uint32_t index)
+{
+	unsigned kind = DM_EXACT;
+	if (len && target[0] == '.') {
+		kind = DM_WILD;
+		target++;
+		len--;
+	}
+	if (len && target[len - 1] == '.')
+		len--;
+	if (len == 0 || len > DM_MAX_NAME)
+		return; /* validated targets never get here */
+	if (m->dir)
+		unseal(m);
+
+	unsigned char key[DM_BUF] = {0};
+	for (size_t i = 0; i < len; i++)
+		key[i] = hg_lower((unsigned char)target[i]);
+	unsigned labels;
+	name_hash(m, key, len, &labels);
+	m->any[labels >> 6] |= 1ull << (labels & 63);
+	if (kind == DM_WILD)
+		m->wild[labels >> 6] |= 1ull << (labels & 63);
+	if (labels > m->max_labels)
+		m->max_labels = labels;
+	table_put(m, key, len, kind, index);
+	if (++m->adds >= m->seal_at) {
+		/* All announced targets are in (or, without an announced
+		 * count, the list doubled): the lookup form now. */
+		hg_domain_matcher_seal(m);
+		m->seal_at = m->adds * 2;
+	}
+}
+
+/* ----------------------------------------------------------------- lookup */
+
+#ifdef __SSE2__
+/* 16 bytes of a name at offset at: lower-cased into out, dots into dots[].
+ * 'A'..'Z' are the bytes that, moved so that 'A' is -128, compare below
+ * -128 + 26 as signed bytes. */
+static inline void dm_chunk(const unsigned char *in, unsigned char *out, size_t at, uint64_t dots[4])
+{
+	__m128i v = _mm_loadu_si128((const __m128i *)in);
+	__m128i up = _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8((char)(0x80 - 'A'))),
+				    _mm_set1_epi8((char)(-128 + 26)));
+	_mm_storeu_si128((__m128i *)out, _mm_or_si128(v, _mm_and_si128(up, _mm_set1_epi8(0x20))));
+	uint64_t d = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('.')));
+	dots[at >> 6] |= d << (at & 63);
+	if ((at & 63) > 48 && (at >> 6) < 3)
+		dots[(at >> 6) + 1] |= d >> (64 - (at & 63));
+}
+#endif
+
+/* Lower-cases the window of name that can hold a key into buf (padded with
+ * zeros) and sets the bits of its dots in dots[]; returns its length. *whole
+ * says whether the window is the whole name (else it starts mid-label and
+ * only suffixes after a dot count). One trailing dot is dropped. */
+static inline size_t dm_prep(const char *name, size_t len, unsigned char *buf, uint64_t dots[4], bool *whole)
+{
+	if (len && name[len - 1] == '.')
+		len--;
+	*whole = len <= DM_MAX_NAME;
+	size_t skip = *whole ? 0 : len - DM_WINDOW;
+	const unsigned char *p = (const unsigned char *)name + skip;
+	size_t n = len - skip;
+	dots[0] = dots[1] = dots[2] = dots[3] = 0;
+#ifdef __SSE2__
+	if (n < 16) {
+		unsigned char tmp[16] = {0};
+		memcpy(tmp, p, n);
+		dm_chunk(tmp, buf, 0, dots);
+		dots[0] &= (1ull << n) - 1; /* the zero padding holds no dots */
+	} else {
+		size_t off = 0;
+		for (; off + 16 <= n; off += 16)
+			dm_chunk(p + off, buf + off, off, dots);
+		if (off < n) /* the tail as one chunk overlapping the last */
+			dm_chunk(p + n - 16, buf + n - 16, n - 16, dots);
+	}
+	_mm_storeu_si128((__m128i *)(buf + n), _mm_setzero_si128());
+#else
+	for (size_t i = 0; i < n; i++) {
+		buf[i] = hg_lower(p[i]);
+		if (p[i] == '.')
+			dots[i >> 6] |= 1ull << (i & 63);
+	}
+	memset(buf + n, 0, 16);
+#endif
+	return n;
+}
+
+/* Position of the last dot before end, or -1. */
+static inline long dm_prev_dot(const uint64_t dots[4], size_t end)
+{
+	size_t w = end >> 6;
+	uint64_t bits = (end & 63) ? dots[w] & ((1ull << (end & 63)) - 1) : 0;
+	for (;;) {
+		if (bits)
+			return (long)(w * 64 + 63 - (size_t)__builtin_clzll(bits));
+		if (w == 0)
+			return -1;
+		bits = dots[--w];
+	}
+}
+
+/* A key the queried name could match: the suffix from start, its hash and
+ * the kinds of target it may match (a suffix after a dot: wildcards only;
+ * the whole name: either). */
+struct dm_cand {
+	uint64_t h;
+	uint16_t start;
+	uint8_t want;
+};
+
+struct dm_query {
+	unsigned char buf[DM_BUF];
+	size_t n;
+	size_t k;
+};
+
+/* Fills q->buf and up to cap candidates (right to left); returns how many
+ * there are, which is more than cap when some did not fit. */
+static inline size_t dm_candidates(const struct hg_domain_matcher *m, const char *name, size_t len,
+				   struct dm_query *q, struct dm_cand *c, size_t cap)
+{
+	uint64_t dots[4];
+	bool whole;
+	size_t n = dm_prep(name, len, q->buf, dots, &whole);
+	q->n = n;
+	size_t k = 0;
+	uint64_t h = m->seed;
+	size_t end = n;
+	for (unsigned labels = 1;; labels++) {
+		long d = dm_prev_dot(dots, end);
+		size_t start = (size_t)(d + 1);
+		h = dm_label(m, h, q->buf + start, end - start);
+		if (d < 0) {
+			if (whole && end > 0 && mask_has(m->any, labels)) {
+				if (k < cap)
+					c[k] = (struct dm_cand){.h = h, .start = 0, .want = DM_EXACT | DM_WILD};
+				k++;
+			}
+			break;
+		}
+		/* An empty label starts no key (keys never start with a dot). */
+		if (end > start && mask_has(m->wild, labels)) {
+			if (k < cap)
+				c[k] = (struct dm_cand){.h = h, .start = (uint16_t)start, .want = DM_WILD};
+			k++;
+		}
+		if (labels >= m->max_labels)
+			break;
+		end = (size_t)d;
+	}
+	return k;
+}
+
+/* Byte equality of a[0..n) and b[0..n); both have 16 readable bytes past n. */
+static inline bool dm_eq(const unsigned char *a, const unsigned char *b, size_t n)
+{
+#ifdef __SSE2__
+	size_t i = 0;
+	for (; i + 16 <= n; i += 16) {
+		__m128i x = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(a + i)),
+					   _mm_loadu_si128((const __m128i *)(b + i)));
+		if (_mm_movemask_epi8(x) != 0xffff)
+			return false;
+	}
+	if (i == n)
+		return true;
+	__m128i x = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(a + i)),
+				   _mm_loadu_si128((const __m128i *)(b + i)));
+	uint32_t diff = ~(uint32_t)_mm_movemask_epi8(x) & ((1u << (n - i)) - 1);
+	return diff == 0;
+#else
+	return memcmp(a, b, n) == 0;
+#endif
+}
+
+static inline const uint64_t *dm_dir_word(const struct hg_domain_matcher *m, uint64_t h)
+{
+	return &m->dir[h & m->bmask];
+}
+
+static inline bool dm_bloom_maybe(const uint64_t *d, uint64_t h)
+{
+	uint64_t q = (uint64_t)bloom_bits(h) << 32;
+	return (*d & q) == q;
+}
+
+static inline void dm_prefetch_bucket(const struct hg_domain_matcher *m, const uint64_t *d)
+{
+	const unsigned char *p = m->blob + (uint32_t)d[0];
+	__builtin_prefetch(p);
+	/* A bucket is 1-2 entries of ~30 bytes: often over a line boundary. */
+	if (((uintptr_t)p & 63) + ((uint32_t)d[1] - (uint32_t)d[0]) > 64)
+		__builtin_prefetch(p + 64);
+}
+
+/* The smallest index among bucket d's entries equal to key of a wanted
+ * kind, lowering *best; true when there was one. */
+static inline bool dm_scan(const struct hg_domain_matcher *m, const uint64_t *d, const unsigned char *key,
+			   size_t len, unsigned want, uint32_t *best)
+{
+	const unsigned char *p = m->blob + (uint32_t)d[0], *end = m->blob + (uint32_t)d[1];
+	bool found = false;
+	while (p < end) {
+		size_t l = p[0];
+		if (l == len && (p[1] & want) && dm_eq(p + DM_ENTRY_HDR, key, len)) {
+			uint32_t idx = entry_index(p);
+			if (idx < *best)
+				*best = idx;
+			found = true;
+		}
+		p += DM_ENTRY_HDR + l;
+	}
+	return found;
+}
+
+/* Build-table probe: the smallest index among the slots of key whose kind
+ * intersects want. */
+static bool table_probe(const struct hg_domain_matcher *m, uint64_t h, const unsigned char *key, size_t len,
+			unsigned want, uint32_t *best)
 {
 	bool found = false;
 	uint32_t meta = slot_meta(h, 0, len); /* tag and length; kind masked below */
@@ -327,75 +692,10 @@ static inline bool probe(const struct hg_domain_matcher *m, uint64_t h, const un
 	}
 }
 
-/* The keys a queried name can match, right to left: every suffix after a
- * dot (wildcard targets only), then the whole name (exact or wildcard
- * targets). All are hashed in one pass; those the filter rules out are
- * dropped and the home slots of the rest prefetched, so their cache misses
- * overlap. buf receives the lower-cased name; returns the number of
- * candidates, of which the first *n_suffix are suffixes. */
-struct dm_query {
-	unsigned char buf[DM_MAX_NAME + 1 + 8];
-	size_t n;
-	uint32_t starts[DM_MAX_NAME + 2];
-	uint64_t hashes[DM_MAX_NAME + 2];
-	size_t k, n_suffix;
-};
-
-static inline void dm_candidates(const struct hg_domain_matcher *m, const char *name, size_t len,
-				 struct dm_query *q)
+static inline bool dm_filter_maybe(const struct hg_domain_matcher *m, uint64_t h)
 {
-	if (len && name[len - 1] == '.')
-		len--;
-	/* Only a suffix of at most 253 bytes can equal a key, and a suffix
-	 * starts after a dot: so the last 254 bytes of a longer name are all
-	 * that matters (a hostile SNI may be far longer than any real name). */
-	bool whole = len <= DM_MAX_NAME;
-	size_t skip = whole ? 0 : len - (DM_MAX_NAME + 1);
-	size_t n = len - skip;
-	unsigned char *buf = q->buf;
-	for (size_t i = 0; i < n; i++)
-		buf[i] = hg_lower((unsigned char)name[skip + i]);
-	q->n = n;
-
-	/* First every hash, prefetching its filter word (the filter is a few
-	 * MB at a million names: each word is a likely cache miss, and these
-	 * overlap), then the filter tests, prefetching the home slots. */
-	size_t k = 0;
-	uint64_t h = m->seed;
-	size_t end = n;
-	for (size_t i = n; i-- > 0;) {
-		if (buf[i] != '.')
-			continue;
-		if (end > i + 1) { /* an empty label starts no key */
-			h = dm_label(m, h, buf + i + 1, end - (i + 1));
-			q->starts[k] = (uint32_t)(i + 1);
-			q->hashes[k++] = h;
-			__builtin_prefetch(&m->filter[(h >> 32) & m->fmask]);
-		} else {
-			h = dm_label(m, h, buf + i + 1, 0);
-		}
-		end = i;
-	}
-	size_t n_suffix = k;
-	if (whole && end > 0) {
-		h = dm_label(m, h, buf, end);
-		q->starts[k] = 0;
-		q->hashes[k++] = h;
-		__builtin_prefetch(&m->filter[(h >> 32) & m->fmask]);
-	}
-	size_t kept = 0;
-	q->n_suffix = 0;
-	for (size_t j = 0; j < k; j++) {
-		if (!filter_maybe(m, q->hashes[j]))
-			continue;
-		__builtin_prefetch(&m->slots[q->hashes[j] & m->mask]);
-		q->starts[kept] = q->starts[j];
-		q->hashes[kept++] = q->hashes[j];
-		if (j < n_suffix)
-			q->n_suffix = kept;
-	}
-	k = kept;
-	q->k = k;
+	uint64_t b = filter_bits(h);
+	return (*filter_word(m, h) & b) == b;
 }
 
 bool hg_domain_matcher_lookup(const struct hg_domain_matcher *m, const char *name, size_t len,
@@ -404,86 +704,115 @@ bool hg_domain_matcher_lookup(const struct hg_domain_matcher *m, const char *nam
 	if (!m || m->count == 0)
 		return false;
 	struct dm_query q;
-	dm_candidates(m, name, len, &q);
+	struct dm_cand c[DM_MAX_LABELS + 1];
+	size_t k = dm_candidates(m, name, len, &q, c, HG_ARRAY_LEN(c));
 	uint32_t best = UINT32_MAX;
 	bool found = false;
-	for (size_t j = 0; j < q.k; j++) {
-		unsigned want = j >= q.n_suffix ? (DM_EXACT | DM_WILD) : DM_WILD;
-		found |= probe(m, q.hashes[j], q.buf + q.starts[j], q.n - q.starts[j], want, &best);
+	if (!m->dir) {
+		for (size_t j = 0; j < k; j++)
+			found |= table_probe(m, c[j].h, q.buf + c[j].start, q.n - c[j].start, c[j].want, &best);
+	} else {
+		/* The filter (cache-near) first, then the directory words of
+		 * the candidates it lets through (their misses overlap), then
+		 * the buckets that the Bloom words let through. */
+		size_t kept = 0;
+		for (size_t j = 0; j < k; j++) {
+			if (!dm_filter_maybe(m, c[j].h))
+				continue;
+			__builtin_prefetch(dm_dir_word(m, c[j].h));
+			c[kept++] = c[j];
+		}
+		k = kept;
+		kept = 0;
+		for (size_t j = 0; j < k; j++) {
+			const uint64_t *d = dm_dir_word(m, c[j].h);
+			if (!dm_bloom_maybe(d, c[j].h))
+				continue;
+			dm_prefetch_bucket(m, d);
+			c[kept++] = c[j];
+		}
+		for (size_t j = 0; j < kept; j++)
+			found |= dm_scan(m, dm_dir_word(m, c[j].h), q.buf + c[j].start, q.n - c[j].start, c[j].want,
+					 &best);
 	}
 	if (found)
 		*index = best;
 	return found;
 }
 
-/* A batch is worked in groups, stage by stage, so that the cache misses of
- * different names overlap instead of following each other: (1) hash and
- * filter every name of the group and prefetch its home slots; (2) walk the
- * probe chains, keep the slots whose tag and length match and prefetch
- * their key bytes; (3) compare the bytes. A random hit in a big list costs
- * two dependent misses (slot, then key bytes); a group pays them about
- * once. A name with more candidates or matching slots than a group keeps
- * track of (hostile names with many labels) goes the one-at-a-time way. */
-enum { DM_GROUP = 8, DM_GROUP_CAND = 6, DM_GROUP_MATCH = 4 };
+/* A batch is worked in groups of up to DM_GROUP names, stage by stage over
+ * the whole group, so that the cache misses of different names overlap
+ * instead of following each other: (1) every name is hashed and its
+ * candidates' filter words prefetched; (2) the filter is tested and the
+ * directory words of what passes prefetched; (3) the directory's Bloom
+ * words are tested and the buckets that pass prefetched; (4) the buckets
+ * are compared. A random hit's two dependent misses (directory word, then
+ * bucket: DRAM latency is 200-370 ns on a loaded VM) are paid about once a
+ * group, not once a name. A name with more candidates than a group slot
+ * holds (hostile names with many labels, against a list with keys of many
+ * label counts) is looked up on its own. */
+enum { DM_GROUP = 32, DM_GROUP_CAND = 6 };
 
-struct dm_pending {
-	const struct dm_slot *slot[DM_GROUP_MATCH];
-	uint32_t start[DM_GROUP_MATCH];
-	size_t n;
-	bool slow;
+struct dm_stage {
+	struct dm_query q;
+	struct dm_cand c[DM_GROUP_CAND];
+	size_t k; /* > DM_GROUP_CAND: look the name up on its own */
 };
 
 void hg_domain_matcher_lookup_batch(const struct hg_domain_matcher *m, size_t count, const char *const *names,
 				    const size_t *lens, uint32_t *index, bool *found)
 {
-	if (!m || m->count == 0) {
+	if (!m || m->count == 0 || !m->dir) {
 		for (size_t i = 0; i < count; i++)
-			found[i] = false;
+			found[i] = hg_domain_matcher_lookup(m, names[i], lens[i], &index[i]);
 		return;
 	}
-	struct dm_query q[DM_GROUP];
-	struct dm_pending p[DM_GROUP];
+	struct dm_stage st[DM_GROUP];
 	for (size_t base = 0; base < count; base += DM_GROUP) {
 		size_t g = HG_MIN((size_t)DM_GROUP, count - base);
-		for (size_t i = 0; i < g; i++)
-			dm_candidates(m, names[base + i], lens[base + i], &q[i]);
 		for (size_t i = 0; i < g; i++) {
-			p[i].n = 0;
-			p[i].slow = q[i].k > DM_GROUP_CAND;
-			for (size_t j = 0; !p[i].slow && j < q[i].k; j++) {
-				unsigned want = j >= q[i].n_suffix ? (DM_EXACT | DM_WILD) : DM_WILD;
-				size_t klen = q[i].n - q[i].starts[j];
-				uint32_t meta = slot_meta(q[i].hashes[j], 0, klen);
-				for (size_t pos = q[i].hashes[j] & m->mask;; pos = (pos + 1) & m->mask) {
-					const struct dm_slot *s = &m->slots[pos];
-					if (!s->meta)
-						break;
-					if ((s->meta & ~0x300u) != meta || !(s->meta >> 8 & want))
-						continue;
-					if (p[i].n == DM_GROUP_MATCH) {
-						p[i].slow = true;
-						break;
-					}
-					__builtin_prefetch(m->names + s->off);
-					p[i].slot[p[i].n] = s;
-					p[i].start[p[i].n++] = q[i].starts[j];
-				}
-			}
+			struct dm_stage *s = &st[i];
+			s->k = dm_candidates(m, names[base + i], lens[base + i], &s->q, s->c, DM_GROUP_CAND);
+			for (size_t j = 0; j < s->k && j < DM_GROUP_CAND; j++)
+				__builtin_prefetch(filter_word(m, s->c[j].h));
 		}
 		for (size_t i = 0; i < g; i++) {
+			struct dm_stage *s = &st[i];
+			if (s->k > DM_GROUP_CAND)
+				continue;
+			size_t kept = 0;
+			for (size_t j = 0; j < s->k; j++) {
+				if (!dm_filter_maybe(m, s->c[j].h))
+					continue;
+				__builtin_prefetch(dm_dir_word(m, s->c[j].h));
+				s->c[kept++] = s->c[j];
+			}
+			s->k = kept;
+		}
+		for (size_t i = 0; i < g; i++) {
+			struct dm_stage *s = &st[i];
+			if (s->k > DM_GROUP_CAND)
+				continue;
+			size_t kept = 0;
+			for (size_t j = 0; j < s->k; j++) {
+				const uint64_t *d = dm_dir_word(m, s->c[j].h);
+				if (!dm_bloom_maybe(d, s->c[j].h))
+					continue;
+				dm_prefetch_bucket(m, d);
+				s->c[kept++] = s->c[j];
+			}
+			s->k = kept;
+		}
+		for (size_t i = 0; i < g; i++) {
+			struct dm_stage *s = &st[i];
 			uint32_t best = UINT32_MAX;
 			bool hit = false;
-			if (p[i].slow) {
+			if (s->k > DM_GROUP_CAND) {
 				hit = hg_domain_matcher_lookup(m, names[base + i], lens[base + i], &best);
 			} else {
-				for (size_t j = 0; j < p[i].n; j++) {
-					const struct dm_slot *s = p[i].slot[j];
-					if (memcmp(m->names + s->off, q[i].buf + p[i].start[j], slot_len(s)) == 0) {
-						hit = true;
-						if (s->index < best)
-							best = s->index;
-					}
-				}
+				for (size_t j = 0; j < s->k; j++)
+					hit |= dm_scan(m, dm_dir_word(m, s->c[j].h), s->q.buf + s->c[j].start,
+						       s->q.n - s->c[j].start, s->c[j].want, &best);
 			}
 			found[base + i] = hit;
 			if (hit)

@@ -4,8 +4,8 @@
  * itself; ".example.com" matches example.com and every subdomain on a label
  * boundary. Matching is ASCII case-insensitive and ignores one trailing dot.
  * The matcher is built once by the compiler and shared read-only with the
- * runtime; a lookup costs one hash probe per label of the queried name,
- * whatever the size of the list. */
+ * runtime; a lookup costs at most one hash probe per label of the queried
+ * name, whatever the size of the list. */
 #ifndef HOSTGATE_DOMAIN_H
 #define HOSTGATE_DOMAIN_H
 
@@ -20,9 +20,14 @@ bool hg_domain_valid(const char *name, size_t len, const char **why, size_t *bad
 struct hg_domain_matcher;
 
 /* Builds an empty matcher; add targets in list order; index is returned by
- * lookups (the caller maps it to a sid). Duplicate targets keep the first. */
+ * lookups (the caller maps it to a sid). Duplicate targets keep the first.
+ * Lookups work at any time; they are fastest once the matcher is sealed
+ * into its compact lookup form, which happens by itself when `expected`
+ * targets have been added (so give the exact count when known), or on
+ * hg_domain_matcher_seal(). Adding after sealing is allowed (it rebuilds). */
 struct hg_domain_matcher *hg_domain_matcher_new(size_t expected);
 void hg_domain_matcher_add(struct hg_domain_matcher *m, const char *target, size_t len, uint32_t index);
+void hg_domain_matcher_seal(struct hg_domain_matcher *m);
 void hg_domain_matcher_free(struct hg_domain_matcher *m);
 size_t hg_domain_matcher_count(const struct hg_domain_matcher *m);
 size_t hg_domain_matcher_bytes(const struct hg_domain_matcher *m);
