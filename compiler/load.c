@@ -3,6 +3,7 @@
  * rules text, or a plain domain list. The extension decides when it is
  * known; otherwise the content does. */
 #include "hostgate/ir.h"
+#include "yaml_tree.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -92,7 +93,8 @@ bool hg_load_file(struct hg_ruleset *rs, const char *path, const struct hg_load_
 	bool ok;
 	switch (sniff(path, text, len)) {
 	case INPUT_YAML:
-		ok = hg_load_yaml(rs, file, text, len, o, d);
+		ok = hg_load_yaml_owned(rs, file, text, len, o, d);
+		text = NULL; /* freed once its tree is built */
 		break;
 	case INPUT_SURICATA: {
 		const char *base = strrchr(file, '/');

@@ -2180,8 +2180,12 @@ static bool has_any(const struct hg_ynode *m, const char *const *keys)
 	return false;
 }
 
-bool hg_load_yaml(struct hg_ruleset *rs, const char *path, const char *text, size_t len,
-		  const struct hg_load_opts *o, struct hg_diag *d)
+/* owned, when not NULL, is text's malloc'd buffer: freed as soon as the
+ * tree is built, since nothing after reads the text (the tree holds every
+ * string), so a big file and its tree are not both in memory while the IR
+ * is built. */
+static bool load_yaml(struct hg_ruleset *rs, const char *path, const char *text, size_t len,
+		      const struct hg_load_opts *o, struct hg_diag *d, char *owned)
 {
 	struct hg_load_opts defaults;
 	if (!o) {
@@ -2197,6 +2201,7 @@ bool hg_load_yaml(struct hg_ruleset *rs, const char *path, const char *text, siz
 		.errors0 = d->errors,
 	};
 	struct hg_ynode *root = hg_ytree_parse(rs->arena, L.file, text, len, o, d);
+	free(owned);
 	if (!root)
 		return false;
 	static const char *const bare_group[] = {"RulesSource", "RuleVariables", "StatefulRuleOptions",
@@ -2234,4 +2239,16 @@ bool hg_load_yaml(struct hg_ruleset *rs, const char *path, const char *text, siz
 	}
 	hg_vec_free(&L.bad_params);
 	return ok && d->errors == L.errors0;
+}
+
+bool hg_load_yaml(struct hg_ruleset *rs, const char *path, const char *text, size_t len,
+		  const struct hg_load_opts *o, struct hg_diag *d)
+{
+	return load_yaml(rs, path, text, len, o, d, NULL);
+}
+
+bool hg_load_yaml_owned(struct hg_ruleset *rs, const char *path, char *text, size_t len,
+			const struct hg_load_opts *o, struct hg_diag *d)
+{
+	return load_yaml(rs, path, text, len, o, d, text);
 }

@@ -41,7 +41,12 @@ struct builder {
 	struct anchors anchors;
 	size_t alias_nodes;
 	struct hg_ynode *root;
-	size_t *line_start; /* byte offset of each line (0-based index) */
+	/* Line starts: a cursor that moves forward (scalars arrive in document
+	 * order), so a million-line file needs no table of line offsets; the
+	 * first request behind the cursor builds the table (an error path). */
+	uint32_t cur_line;
+	size_t cur_off;
+	size_t *line_tab; /* byte offset of each line (0-based index) */
 	size_t n_lines;
 };
 
@@ -111,13 +116,41 @@ static struct hg_loc mark_loc(const struct builder *b, yaml_mark_t m)
 	return (struct hg_loc){b->file, (uint32_t)m.line + 1, (uint32_t)m.column + 1};
 }
 
+/* Byte offset of the start of 1-based line (lines end at '\n'), or
+ * SIZE_MAX when the text has fewer lines. */
+static size_t line_start(struct builder *b, uint32_t line)
+{
+	if (line == 0)
+		return SIZE_MAX;
+	if (b->line_tab || line < b->cur_line) {
+		if (!b->line_tab) {
+			HG_VEC(size_t) ls = {0};
+			hg_vec_push(&ls, 0);
+			for (size_t i = 0; i < b->len; i++)
+				if (b->text[i] == '\n')
+					hg_vec_push(&ls, i + 1);
+			b->line_tab = ls.v;
+			b->n_lines = ls.n;
+		}
+		return line <= b->n_lines ? b->line_tab[line - 1] : SIZE_MAX;
+	}
+	while (b->cur_line < line) {
+		const char *nl = memchr(b->text + b->cur_off, '\n', b->len - b->cur_off);
+		if (!nl)
+			return SIZE_MAX;
+		b->cur_off = (size_t)(nl - b->text) + 1;
+		b->cur_line++;
+	}
+	return b->cur_off;
+}
+
 /* Byte offset of 1-based line:col (col counts characters, as libyaml's
  * marks do), or len when out of range. */
-static size_t offset_of(const struct builder *b, uint32_t line, uint32_t col)
+static size_t offset_of(struct builder *b, uint32_t line, uint32_t col)
 {
-	if (line == 0 || line > b->n_lines)
+	size_t p = line_start(b, line);
+	if (p == SIZE_MAX)
 		return b->len;
-	size_t p = b->line_start[line - 1];
 	for (uint32_t c = 1; c < col && p < b->len && b->text[p] != '\n'; c++) {
 		p++;
 		while (p < b->len && ((unsigned char)b->text[p] & 0xc0) == 0x80)
@@ -126,10 +159,10 @@ static size_t offset_of(const struct builder *b, uint32_t line, uint32_t col)
 	return p;
 }
 
-static uint32_t col_of(const struct builder *b, uint32_t line, size_t off)
+static uint32_t col_of(struct builder *b, uint32_t line, size_t off)
 {
 	uint32_t col = 1;
-	for (size_t p = b->line_start[line - 1]; p < off; p++)
+	for (size_t p = line_start(b, line); p < off; p++)
 		if (((unsigned char)b->text[p] & 0xc0) != 0x80)
 			col++;
 	return col;
@@ -138,7 +171,7 @@ static uint32_t col_of(const struct builder *b, uint32_t line, size_t off)
 /* Where a scalar's value starts: past its properties (tag, anchor) and an
  * opening quote; for a block scalar, the first content line at its
  * indentation. Loaders use it to place errors inside a value. */
-static void value_pos(const struct builder *b, struct hg_ynode *n)
+static void value_pos(struct builder *b, struct hg_ynode *n)
 {
 	n->vline = n->line;
 	n->vcol = n->col;
@@ -160,8 +193,8 @@ static void value_pos(const struct builder *b, struct hg_ynode *n)
 			p++;
 		}
 	}
-	if (p >= b->len || line > b->n_lines)
-		return;
+	if (p >= b->len)
+		return; /* p < len: line holds p, so it exists */
 	if (n->style == HG_YS_LITERAL || n->style == HG_YS_FOLDED) {
 		/* Skip the header line, then blank lines; the indentation of the
 		 * first content line is the block's. */
@@ -200,12 +233,20 @@ static struct hg_ynode *node_new(struct builder *b, enum hg_ykind k, yaml_mark_t
 		.kind = (uint8_t)k,
 		.line = (uint32_t)m.line + 1,
 		.col = (uint32_t)m.column + 1,
-		.weight = 1,
 		.tag = tag ? hg_arena_strdup(b->a, (const char *)tag) : NULL,
 	};
-	n->vline = n->line;
-	n->vcol = n->col;
+	if (k == HG_Y_SCALAR) {
+		n->vline = n->line;
+		n->vcol = n->col;
+	} else {
+		n->weight = 1;
+	}
 	return n;
+}
+
+static uint32_t node_weight(const struct hg_ynode *n)
+{
+	return n->kind == HG_Y_SCALAR ? 1 : n->weight;
 }
 
 struct key_ref {
@@ -269,7 +310,7 @@ static void attach(struct builder *b, struct hg_ynode *n)
 	}
 	struct frame *f = &b->stack.v[b->stack.n - 1];
 	hg_vec_push(&b->kids, n);
-	f->node->weight = sat_add32(f->node->weight, n->weight);
+	f->node->weight = sat_add32(f->node->weight, node_weight(n));
 }
 
 static void finish_collection(struct builder *b)
@@ -331,19 +372,11 @@ static void syntax_error(struct builder *b, const yaml_parser_t *p)
 struct hg_ynode *hg_ytree_parse(struct hg_arena *a, const char *file, const char *text, size_t len,
 				const struct hg_load_opts *o, struct hg_diag *d)
 {
-	struct builder b = {.a = a, .file = file, .text = text, .len = len, .o = o, .d = d};
+	struct builder b = {.a = a, .file = file, .text = text, .len = len, .o = o, .d = d, .cur_line = 1};
 	yaml_parser_t p;
 	yaml_event_t ev;
 	bool done = false, ok = false;
 	int docs = 0;
-
-	HG_VEC(size_t) ls = {0};
-	hg_vec_push(&ls, 0);
-	for (size_t i = 0; i < len; i++)
-		if (text[i] == '\n')
-			hg_vec_push(&ls, i + 1);
-	b.line_start = ls.v;
-	b.n_lines = ls.n;
 
 	if (!yaml_parser_initialize(&p))
 		hg_oom();
@@ -419,7 +452,7 @@ struct hg_ynode *hg_ytree_parse(struct hg_arena *a, const char *file, const char
 				hg_diag_error(d, loc, "alias '*%s' names no complete anchor before it", name);
 				goto fail_ev;
 			}
-			b.alias_nodes = sat_add(b.alias_nodes, n->weight);
+			b.alias_nodes = sat_add(b.alias_nodes, node_weight(n));
 			if (b.alias_nodes > o->max_alias_nodes) {
 				hg_diag_error(d, loc,
 					      "aliases reach more than %zu nodes (alias '*%s'); refusing to expand "
@@ -451,7 +484,7 @@ out:
 	hg_vec_free(&b.stack);
 	hg_vec_free(&b.kids);
 	anchors_free(&b.anchors);
-	hg_vec_free(&ls);
+	free(b.line_tab);
 	yaml_parser_delete(&p);
 	return ok ? b.root : NULL;
 }

@@ -23,24 +23,30 @@ struct hg_ypair {
 	struct hg_ynode *val;
 };
 
-/* One node per scalar, sequence or mapping: 48 bytes, because a domain list
+/* One node per scalar, sequence or mapping: 40 bytes, because a domain list
  * of a million names is a million scalar nodes. The kind selects which
- * member of each union is meaningful (a scalar's str/len, a sequence's
- * items/n_items, a mapping's pairs/n_pairs); a scalar's bytes are stored
- * right after its node. */
+ * member of each union is meaningful (a scalar's str/len and vline/vcol, a
+ * sequence's items/n_items, a mapping's pairs/n_pairs, a collection's
+ * weight); a scalar's bytes are stored right after its node. */
 struct hg_ynode {
 	uint8_t kind;  /* enum hg_ykind */
 	uint8_t style; /* enum hg_ystyle (scalars) */
 	bool exact;    /* value bytes are verbatim at vline:vcol (one line, no escapes) */
 	uint32_t line, col;   /* the node's first character (its tag, when tagged) */
-	uint32_t vline, vcol; /* a scalar's value: after the tag and the opening quote */
 	union {
 		uint32_t len; /* HG_Y_SCALAR: excludes the NUL (str may hold NULs) */
 		uint32_t n_items;
 		uint32_t n_pairs;
 	};
-	/* Nodes this subtree expands to (saturating): the alias bomb meter. */
-	uint32_t weight;
+	union {
+		/* HG_Y_SCALAR: the value, after the tag and the opening quote. */
+		struct {
+			uint32_t vline, vcol;
+		};
+		/* HG_Y_SEQ, HG_Y_MAP: nodes this subtree expands to (saturating),
+		 * the alias bomb meter; a scalar weighs 1. */
+		uint32_t weight;
+	};
 	const char *tag; /* NULL when untagged; "!Ref", "tag:yaml.org,2002:str" ... */
 	union {
 		const char *str;              /* HG_Y_SCALAR: NUL-terminated */
@@ -57,6 +63,11 @@ struct hg_ynode {
  * the caller goes on and reports everything else. */
 struct hg_ynode *hg_ytree_parse(struct hg_arena *a, const char *file, const char *text, size_t len,
 				const struct hg_load_opts *o, struct hg_diag *d);
+
+/* hg_load_yaml() on a malloc'd text it takes over: the text is freed as
+ * soon as its tree is built (hg_load_file() on big inputs). */
+bool hg_load_yaml_owned(struct hg_ruleset *rs, const char *path, char *text, size_t len,
+			const struct hg_load_opts *o, struct hg_diag *d);
 
 /* The value of key in mapping m, or NULL (m may be NULL or not a map). */
 struct hg_ynode *hg_ymap_get(const struct hg_ynode *m, const char *key);
