@@ -45,9 +45,7 @@
 #include "replay_run.h"
 
 #define LINKTYPE_RAW 101
-/* Flows released per batch: verdicts are committed, then their packets sent. */
-#define RELEASE_MAX 1024
-/* Frames read before the batch is committed even if more are waiting. */
+/* Frames read before the verdict batch is committed even if more wait. */
 #define BURST_MAX 256
 /* A decided flow whose packets still reach us this long after its verdict
  * was written lost its set entry (timeout): write it again. */
@@ -84,8 +82,6 @@ struct live {
 	struct hg_hold *hold;
 	struct hg_eventlog *alerts, *flows;
 	struct hg_decode_stats dec;
-	struct hg_hold_key rel[RELEASE_MAX];
-	size_t n_rel;
 	struct live_stats st;
 };
 
@@ -399,19 +395,13 @@ static void inject_cb(void *ud, const uint8_t *data, size_t len)
 	hg_act_inject(L->act, data, len);
 }
 
-/* Commits the queued verdicts, then sends what the allowed flows held. */
+/* Commits the verdicts queued during one poll round. The packets of the
+ * flows they allow were re-injected already: an allowed flow pays the
+ * decision, not the transaction. */
 static void flush_batch(struct live *L)
 {
 	if (hg_act_pending(L->act))
 		hg_act_commit(L->act);
-	for (size_t i = 0; i < L->n_rel; i++) {
-		struct hg_hold_flow *hf = hg_hold_get(L->hold, &L->rel[i], false, NULL);
-		if (!hf || !hf->releasing)
-			continue;
-		hf->releasing = 0;
-		hg_hold_release(L->hold, hf, inject_cb, L);
-	}
-	L->n_rel = 0;
 }
 
 /* The kernel holds only packets of established TCP flows: the SYN and the
@@ -478,19 +468,9 @@ static void write_verdict(struct live *L, struct hg_hold_flow *hf, bool allow, u
 	hf->verdict_us = now;
 }
 
-static void queue_release(struct live *L, struct hg_hold_flow *hf)
-{
-	if (hf->releasing)
-		return;
-	hf->releasing = 1;
-	L->rel[L->n_rel++] = hf->key;
-}
-
 static void handle_held(struct live *L, const struct hg_frame *fr)
 {
 	L->st.frames++;
-	if (L->n_rel >= RELEASE_MAX)
-		flush_batch(L);
 	struct hg_packet p;
 	if (!hg_decode(&L->dec, fr->linktype, fr->ts_us, fr->data, fr->caplen, fr->wirelen, &p) ||
 	    (p.flags & (HG_PKT_F_FRAGMENT | HG_PKT_F_SNAPPED))) {
@@ -539,22 +519,21 @@ static void handle_held(struct live *L, const struct hg_frame *fr)
 			hf->state = HG_HOLD_PASSED;
 			L->st.flows_decided[HG_VERDICT_PASS]++;
 			write_verdict(L, hf, true, now);
-		} else if (!hf->releasing && now - hf->verdict_us > REWRITE_US) {
+		} else if (now - hf->verdict_us > REWRITE_US) {
 			write_verdict(L, hf, true, now);
 		}
-		if (hf->n_pkts || hf->releasing || hg_act_pending(L->act)) {
-			/* Behind what is held, after the verdict is in. */
-			if (hg_hold_push(L->hold, hf, l3, l3len))
-				queue_release(L, hf);
-		} else {
-			hg_act_inject(L->act, l3, l3len);
-		}
+		/* Sent now, what was held first: the verdict is committed at the
+		 * end of this poll round, and until the kernel holds it the
+		 * flow's next packets come here again, in order, and are sent the
+		 * same way. */
+		if (hf->n_pkts)
+			hg_hold_release(L->hold, hf, inject_cb, L);
+		hg_act_inject(L->act, l3, l3len);
 		break;
 	case HG_VERDICT_DROP:
 	case HG_VERDICT_REJECT:
 		if (hf->state != HG_HOLD_DENIED) {
 			hf->state = HG_HOLD_DENIED;
-			hf->releasing = 0;
 			L->st.flows_decided[v]++;
 			write_verdict(L, hf, false, now);
 			hg_hold_discard(L->hold, hf);

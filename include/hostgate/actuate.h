@@ -3,9 +3,10 @@
  * libnftables transaction), held packets re-injected through raw sockets
  * with their TCP/UDP checksum recomputed, and TCP resets for rejects.
  *
- * Order matters for an allowed flow: commit the verdict first, then
- * re-inject, so the flow's next packets already pass in the kernel and
- * the daemon never sees them. Not thread-safe: one actuator per daemon. */
+ * An allowed flow's held packets are re-injected as soon as it is decided
+ * and its verdict committed after (a transaction costs far more than a
+ * send): the packets that reach the daemon in between are re-injected in
+ * order by the same path. Not thread-safe: one actuator per daemon. */
 #ifndef HOSTGATE_ACTUATE_H
 #define HOSTGATE_ACTUATE_H
 

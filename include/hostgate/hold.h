@@ -35,7 +35,6 @@ struct hg_hold_flow {
 	uint64_t flow_id;      /* the inspector's flow, 0 until known */
 	uint64_t verdict_us;   /* when the verdict was last written */
 	uint8_t state;         /* enum hg_hold_state */
-	uint8_t releasing;     /* queued for release after the next commit */
 	uint32_t n_pkts, bytes;
 	/* private */
 	struct hg_hold_pkt *head, *tail;
