@@ -33,10 +33,6 @@
 #include <unistd.h>
 
 #include <sys/capability.h>
-#include <linux/netfilter/nfnetlink.h>
-#include <linux/netfilter/nfnetlink_log.h>
-#include <linux/netlink.h>
-#include <sys/socket.h>
 
 #include "hostgate/actuate.h"
 #include "hostgate/apply.h"
@@ -805,28 +801,6 @@ static int drop_privileges(const char *user, const char *const *logs, size_t n_l
 
 /* ---------------------------------------------------------------- main */
 
-/* nfnetlink_log queues up to 100 packets or 1 s per group before it sends
- * them (NFULNL_QTHRESH_DEFAULT, NFULNL_TIMEOUT_DEFAULT); a held packet
- * must reach us at once, so the group's instance (bound to this socket by
- * libpcap) is told to send every packet as it comes. */
-static int nflog_immediate(int fd, unsigned group)
-{
-	struct {
-		struct nlmsghdr nh;
-		struct nfgenmsg g;
-		struct nfattr a;
-		uint32_t qthresh;
-	} m = {
-		.nh = {.nlmsg_len = sizeof(m), .nlmsg_type = (NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_CONFIG,
-		       .nlmsg_flags = NLM_F_REQUEST},
-		.g = {.nfgen_family = AF_UNSPEC, .version = NFNETLINK_V0, .res_id = htons((uint16_t)group)},
-		.a = {.nfa_len = sizeof(struct nfattr) + sizeof(uint32_t), .nfa_type = NFULA_CFG_QTHRESH},
-		.qthresh = htonl(1),
-	};
-	struct sockaddr_nl to = {.nl_family = AF_NETLINK};
-	return sendto(fd, &m, sizeof(m), 0, (struct sockaddr *)&to, sizeof(to)) == (ssize_t)sizeof(m) ? 0 : -errno;
-}
-
 static struct hg_source *open_nflog(unsigned group, int snaplen)
 {
 	char dev[32], err[256];
@@ -836,9 +810,10 @@ static struct hg_source *open_nflog(unsigned group, int snaplen)
 		logmsg("%s", err);
 		return NULL;
 	}
+	/* No queue threshold to set here: nfnetlink_log would batch up to 100
+	 * packets or 1 s per group, but the table's log rules carry
+	 * `queue-threshold 1`, so every held packet is sent as it comes. */
 	int fd = hg_source_fd(s);
-	if (fd >= 0 && nflog_immediate(fd, group) < 0)
-		logmsg("%s: cannot set the queue threshold (packets may wait up to 1 s)", dev);
 	if (fd < 0 || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
 		logmsg("%s: cannot make the descriptor non-blocking", dev);
 		hg_source_close(s);

@@ -256,9 +256,16 @@ Test(emit_nft, mixed_policy_decides_and_holds)
 		  "%s", a);
 	cr_assert(strstr(a, "set alert1 {"), "%s", a);
 	cr_assert(strstr(a, "@deny4 drop"));
-	cr_assert(strstr(a, "@allow6 accept"));
-	cr_assert(strstr(a, "meta l4proto tcp ct state established log group 7 snaplen 65535 drop"), "%s", a);
-	cr_assert(strstr(a, "meta l4proto udp log group 7 snaplen 65535 drop"));
+	cr_assert(strstr(a, "@allow6 ct mark set ct mark | 0x00800000 accept"));
+	/* An allowed flow's bulk: one ct mark compare, after the kernel's own
+	 * rules (A.) and before the verdict sets. */
+	const char *mark = strstr(a, "ct mark & 0x00800000 == 0x00800000 accept\n");
+	cr_assert(mark && mark < strstr(a, "@deny4 drop") && mark > strstr(a, "@alert1 log group"), "%s", a);
+	/* Held packets reach the daemon one by one, not in batches of 100 or
+	 * after 1 s (nfnetlink_log's defaults). */
+	cr_assert(strstr(a, "meta l4proto tcp ct state established log group 7 snaplen 65535 queue-threshold 1 drop"),
+		  "%s", a);
+	cr_assert(strstr(a, "meta l4proto udp log group 7 snaplen 65535 queue-threshold 1 drop"));
 	cr_assert(strstr(a, "timeout 3600s"));
 	/* reply-orientation section: nothing outside the kernel can decide a
 	 * first packet here */
@@ -305,7 +312,7 @@ Test(emit_nft, packet_rule_on_syn_holds_new_flows)
 	rule_add(rs, g, HG_ACT_DROP, HG_PROTO_TCP, NET_ANY, NULL, NET_ANY, NULL, 0, 2);
 	char *a = emit(rs, NULL);
 	cr_assert(strstr(a, "kernel-decided stateful rules: 0 of 2"), "%s", a);
-	cr_assert(strstr(a, "meta l4proto tcp log group 7 snaplen 65535 drop"), "SYNs held:\n%s", a);
+	cr_assert(strstr(a, "meta l4proto tcp log group 7 snaplen 65535 queue-threshold 1 drop"), "SYNs held:\n%s", a);
 	assert_nft_accepts(a);
 	free(a);
 	hg_ruleset_free(rs);
@@ -323,7 +330,7 @@ Test(emit_nft, drop_strict_in_kernel)
 	char *a = emit(rs, NULL);
 	cr_assert(strstr(a, "daemon hold: no"), "%s", a);
 	cr_assert(strstr(a, "# D. aws:drop_strict"), "%s", a);
-	cr_assert(strstr(a, "ct direction original ct state new log group 8 snaplen 128\n"), "%s", a);
+	cr_assert(strstr(a, "ct direction original ct state new log group 8 snaplen 128 queue-threshold 1\n"), "%s", a);
 	cr_assert_null(strstr(a, "log group 7"), "%s", a);
 	cr_assert_null(strstr(a, "# C. kernel-decided"), "%s", a);
 	assert_nft_accepts(a);
