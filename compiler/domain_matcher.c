@@ -6,17 +6,21 @@
  * addressing over 12-byte slots, key bytes in an arena), which removes
  * duplicates and answers lookups. Sealing (explicit, or automatic when as
  * many targets as announced have been added) turns it into the lookup form:
- * a directory of buckets, one 8-byte word each {offset, 32-bit Bloom word of
- * the bucket's keys}, and one blob holding each bucket's entries back to
- * back {length, kind, index, key bytes}. A miss is mostly answered by the
- * directory word alone (4 MB at a million names: cache-near); a hit costs
- * the directory word and one or two adjacent lines of the blob, where the
- * build table cost a slot and then a key elsewhere. An exact target
- * "a.example.com" and a dot target ".example.com" are entries (kind
- * DM_EXACT / DM_WILD) of the same key "example.com".
+ *  - a blocked Bloom filter of 8 bits a key, four bits of one 64-bit word
+ *    (1 MB at a million names: it stays in a core's L2), so most suffixes
+ *    of a queried name, which are in no list, cost one L2 read (~3% pass
+ *    falsely);
+ *  - an array of 64-byte lines; a key's hash names its home line, and the
+ *    keys of one home sit back to back {length, flags, index, key bytes},
+ *    in the home line or, when earlier homes filled it, a few lines later
+ *    (the home line's 2-byte header says where). A hit mostly costs the
+ *    one line, a single DRAM miss, where a slot and then a key elsewhere
+ *    (or a directory word and then a bucket) cost two dependent misses.
+ * An exact target "a.example.com" and a dot target ".example.com" are
+ * entries (kind DM_EXACT / DM_WILD) of the same key "example.com".
  *
  * Hashing is seeded per process (getrandom) so a hostile list or a hostile
- * stream of names cannot aim at one bucket (STYLE.md 10, Redis dict.c). */
+ * stream of names cannot aim at one line (STYLE.md 10, Redis dict.c). */
 #include "hostgate/domain.h"
 
 #include <string.h>
@@ -38,8 +42,15 @@ enum {
 	DM_WINDOW = DM_MAX_NAME + 1,
 	DM_BUF = 256 + 32,
 	DM_MAX_LABELS = 128, /* a 254-byte window holds at most 128 labels */
-	DM_ENTRY_HDR = 6,    /* blob entry: length, kind, index (4, little-endian) */
-	DM_PAD = 32,         /* slack after the blob and the build arena */
+	DM_ENTRY_HDR = 6,    /* line entry: length, flags, index (4, little-endian) */
+	DM_PAD = 32,         /* slack after the lines and the arenas */
+	DM_LINE = 64,
+	DM_LINE_HDR = 2,     /* home's entries: {offset in line, lines ahead} */
+	DM_NO_HOME = 255,    /* lines ahead: no key has this home */
+	DM_INLINE_MAX = DM_LINE - DM_LINE_HDR - DM_ENTRY_HDR, /* longer keys: in longs[] */
+	/* entry flags: the kind bits, then */
+	DM_LAST = 1u << 2, /* the last entry of its home */
+	DM_LONG = 1u << 3, /* key bytes at a 4-byte offset in longs[] */
 };
 
 /* ---------------------------------------------------------- build table */
@@ -82,18 +93,14 @@ struct hg_domain_matcher {
 	unsigned char *names;
 	size_t names_len, names_cap;
 
-	/* Lookup form (NULL until sealed): dir[b] = bloom << 32 | offset of
-	 * bucket b's entries in blob; dir[bmask + 1] ends the last bucket. */
-	uint64_t *dir;
-	size_t bmask;
-	/* In front of it, a blocked Bloom filter of 8 bits a key (1 MB at a
-	 * million names, so it stays in a core's L2 where the 4 MB directory
-	 * does not): three bits of one 64-bit word per key. Most suffixes of
-	 * a queried name are in no list; they cost one L2 read each. */
+	/* Lookup form (NULL until sealed). */
 	uint64_t *filter;
-	unsigned fshift; /* word = (h * DM_FMUL) >> fshift */
-	unsigned char *blob;
-	size_t blob_len;
+	unsigned fshift; /* filter word = (h * DM_FMUL) >> fshift */
+	unsigned char *lines;
+	size_t n_homes;  /* lines that are homes; a few more follow for spill */
+	size_t n_lines;
+	unsigned char *longs; /* key bytes of keys over DM_INLINE_MAX */
+	size_t longs_len;
 };
 
 /* ------------------------------------------------------------------ hash */
@@ -136,11 +143,13 @@ static inline uint64_t dm_label(const struct hg_domain_matcher *m, uint64_t h, c
 	size_t i = 0;
 	for (; n - i > 16; i += 16)
 		h = dm_mix(h ^ dm_load64(p + i) ^ m->k[0], dm_load64(p + i + 8) ^ m->k[2]);
-	size_t r = n - i;
-	uint64_t m0 = r >= 8 ? ~0ull : (1ull << (8 * r)) - 1;
-	uint64_t m1 = r >= 16 ? ~0ull : r > 8 ? (1ull << (8 * (r - 8))) - 1 : 0;
-	return dm_mix(h ^ (dm_load64(p + i) & m0) ^ m->k[0],
-		      (dm_load64(p + i + 8) & m1) ^ m->k[1] ^ (n * 0x9e3779b97f4a7c15ull));
+	/* The label's last 0..16 bytes, masked by a window into 16 0xff
+	 * bytes followed by 16 zero bytes (one load, no branch). */
+	static const unsigned char ones[32] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+					       0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	const unsigned char *mask = ones + 16 - (n - i);
+	return dm_mix(h ^ (dm_load64(p + i) & dm_load64(mask)) ^ m->k[0],
+		      (dm_load64(p + i + 8) & dm_load64(mask + 8)) ^ m->k[1] ^ (n * 0x9e3779b97f4a7c15ull));
 }
 
 static uint64_t process_seed[2];
@@ -182,16 +191,8 @@ static uint64_t name_hash(const struct hg_domain_matcher *m, const unsigned char
 	return dm_label(m, h, key, end);
 }
 
-/* The directory's Bloom word: two of 32 bits, from the hash's top bits
- * (the bucket comes from the low bits, the build table's tag from 42..63). */
-static inline uint32_t bloom_bits(uint64_t h)
-{
-	return (1u << (h >> 59)) | (1u << ((h >> 54) & 31));
-}
-
-/* The filter word comes from the high bits of a second product (the bucket
- * takes the low bits of h, the directory's Bloom word bits 54..63), its
- * three bits from h's bits 20..37. */
+/* The filter word comes from the high bits of a second product, its four
+ * bits from h's bits 0..23; the home line from h's bits 32..63. */
 #define DM_FMUL 0x9e3779b97f4a7c15ull
 
 static inline const uint64_t *filter_word(const struct hg_domain_matcher *m, uint64_t h)
@@ -201,7 +202,12 @@ static inline const uint64_t *filter_word(const struct hg_domain_matcher *m, uin
 
 static inline uint64_t filter_bits(uint64_t h)
 {
-	return 1ull << (h >> 20 & 63) | 1ull << (h >> 26 & 63) | 1ull << (h >> 32 & 63);
+	return 1ull << (h & 63) | 1ull << (h >> 6 & 63) | 1ull << (h >> 12 & 63) | 1ull << (h >> 18 & 63);
+}
+
+static inline size_t home_of(const struct hg_domain_matcher *m, uint64_t h)
+{
+	return (size_t)((h >> 32) * m->n_homes >> 32);
 }
 
 static inline bool mask_has(const uint64_t mask[2], unsigned n)
@@ -269,9 +275,9 @@ void hg_domain_matcher_free(struct hg_domain_matcher *m)
 		return;
 	free(m->slots);
 	free(m->names);
-	free(m->dir);
 	free(m->filter);
-	free(m->blob);
+	free(m->lines);
+	free(m->longs);
 	free(m);
 }
 
@@ -284,9 +290,9 @@ size_t hg_domain_matcher_bytes(const struct hg_domain_matcher *m)
 {
 	if (!m)
 		return 0;
-	if (m->dir)
-		return sizeof(*m) + (m->bmask + 2) * sizeof(*m->dir) + ((size_t)1 << (64 - m->fshift)) * 8 +
-		       m->blob_len + DM_PAD;
+	if (m->lines)
+		return sizeof(*m) + ((size_t)1 << (64 - m->fshift)) * 8 + m->n_lines * DM_LINE + DM_PAD +
+		       m->longs_len;
 	/* The names reservation's untouched tail is address space, not memory. */
 	return sizeof(*m) + (m->mask + 1) * sizeof(*m->slots) + m->names_len;
 }
@@ -355,6 +361,19 @@ static inline uint32_t entry_index(const unsigned char *e)
 	return (uint32_t)e[2] | (uint32_t)e[3] << 8 | (uint32_t)e[4] << 16 | (uint32_t)e[5] << 24;
 }
 
+static inline const unsigned char *entry_key(const struct hg_domain_matcher *m, const unsigned char *e)
+{
+	if (!(e[1] & DM_LONG))
+		return e + DM_ENTRY_HDR;
+	uint32_t off = (uint32_t)e[6] | (uint32_t)e[7] << 8 | (uint32_t)e[8] << 16 | (uint32_t)e[9] << 24;
+	return m->longs + off;
+}
+
+static inline size_t entry_size(size_t len)
+{
+	return DM_ENTRY_HDR + (len > DM_INLINE_MAX ? 4 : len);
+}
+
 /* Back from the lookup form to the build table, to add more targets. */
 static void unseal(struct hg_domain_matcher *m)
 {
@@ -362,95 +381,155 @@ static void unseal(struct hg_domain_matcher *m)
 	m->count = 0;
 	table_init(m, n);
 	unsigned char key[DM_BUF] = {0};
-	const unsigned char *p = m->blob, *end = m->blob + m->blob_len;
-	while (p < end) {
-		size_t len = p[0];
-		memcpy(key, p + DM_ENTRY_HDR, len);
-		table_put(m, key, len, p[1], entry_index(p));
-		p += DM_ENTRY_HDR + len;
+	for (size_t l = 0; l < m->n_lines; l++) {
+		const unsigned char *line = m->lines + l * DM_LINE;
+		for (size_t o = DM_LINE_HDR; o < DM_LINE && line[o];) {
+			size_t len = line[o];
+			memcpy(key, entry_key(m, line + o), len);
+			table_put(m, key, len, line[o + 1] & 3, entry_index(line + o));
+			o += entry_size(len);
+		}
 	}
-	free(m->dir);
 	free(m->filter);
-	free(m->blob);
+	free(m->lines);
+	free(m->longs);
 	m->filter = NULL;
-	m->dir = NULL;
-	m->blob = NULL;
-	m->blob_len = 0;
+	m->lines = m->longs = NULL;
+	m->n_lines = m->n_homes = m->longs_len = 0;
+}
+
+/* Lays the entries (ordered by home) into lines: each home's run starts at
+ * the first free place at or after its home line; an entry never crosses
+ * a line. False when some run would start more than 254 lines after its
+ * home (a list far denser than the line count allows): more lines then. */
+static bool lay_lines(struct hg_domain_matcher *m, const uint32_t *order, const uint64_t *hashes)
+{
+	size_t c = 0, o = DM_LINE_HDR; /* where the next entry goes */
+	size_t longs = 0;
+	for (size_t b = 0; b < m->n_homes; b++)
+		m->lines[b * DM_LINE + 1] = DM_NO_HOME;
+	for (size_t i = 0; i < m->count;) {
+		size_t b = home_of(m, hashes[order[i]]);
+		if (c < b) {
+			c = b;
+			o = DM_LINE_HDR;
+		}
+		bool first = true;
+		unsigned char *last = NULL;
+		for (; i < m->count && home_of(m, hashes[order[i]]) == b; i++) {
+			const struct dm_slot *s = &m->slots[order[i]];
+			size_t len = slot_len(s), size = entry_size(len);
+			if (o + size > DM_LINE) {
+				c++;
+				o = DM_LINE_HDR;
+			}
+			if (c + 1 >= m->n_lines || (first && c - b >= DM_NO_HOME))
+				return false;
+			if (first) {
+				m->lines[b * DM_LINE] = (unsigned char)o;
+				m->lines[b * DM_LINE + 1] = (unsigned char)(c - b);
+				first = false;
+			}
+			unsigned char *e = m->lines + c * DM_LINE + o;
+			last = e;
+			e[0] = (unsigned char)len;
+			e[1] = (unsigned char)(s->meta >> 8 & 3);
+			e[2] = (unsigned char)s->index;
+			e[3] = (unsigned char)(s->index >> 8);
+			e[4] = (unsigned char)(s->index >> 16);
+			e[5] = (unsigned char)(s->index >> 24);
+			if (len > DM_INLINE_MAX) {
+				e[1] |= DM_LONG;
+				for (int k = 0; k < 4; k++)
+					e[6 + k] = (unsigned char)(longs >> (8 * k));
+				memcpy(m->longs + longs, m->names + s->off, len);
+				longs += len;
+			} else {
+				memcpy(e + DM_ENTRY_HDR, m->names + s->off, len);
+			}
+			o += size;
+		}
+		last[1] |= DM_LAST;
+	}
+	m->longs_len = longs;
+	return true;
 }
 
 void hg_domain_matcher_seal(struct hg_domain_matcher *m)
 {
-	if (!m || m->dir)
+	if (!m || m->lines)
 		return;
-	/* Buckets: a power of two, 1 to 2 keys each on average. */
-	size_t nb = 1;
-	while (nb * 2 < m->count)
-		nb *= 2;
-	uint64_t *dir = huge_alloc((nb + 1) * sizeof(*dir), true);
+	size_t n = m->count;
+	/* The filter: 8 bits a key, a power of two of 64-bit words. */
 	unsigned fbits = 1;
-	while (((size_t)8 << fbits) < m->count)
+	while (((size_t)8 << fbits) < n)
 		fbits++;
 	m->fshift = 64 - fbits;
 	m->filter = huge_alloc(((size_t)1 << fbits) * sizeof(uint64_t), true);
-	uint32_t *bucket = xmalloc((m->mask + 1) * sizeof(*bucket));
-	/* Pass 1: each bucket's bytes (in dir[b + 1], to be summed into
-	 * offsets) and its Bloom word. */
-	size_t total = 0;
+	/* Every key's hash, and the keys in home order (a counting sort on
+	 * the high bits, which order homes whatever their number). */
+	uint32_t *slot_of = xmalloc((n ? n : 1) * sizeof(*slot_of));
+	uint64_t *hashes = xmalloc((m->mask + 1) * sizeof(*hashes));
+	size_t bytes = 0, long_bytes = 0, k = 0;
 	for (size_t i = 0; i <= m->mask; i++) {
 		const struct dm_slot *s = &m->slots[i];
 		if (!s->meta)
 			continue;
 		uint64_t h = name_hash(m, m->names + s->off, slot_len(s), NULL);
-		size_t b = h & (nb - 1);
-		bucket[i] = (uint32_t)b;
-		dir[b + 1] += DM_ENTRY_HDR + slot_len(s);
-		dir[b] |= (uint64_t)bloom_bits(h) << 32;
+		hashes[i] = h;
 		m->filter[(h * DM_FMUL) >> m->fshift] |= filter_bits(h);
-		total += DM_ENTRY_HDR + slot_len(s);
+		bytes += entry_size(slot_len(s));
+		if (slot_len(s) > DM_INLINE_MAX)
+			long_bytes += slot_len(s);
+		slot_of[k++] = (uint32_t)i;
 	}
-	if (total > UINT32_MAX)
-		hg_oom(); /* offsets are 32-bit */
-	/* Offsets; cursor[b] walks bucket b while it is filled. */
-	uint32_t *cursor = xmalloc(nb * sizeof(*cursor));
-	uint64_t off = 0;
-	for (size_t b = 0; b < nb; b++) {
-		uint64_t size = (uint32_t)dir[b + 1];
-		dir[b + 1] &= ~0xffffffffull;
-		dir[b] |= off;
-		cursor[b] = (uint32_t)off;
-		off += size;
+	unsigned sbits = 1;
+	while (((size_t)1 << sbits) < n)
+		sbits++;
+	uint32_t *cnt = xcalloc(((size_t)1 << sbits) + 1, sizeof(*cnt));
+	for (size_t j = 0; j < n; j++)
+		cnt[(hashes[slot_of[j]] >> 32 >> (32 - sbits)) + 1]++;
+	for (size_t b = 0; b < ((size_t)1 << sbits); b++)
+		cnt[b + 1] += cnt[b];
+	uint32_t *order = xmalloc((n ? n : 1) * sizeof(*order));
+	for (size_t j = 0; j < n; j++)
+		order[cnt[hashes[slot_of[j]] >> 32 >> (32 - sbits)]++] = slot_of[j];
+	/* Within a bucket of the sort, homes may still be out of order when
+	 * there are more homes than buckets: an insertion sort fixes that
+	 * (buckets hold ~1 key). */
+	for (size_t j = 1; j < n; j++) {
+		uint32_t x = order[j];
+		size_t i = j;
+		while (i > 0 && hashes[order[i - 1]] >> 32 > hashes[x] >> 32) {
+			order[i] = order[i - 1];
+			i--;
+		}
+		order[i] = x;
 	}
-	dir[nb] = off; /* the end of the last bucket; its Bloom word unused */
-	unsigned char *blob = huge_alloc(total + DM_PAD, false);
-	memset(blob + total, 0, DM_PAD);
-	/* Pass 2: the entries. */
-	for (size_t i = 0; i <= m->mask; i++) {
-		const struct dm_slot *s = &m->slots[i];
-		if (!s->meta)
-			continue;
-		unsigned char *e = blob + cursor[bucket[i]];
-		size_t len = slot_len(s);
-		e[0] = (unsigned char)len;
-		e[1] = (unsigned char)(s->meta >> 8 & 3);
-		e[2] = (unsigned char)s->index;
-		e[3] = (unsigned char)(s->index >> 8);
-		e[4] = (unsigned char)(s->index >> 16);
-		e[5] = (unsigned char)(s->index >> 24);
-		memcpy(e + DM_ENTRY_HDR, m->names + s->off, len);
-		cursor[bucket[i]] += (uint32_t)(DM_ENTRY_HDR + len);
+	free(cnt);
+	free(slot_of);
+	m->longs = xmalloc(long_bytes + DM_PAD);
+	memset(m->longs + long_bytes, 0, DM_PAD);
+	/* Lines: entry bytes at ~60% of the line payload, so that runs
+	 * seldom leave their home line. */
+	size_t homes = bytes / 36 + 1;
+	for (;;) {
+		m->n_homes = homes;
+		m->n_lines = homes + 8 + homes / 16;
+		m->lines = huge_alloc(m->n_lines * DM_LINE + DM_PAD, true);
+		if (lay_lines(m, order, hashes))
+			break;
+		free(m->lines);
+		homes += homes / 4 + 1;
 	}
-	free(cursor);
-	free(bucket);
+	free(order);
+	free(hashes);
 	free(m->slots);
 	free(m->names);
 	m->slots = NULL;
 	m->names = NULL;
 	m->names_len = m->names_cap = 0;
 	m->mask = 0;
-	m->dir = dir;
-	m->bmask = nb - 1;
-	m->blob = blob;
-	m->blob_len = total;
 }
 
 void hg_domain_matcher_add(struct hg_domain_matcher *m, const char *target, size_t len, uint32_t index)
@@ -465,7 +544,7 @@ void hg_domain_matcher_add(struct hg_domain_matcher *m, const char *target, size
 		len--;
 	if (len == 0 || len > DM_MAX_NAME)
 		return; /* validated targets never get here */
-	if (m->dir)
+	if (m->lines)
 		unseal(m);
 
 	unsigned char key[DM_BUF] = {0};
@@ -632,44 +711,49 @@ static inline bool dm_eq(const unsigned char *a, const unsigned char *b, size_t 
 #endif
 }
 
-static inline const uint64_t *dm_dir_word(const struct hg_domain_matcher *m, uint64_t h)
+static inline bool dm_filter_maybe(const struct hg_domain_matcher *m, uint64_t h)
 {
-	return &m->dir[h & m->bmask];
+	uint64_t b = filter_bits(h);
+	return (*filter_word(m, h) & b) == b;
 }
 
-static inline bool dm_bloom_maybe(const uint64_t *d, uint64_t h)
+static inline const unsigned char *home_line(const struct hg_domain_matcher *m, uint64_t h)
 {
-	uint64_t q = (uint64_t)bloom_bits(h) << 32;
-	return (*d & q) == q;
+	return m->lines + home_of(m, h) * DM_LINE;
 }
 
-static inline void dm_prefetch_bucket(const struct hg_domain_matcher *m, const uint64_t *d)
+/* Where the entries of the home of line hl start, or NULL when none. */
+static inline const unsigned char *home_run(const unsigned char *hl)
 {
-	const unsigned char *p = m->blob + (uint32_t)d[0];
-	__builtin_prefetch(p);
-	/* A bucket is 1-2 entries of ~30 bytes: often over a line boundary. */
-	if (((uintptr_t)p & 63) + ((uint32_t)d[1] - (uint32_t)d[0]) > 64)
-		__builtin_prefetch(p + 64);
+	if (hl[1] == DM_NO_HOME)
+		return NULL;
+	return hl + (size_t)hl[1] * DM_LINE + hl[0];
 }
 
-/* The smallest index among bucket d's entries equal to key of a wanted
- * kind, lowering *best; true when there was one. */
-static inline bool dm_scan(const struct hg_domain_matcher *m, const uint64_t *d, const unsigned char *key,
+/* The smallest index among the entries of run p (a home's entries) equal
+ * to key and of a wanted kind, lowering *best; true when there was one. */
+static inline bool dm_scan(const struct hg_domain_matcher *m, const unsigned char *p, const unsigned char *key,
 			   size_t len, unsigned want, uint32_t *best)
 {
-	const unsigned char *p = m->blob + (uint32_t)d[0], *end = m->blob + (uint32_t)d[1];
 	bool found = false;
-	while (p < end) {
+	for (;;) {
 		size_t l = p[0];
-		if (l == len && (p[1] & want) && dm_eq(p + DM_ENTRY_HDR, key, len)) {
+		unsigned f = p[1];
+		if (l == len && (f & want) && dm_eq(entry_key(m, p), key, len)) {
 			uint32_t idx = entry_index(p);
 			if (idx < *best)
 				*best = idx;
 			found = true;
 		}
-		p += DM_ENTRY_HDR + l;
+		if (f & DM_LAST)
+			return found;
+		p += entry_size(l);
+		/* Line end (or its zero padding): the run goes on in the next
+		 * line, after its header. */
+		size_t at = (size_t)(p - m->lines) & (DM_LINE - 1);
+		if (at == 0 || p[0] == 0)
+			p += (DM_LINE - at) % DM_LINE + DM_LINE_HDR;
 	}
-	return found;
 }
 
 /* Build-table probe: the smallest index among the slots of key whose kind
@@ -692,12 +776,6 @@ static bool table_probe(const struct hg_domain_matcher *m, uint64_t h, const uns
 	}
 }
 
-static inline bool dm_filter_maybe(const struct hg_domain_matcher *m, uint64_t h)
-{
-	uint64_t b = filter_bits(h);
-	return (*filter_word(m, h) & b) == b;
-}
-
 bool hg_domain_matcher_lookup(const struct hg_domain_matcher *m, const char *name, size_t len,
 			      uint32_t *index)
 {
@@ -708,32 +786,27 @@ bool hg_domain_matcher_lookup(const struct hg_domain_matcher *m, const char *nam
 	size_t k = dm_candidates(m, name, len, &q, c, HG_ARRAY_LEN(c));
 	uint32_t best = UINT32_MAX;
 	bool found = false;
-	if (!m->dir) {
+	if (!m->lines) {
 		for (size_t j = 0; j < k; j++)
 			found |= table_probe(m, c[j].h, q.buf + c[j].start, q.n - c[j].start, c[j].want, &best);
 	} else {
-		/* The filter (cache-near) first, then the directory words of
-		 * the candidates it lets through (their misses overlap), then
-		 * the buckets that the Bloom words let through. */
+		/* The filter (cache-near) first, then the home lines of the
+		 * candidates it lets through, fetched together, each with the
+		 * next line, where a run that does not start in its home line
+		 * starts 20% of the time (62% start at home). */
 		size_t kept = 0;
 		for (size_t j = 0; j < k; j++) {
 			if (!dm_filter_maybe(m, c[j].h))
 				continue;
-			__builtin_prefetch(dm_dir_word(m, c[j].h));
+			__builtin_prefetch(home_line(m, c[j].h));
+			__builtin_prefetch(home_line(m, c[j].h) + DM_LINE);
 			c[kept++] = c[j];
 		}
-		k = kept;
-		kept = 0;
-		for (size_t j = 0; j < k; j++) {
-			const uint64_t *d = dm_dir_word(m, c[j].h);
-			if (!dm_bloom_maybe(d, c[j].h))
-				continue;
-			dm_prefetch_bucket(m, d);
-			c[kept++] = c[j];
+		for (size_t j = 0; j < kept; j++) {
+			const unsigned char *run = home_run(home_line(m, c[j].h));
+			if (run)
+				found |= dm_scan(m, run, q.buf + c[j].start, q.n - c[j].start, c[j].want, &best);
 		}
-		for (size_t j = 0; j < kept; j++)
-			found |= dm_scan(m, dm_dir_word(m, c[j].h), q.buf + c[j].start, q.n - c[j].start, c[j].want,
-					 &best);
 	}
 	if (found)
 		*index = best;
@@ -744,25 +817,26 @@ bool hg_domain_matcher_lookup(const struct hg_domain_matcher *m, const char *nam
  * the whole group, so that the cache misses of different names overlap
  * instead of following each other: (1) every name is hashed and its
  * candidates' filter words prefetched; (2) the filter is tested and the
- * directory words of what passes prefetched; (3) the directory's Bloom
- * words are tested and the buckets that pass prefetched; (4) the buckets
- * are compared. A random hit's two dependent misses (directory word, then
- * bucket: DRAM latency is 200-370 ns on a loaded VM) are paid about once a
- * group, not once a name. A name with more candidates than a group slot
- * holds (hostile names with many labels, against a list with keys of many
- * label counts) is looked up on its own. */
+ * home lines of what passes (and the next lines) prefetched; (3) the home
+ * lines' headers are read and the lines their runs start in prefetched,
+ * when further; (4)
+ * the runs are compared. A random hit's DRAM miss (200-370 ns on this
+ * loaded VM) is paid about once a group, not once a name. A name with more
+ * candidates than a group slot holds (hostile names with many labels,
+ * against a list with keys of many label counts) is looked up on its own. */
 enum { DM_GROUP = 32, DM_GROUP_CAND = 6 };
 
 struct dm_stage {
 	struct dm_query q;
 	struct dm_cand c[DM_GROUP_CAND];
+	const unsigned char *run[DM_GROUP_CAND];
 	size_t k; /* > DM_GROUP_CAND: look the name up on its own */
 };
 
 void hg_domain_matcher_lookup_batch(const struct hg_domain_matcher *m, size_t count, const char *const *names,
 				    const size_t *lens, uint32_t *index, bool *found)
 {
-	if (!m || m->count == 0 || !m->dir) {
+	if (!m || m->count == 0 || !m->lines) {
 		for (size_t i = 0; i < count; i++)
 			found[i] = hg_domain_matcher_lookup(m, names[i], lens[i], &index[i]);
 		return;
@@ -784,7 +858,8 @@ void hg_domain_matcher_lookup_batch(const struct hg_domain_matcher *m, size_t co
 			for (size_t j = 0; j < s->k; j++) {
 				if (!dm_filter_maybe(m, s->c[j].h))
 					continue;
-				__builtin_prefetch(dm_dir_word(m, s->c[j].h));
+				__builtin_prefetch(home_line(m, s->c[j].h));
+				__builtin_prefetch(home_line(m, s->c[j].h) + DM_LINE);
 				s->c[kept++] = s->c[j];
 			}
 			s->k = kept;
@@ -793,15 +868,12 @@ void hg_domain_matcher_lookup_batch(const struct hg_domain_matcher *m, size_t co
 			struct dm_stage *s = &st[i];
 			if (s->k > DM_GROUP_CAND)
 				continue;
-			size_t kept = 0;
 			for (size_t j = 0; j < s->k; j++) {
-				const uint64_t *d = dm_dir_word(m, s->c[j].h);
-				if (!dm_bloom_maybe(d, s->c[j].h))
-					continue;
-				dm_prefetch_bucket(m, d);
-				s->c[kept++] = s->c[j];
+				const unsigned char *hl = home_line(m, s->c[j].h);
+				s->run[j] = home_run(hl);
+				if (s->run[j] && s->run[j] - hl >= 2 * DM_LINE)
+					__builtin_prefetch(s->run[j]);
 			}
-			s->k = kept;
 		}
 		for (size_t i = 0; i < g; i++) {
 			struct dm_stage *s = &st[i];
@@ -811,8 +883,9 @@ void hg_domain_matcher_lookup_batch(const struct hg_domain_matcher *m, size_t co
 				hit = hg_domain_matcher_lookup(m, names[base + i], lens[base + i], &best);
 			} else {
 				for (size_t j = 0; j < s->k; j++)
-					hit |= dm_scan(m, dm_dir_word(m, s->c[j].h), s->q.buf + s->c[j].start,
-						       s->q.n - s->c[j].start, s->c[j].want, &best);
+					if (s->run[j])
+						hit |= dm_scan(m, s->run[j], s->q.buf + s->c[j].start,
+							       s->q.n - s->c[j].start, s->c[j].want, &best);
 			}
 			found[base + i] = hit;
 			if (hit)
