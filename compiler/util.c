@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -72,6 +73,21 @@ char *xasprintf(const char *fmt, ...)
 	return p;
 }
 
+enum { HG_HUGE_PAGE = 2u << 20 };
+
+void *xmalloc_big(size_t n)
+{
+	if (n < HG_HUGE_PAGE)
+		return xmalloc(n);
+	void *p;
+	size_t len = (n + HG_HUGE_PAGE - 1) & ~(size_t)(HG_HUGE_PAGE - 1);
+	if (len < n || posix_memalign(&p, HG_HUGE_PAGE, len))
+		hg_oom();
+	/* Only a hint: without THP the block is an ordinary one. */
+	(void)madvise(p, len, MADV_HUGEPAGE);
+	return p;
+}
+
 /* Arena: a list of chunks, bump-allocated. Big requests get their own chunk. */
 struct hg_arena_chunk {
 	struct hg_arena_chunk *next;
@@ -84,7 +100,19 @@ struct hg_arena {
 	size_t total;
 };
 
-enum { HG_ARENA_CHUNK = 64 * 1024 };
+/* Chunks start at 64 KiB; once the arena holds a few MiB they grow with
+ * it (an eighth of what it holds, up to 16 MiB) and come from
+ * xmalloc_big(): a big IR costs few page faults and wastes at most the
+ * untouched tail of its last chunk. */
+enum { HG_ARENA_CHUNK = 64 * 1024, HG_ARENA_BIG_FROM = 4u << 20, HG_ARENA_CHUNK_MAX = 16u << 20 };
+
+static size_t arena_chunk_size(const struct hg_arena *a)
+{
+	if (a->total < HG_ARENA_BIG_FROM)
+		return HG_ARENA_CHUNK;
+	size_t size = HG_MIN(a->total / 8, (size_t)HG_ARENA_CHUNK_MAX);
+	return (size + HG_HUGE_PAGE - 1) & ~(size_t)(HG_HUGE_PAGE - 1);
+}
 
 struct hg_arena *hg_arena_new(void)
 {
@@ -110,11 +138,15 @@ static void *arena_take(struct hg_arena *a, size_t n, size_t align)
 	struct hg_arena_chunk *c = a->head;
 	size_t at = c ? (c->used + align - 1) & ~(align - 1) : 0;
 	if (!c || at > c->size || c->size - at < n) {
-		size_t size = n > HG_ARENA_CHUNK / 4 ? (n + 15) & ~(size_t)15 : HG_ARENA_CHUNK;
-		c = xmalloc(sizeof(*c) + size);
+		size_t chunk = arena_chunk_size(a);
+		bool own = n > chunk / 4; /* a big request: a chunk of its own */
+		size_t size = own ? (n + 15) & ~(size_t)15 : chunk;
+		if (!own && size >= HG_HUGE_PAGE)
+			size -= sizeof(*c); /* header and data fill whole huge pages */
+		c = xmalloc_big(sizeof(*c) + size);
 		c->used = 0;
 		c->size = size;
-		if (size != HG_ARENA_CHUNK && a->head) {
+		if (own && a->head) {
 			/* Keep filling the current chunk after a big one. */
 			c->next = a->head->next;
 			a->head->next = c;
@@ -238,8 +270,13 @@ int hg_read_file(const char *path, size_t max, char **out, size_t *out_len)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	/* A regular file's size is known: one buffer of that size (filled
+	 * at once, so a big one gets huge pages); a pipe grows by doubling. */
 	size_t cap = 65536, len = 0;
-	char *buf = xmalloc(cap + 1);
+	struct stat st;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 && (uint64_t)st.st_size < max)
+		cap = HG_MAX(cap, (size_t)st.st_size + 1); /* +1: the read that sees EOF */
+	char *buf = xmalloc_big(cap + 1);
 	int ret = 0;
 	for (;;) {
 		if (len == cap) {
