@@ -257,3 +257,217 @@ Test(matcher, hundred_thousand_names)
 	}
 	hg_domain_matcher_free(m);
 }
+
+/* ------------------------------------------------- random cross-check */
+
+/* The reference: ANFW semantics written the plain way, one target at a
+ * time in list order (the first match is the smallest index). */
+struct ref_target {
+	char key[300]; /* lower-cased, no wildcard dot, no trailing dot */
+	bool wild;
+};
+
+static void ref_norm(const char *t, struct ref_target *r)
+{
+	size_t len = strlen(t);
+	r->wild = len && t[0] == '.';
+	if (r->wild) {
+		t++;
+		len--;
+	}
+	if (len && t[len - 1] == '.')
+		len--;
+	for (size_t i = 0; i < len; i++)
+		r->key[i] = (char)(t[i] >= 'A' && t[i] <= 'Z' ? t[i] + 32 : t[i]);
+	r->key[len] = 0;
+}
+
+static int ref_lookup(const struct ref_target *r, size_t n, const char *name, size_t len)
+{
+	char q[5000];
+	if (len && name[len - 1] == '.')
+		len--;
+	for (size_t i = 0; i < len; i++)
+		q[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
+	q[len] = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t kl = strlen(r[i].key);
+		if (kl == 0)
+			continue; /* "." or "": the matcher ignores it */
+		if (len == kl && memcmp(q, r[i].key, kl) == 0)
+			return (int)i;
+		if (r[i].wild && len > kl && q[len - kl - 1] == '.' && memcmp(q + len - kl, r[i].key, kl) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+static uint64_t xr_state;
+
+static uint32_t xr(uint32_t n)
+{
+	xr_state ^= xr_state << 13;
+	xr_state ^= xr_state >> 7;
+	xr_state ^= xr_state << 17;
+	return (uint32_t)(xr_state % n);
+}
+
+/* A label from a small pool (so that names collide often), mixed case,
+ * now and then long (to go past the matcher's inline key size). */
+static size_t rand_label(char *out)
+{
+	static const char *const pool[] = {"a", "b", "ab", "www", "x-y", "_s", "ex", "exa", "com", "co",
+					   "uk", "7", "mail", "api-1", "z0"};
+	size_t n;
+	if (xr(20) == 0) {
+		n = 20 + xr(44);
+		for (size_t i = 0; i < n; i++)
+			out[i] = (char)('a' + xr(3));
+	} else {
+		const char *p = pool[xr(HG_ARRAY_LEN(pool))];
+		n = strlen(p);
+		memcpy(out, p, n);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (xr(4) == 0 && out[i] >= 'a' && out[i] <= 'z')
+			out[i] = (char)(out[i] - 32);
+	return n;
+}
+
+static size_t rand_name(char *out, unsigned max_labels)
+{
+	size_t n = 0;
+	unsigned labels = 1 + xr(max_labels);
+	for (unsigned l = 0; l < labels; l++) {
+		if (l)
+			out[n++] = '.';
+		n += rand_label(out + n);
+	}
+	out[n] = 0;
+	return n;
+}
+
+/* One list, its matcher built as told, every query checked against the
+ * reference one at a time and as one batch. */
+static void cross_check(unsigned seed, size_t n_targets, int how)
+{
+	xr_state = 0x9e3779b97f4a7c15ull * (seed + 1);
+	char(*targets)[600] = calloc(n_targets, sizeof(*targets));
+	struct ref_target *ref = calloc(n_targets, sizeof(*ref));
+	for (size_t i = 0; i < n_targets; i++) {
+		char *t = targets[i];
+		size_t n = 0;
+		if (i > 0 && xr(10) == 0) { /* a duplicate, maybe of the other kind or case */
+			const char *d = targets[xr((uint32_t)i)];
+			n = strlen(d);
+			memcpy(t, d, n + 1);
+			if (xr(2))
+				t[0] = (char)(t[0] == '.' ? 'A' : t[0]);
+		} else {
+			if (xr(2))
+				t[n++] = '.';
+			n += rand_name(t + n, 4);
+			if (n > 250)
+				n = 250; /* stay a valid length */
+			while (n > 1 && t[n - 1] == '.')
+				n--;
+			if (xr(10) == 0)
+				t[n++] = '.';
+			t[n] = 0;
+		}
+		ref_norm(t, &ref[i]);
+	}
+	struct hg_domain_matcher *m;
+	if (how == 0) { /* announced count: sealed after the last add */
+		m = hg_domain_matcher_new(n_targets);
+	} else if (how == 1) { /* no count: the build table (below 1024) */
+		m = hg_domain_matcher_new(0);
+	} else { /* sealed early (at a third, then two thirds), more adds
+		  * after each; 2 ends in the reopened table, 3 sealed */
+		m = hg_domain_matcher_new(n_targets / 3 + 1);
+	}
+	for (size_t i = 0; i < n_targets; i++)
+		hg_domain_matcher_add(m, targets[i], strlen(targets[i]), (uint32_t)i);
+	if (how == 3)
+		hg_domain_matcher_seal(m);
+
+	enum { NQ = 3000 };
+	static char qbuf[NQ][700];
+	static const char *qn[NQ];
+	static size_t ql[NQ];
+	for (size_t i = 0; i < NQ; i++) {
+		char *q = qbuf[i];
+		size_t n = 0;
+		unsigned shape = xr(8);
+		if (shape < 4) { /* a target or a name below it */
+			const struct ref_target *r = &ref[xr((uint32_t)n_targets)];
+			if (shape >= 2)
+				n += rand_name(q, 3), q[n++] = '.';
+			memcpy(q + n, r->key, strlen(r->key));
+			n += strlen(r->key);
+			if (shape == 3 && n > 3)
+				q[xr((uint32_t)n)] ^= 0x20; /* flip case (or a dot into '\x0e') */
+		} else if (shape == 4) { /* odd dots */
+			n = rand_name(q, 5);
+			q[xr((uint32_t)n)] = '.';
+			if (xr(2))
+				q[0] = '.';
+		} else if (shape == 5) { /* long: past 253 and the window */
+			while (n < 240 + xr(300)) {
+				n += rand_label(q + n);
+				q[n++] = '.';
+			}
+			n += rand_name(q + n, 3);
+		} else { /* random, up to 12 labels (many candidates) */
+			n = rand_name(q, 12);
+		}
+		if (xr(8) == 0)
+			q[n++] = '.';
+		if (xr(30) == 0)
+			q[n++] = '.';
+		q[n] = 0;
+		qn[i] = q;
+		ql[i] = n;
+	}
+	static uint32_t bidx[NQ];
+	static bool bfound[NQ];
+	hg_domain_matcher_lookup_batch(m, NQ, qn, ql, bidx, bfound);
+	size_t hits = 0;
+	for (size_t i = 0; i < NQ; i++) {
+		int want = ref_lookup(ref, n_targets, qn[i], ql[i]);
+		uint32_t idx = 12345;
+		bool f = hg_domain_matcher_lookup(m, qn[i], ql[i], &idx);
+		int got = f ? (int)idx : -1;
+		cr_assert_eq(got, want, "seed %u how %d: '%s' -> %d, reference %d", seed, how, qn[i], got, want);
+		cr_assert_eq(bfound[i], f, "seed %u how %d: batch found differs on '%s'", seed, how, qn[i]);
+		if (f)
+			cr_assert_eq(bidx[i], idx, "seed %u how %d: batch index differs on '%s'", seed, how, qn[i]);
+		hits += f;
+	}
+	cr_assert_gt(hits, NQ / 10, "the queries should hit often (%zu)", hits);
+	cr_assert_lt(hits, NQ, "and miss sometimes");
+	hg_domain_matcher_free(m);
+	free(targets);
+	free(ref);
+}
+
+Test(matcher, random_cross_check_sealed)
+{
+	for (unsigned seed = 0; seed < 8; seed++)
+		cross_check(seed, 50 + seed * 300, 0);
+	cross_check(100, 20000, 0);
+}
+
+Test(matcher, random_cross_check_unsealed)
+{
+	for (unsigned seed = 0; seed < 8; seed++)
+		cross_check(seed, 50 + seed * 120, 1);
+}
+
+Test(matcher, random_cross_check_reopened)
+{
+	for (unsigned seed = 0; seed < 6; seed++) {
+		cross_check(seed, 40 + seed * 200, 2);
+		cross_check(seed, 40 + seed * 200, 3);
+	}
+}
