@@ -1,10 +1,13 @@
 /* matcher_bench.c - lookups per second of the domain matcher on a list of
  * 1M targets (hits and misses), against a naive linear scan of the same list
- * measured in the same run; prints the build time, memory and the ratio.
+ * measured in the same run; prints the build time, memory and the ratio,
+ * and this machine's memory latency (a pointer chase) as the floor of a
+ * lookup that misses every cache. CPU time (the VM is shared).
  * Usage: matcher_bench [N_TARGETS]   (never fails on time) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "hostgate/domain.h"
@@ -115,6 +118,42 @@ static void hit_query(struct qset *q, const char *t, size_t i)
 		for (char *p = buf; *p; p++)
 			*p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
 	qset_add(q, buf);
+}
+
+/* Nanoseconds of one dependent load from a block of bytes read in random
+ * order (one cycle through all its cache lines, as a table probed at random
+ * is read): the latency a lookup pays for each line it needs that no cache
+ * holds, which no code can beat one load at a time. Huge pages as the
+ * matcher's. */
+static double chase_ns(size_t bytes)
+{
+	const size_t huge = 2u << 20, line = 64 / sizeof(size_t);
+	size_t alloc = (bytes + huge - 1) & ~(huge - 1);
+	size_t *a = aligned_alloc(huge, alloc);
+	madvise(a, alloc, MADV_HUGEPAGE);
+	size_t n = bytes / 64;
+	size_t *perm = malloc(n * sizeof(*perm));
+	for (size_t i = 0; i < n; i++)
+		perm[i] = i;
+	for (size_t i = n - 1; i > 0; i--) {
+		size_t j = rng() % (i + 1), t = perm[i];
+		perm[i] = perm[j];
+		perm[j] = t;
+	}
+	for (size_t i = 0; i < n; i++)
+		a[perm[i] * line] = perm[(i + 1) % n] * line;
+	free(perm);
+	size_t p = 0, steps = 2000000;
+	for (size_t i = 0; i < n; i++) /* warm the TLB and caches once */
+		p = a[p];
+	double t0 = now();
+	for (size_t i = 0; i < steps; i++)
+		p = a[p];
+	double t = now() - t0;
+	volatile size_t sink = p;
+	(void)sink;
+	free(a);
+	return t / (double)steps * 1e9;
 }
 
 enum { BATCH = 32 };
@@ -268,6 +307,12 @@ int main(int argc, char **argv)
 	printf("naive linear scan: %.0f lookups/s over %zu queries (%zu disagreements)\n", naive_rate, nq,
 	       disagree);
 	printf("ratio matcher/naive: hits %.0fx, misses %.0fx\n", hit_rate / naive_rate, miss_rate / naive_rate);
+
+	/* The floor: a lookup whose name is not cached needs at least one
+	 * line of a table far larger than the caches. */
+	printf("memory latency (pointer chase): 256 KB %.1f ns, 4 MB %.1f ns, %.0f MB (the matcher's size) %.1f ns\n",
+	       chase_ns(256u << 10), chase_ns(4u << 20), (double)hg_domain_matcher_bytes(m) / 1e6,
+	       chase_ns(hg_domain_matcher_bytes(m)));
 
 	hg_domain_matcher_free(m);
 	for (size_t i = 0; i < n; i++)
