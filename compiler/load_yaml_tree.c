@@ -317,7 +317,8 @@ static void finish_collection(struct builder *b)
 {
 	struct frame f = b->stack.v[--b->stack.n];
 	struct hg_ynode *n = f.node;
-	struct hg_ynode **kids = b->kids.v + f.base;
+	/* kids.v is NULL until the first child anywhere ("{}" alone). */
+	struct hg_ynode **kids = b->kids.v ? b->kids.v + f.base : NULL;
 	size_t n_kids = b->kids.n - f.base;
 	if (n_kids > UINT32_MAX) /* counts are 32-bit; the file-size cap is far below */
 		hg_oom();
