@@ -41,7 +41,9 @@ enum {
 	 * slack for word-wide reads past the end. */
 	DM_WINDOW = DM_MAX_NAME + 1,
 	DM_BUF = 256 + 32,
-	DM_MAX_LABELS = 128, /* a 254-byte window holds at most 128 labels */
+	/* Label counts: a 253-byte key has at most 254 labels, a 254-byte
+	 * window 255 (all but 127 of them empty, which no valid name has). */
+	DM_MAX_LABELS = 256,
 	DM_ENTRY_HDR = 6,    /* line entry: length, flags, index (4, little-endian) */
 	DM_PAD = 32,         /* slack after the lines and the arenas */
 	DM_LINE = 64,
@@ -83,7 +85,7 @@ struct hg_domain_matcher {
 	 * of the queried name is only hashed and probed when some key has
 	 * its number of labels (wild[] for suffixes, any[] for the whole
 	 * name), and no label left of the longest key is hashed at all. */
-	uint64_t wild[2], any[2];
+	uint64_t wild[DM_MAX_LABELS / 64], any[DM_MAX_LABELS / 64];
 	unsigned max_labels;
 	size_t adds, seal_at; /* auto-seal when adds reaches seal_at */
 
@@ -210,7 +212,7 @@ static inline size_t home_of(const struct hg_domain_matcher *m, uint64_t h)
 	return (size_t)((h >> 32) * m->n_homes >> 32);
 }
 
-static inline bool mask_has(const uint64_t mask[2], unsigned n)
+static inline bool mask_has(const uint64_t mask[DM_MAX_LABELS / 64], unsigned n)
 {
 	return n < DM_MAX_LABELS && (mask[n >> 6] >> (n & 63) & 1);
 }
@@ -569,15 +571,28 @@ void hg_domain_matcher_add(struct hg_domain_matcher *m, const char *target, size
 /* ----------------------------------------------------------------- lookup */
 
 #ifdef __SSE2__
+/* Unaligned 16-byte loads and stores (memcpy: no alignment claimed). */
+static inline __m128i dm_ld128(const unsigned char *p)
+{
+	__m128i v;
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline void dm_st128(unsigned char *p, __m128i v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
 /* 16 bytes of a name at offset at: lower-cased into out, dots into dots[].
  * 'A'..'Z' are the bytes that, moved so that 'A' is -128, compare below
  * -128 + 26 as signed bytes. */
 static inline void dm_chunk(const unsigned char *in, unsigned char *out, size_t at, uint64_t dots[4])
 {
-	__m128i v = _mm_loadu_si128((const __m128i *)in);
+	__m128i v = dm_ld128(in);
 	__m128i up = _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8((char)(0x80 - 'A'))),
 				    _mm_set1_epi8((char)(-128 + 26)));
-	_mm_storeu_si128((__m128i *)out, _mm_or_si128(v, _mm_and_si128(up, _mm_set1_epi8(0x20))));
+	dm_st128(out, _mm_or_si128(v, _mm_and_si128(up, _mm_set1_epi8(0x20))));
 	uint64_t d = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('.')));
 	dots[at >> 6] |= d << (at & 63);
 	if ((at & 63) > 48 && (at >> 6) < 3)
@@ -611,7 +626,7 @@ static inline size_t dm_prep(const char *name, size_t len, unsigned char *buf, u
 		if (off < n) /* the tail as one chunk overlapping the last */
 			dm_chunk(p + n - 16, buf + n - 16, n - 16, dots);
 	}
-	_mm_storeu_si128((__m128i *)(buf + n), _mm_setzero_si128());
+	dm_st128(buf + n, _mm_setzero_si128());
 #else
 	for (size_t i = 0; i < n; i++) {
 		buf[i] = hg_lower(p[i]);
@@ -695,15 +710,13 @@ static inline bool dm_eq(const unsigned char *a, const unsigned char *b, size_t 
 #ifdef __SSE2__
 	size_t i = 0;
 	for (; i + 16 <= n; i += 16) {
-		__m128i x = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(a + i)),
-					   _mm_loadu_si128((const __m128i *)(b + i)));
+		__m128i x = _mm_cmpeq_epi8(dm_ld128(a + i), dm_ld128(b + i));
 		if (_mm_movemask_epi8(x) != 0xffff)
 			return false;
 	}
 	if (i == n)
 		return true;
-	__m128i x = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(a + i)),
-				   _mm_loadu_si128((const __m128i *)(b + i)));
+	__m128i x = _mm_cmpeq_epi8(dm_ld128(a + i), dm_ld128(b + i));
 	uint32_t diff = ~(uint32_t)_mm_movemask_epi8(x) & ((1u << (n - i)) - 1);
 	return diff == 0;
 #else
@@ -782,7 +795,7 @@ bool hg_domain_matcher_lookup(const struct hg_domain_matcher *m, const char *nam
 	if (!m || m->count == 0)
 		return false;
 	struct dm_query q;
-	struct dm_cand c[DM_MAX_LABELS + 1];
+	struct dm_cand c[DM_MAX_LABELS];
 	size_t k = dm_candidates(m, name, len, &q, c, HG_ARRAY_LEN(c));
 	uint32_t best = UINT32_MAX;
 	bool found = false;

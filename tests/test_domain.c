@@ -471,3 +471,50 @@ Test(matcher, random_cross_check_reopened)
 		cross_check(seed, 40 + seed * 200, 3);
 	}
 }
+
+/* Keys of every label count from 1 to 127 (a 253-byte name has at most
+ * 127 non-empty labels) against names of hundreds of labels: every count
+ * is a candidate, past what a batch slot holds; and targets of nothing but
+ * dots (invalid, never matched) must not upset the label bookkeeping. */
+Test(matcher, many_label_counts)
+{
+	enum { N = 127 };
+	static char t[N][260];
+	for (int order = 0; order < 2; order++) {
+		struct hg_domain_matcher *m = hg_domain_matcher_new(N + 2);
+		for (int i = 0; i < N; i++) {
+			int labels = order ? N - i : i + 1; /* 1..127 or 127..1 */
+			size_t n = 0;
+			t[i][n++] = '.';
+			for (int l = 0; l < labels; l++) {
+				if (l)
+					t[i][n++] = '.';
+				t[i][n++] = 'a';
+			}
+			t[i][n] = 0;
+			hg_domain_matcher_add(m, t[i], n, (uint32_t)i);
+		}
+		char dots[254];
+		memset(dots, '.', sizeof(dots));
+		hg_domain_matcher_add(m, dots, 253, N);
+		hg_domain_matcher_add(m, dots, 254, N + 1);
+		static char q[1000];
+		size_t n = 0;
+		for (int l = 0; l < 300; l++)
+			n += (size_t)snprintf(q + n, sizeof(q) - n, l ? ".A" : "a");
+		cr_assert_eq(look(m, q), 0, "order %d", order);
+		/* 5 labels: matched by the 1..5-label wildcards */
+		cr_assert_eq(look(m, "a.a.a.a.a"), order ? N - 5 : 0);
+		cr_assert_eq(look(m, "b.a.a"), order ? N - 2 : 0);
+		cr_assert_eq(look(m, dots), -1);
+		const char *names[3] = {q, "a.a.a.a.a", dots};
+		size_t lens[3] = {n, 9, 200};
+		uint32_t idx[3];
+		bool found[3];
+		hg_domain_matcher_lookup_batch(m, 3, names, lens, idx, found);
+		cr_assert(found[0] && idx[0] == 0);
+		cr_assert(found[1] && idx[1] == (uint32_t)(order ? N - 5 : 0));
+		cr_assert(!found[2]);
+		hg_domain_matcher_free(m);
+	}
+}

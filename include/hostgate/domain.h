@@ -24,7 +24,9 @@ struct hg_domain_matcher;
  * Lookups work at any time; they are fastest once the matcher is sealed
  * into its compact lookup form, which happens by itself when `expected`
  * targets have been added (so give the exact count when known), or on
- * hg_domain_matcher_seal(). Adding after sealing is allowed (it rebuilds). */
+ * hg_domain_matcher_seal(). Adding after sealing is allowed (it rebuilds).
+ * Targets are expected to pass hg_domain_valid(); one with an empty label
+ * right after its wildcard dot ("..a") never matches. */
 struct hg_domain_matcher *hg_domain_matcher_new(size_t expected);
 void hg_domain_matcher_add(struct hg_domain_matcher *m, const char *target, size_t len, uint32_t index);
 void hg_domain_matcher_seal(struct hg_domain_matcher *m);
