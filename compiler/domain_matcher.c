@@ -534,6 +534,16 @@ void hg_domain_matcher_seal(struct hg_domain_matcher *m)
 	m->mask = 0;
 }
 
+static void count_add(struct hg_domain_matcher *m)
+{
+	if (++m->adds >= m->seal_at) {
+		/* All announced targets are in (or, without an announced
+		 * count, the list doubled): the lookup form now. */
+		hg_domain_matcher_seal(m);
+		m->seal_at = m->adds * 2;
+	}
+}
+
 void hg_domain_matcher_add(struct hg_domain_matcher *m, const char *target, size_t len, uint32_t index)
 {
 	unsigned kind = DM_EXACT;
@@ -544,8 +554,12 @@ void hg_domain_matcher_add(struct hg_domain_matcher *m, const char *target, size
 	}
 	if (len && target[len - 1] == '.')
 		len--;
-	if (len == 0 || len > DM_MAX_NAME)
-		return; /* validated targets never get here */
+	if (len == 0 || len > DM_MAX_NAME) {
+		/* Validated targets never get here; still one of the
+		 * announced count, which must not keep the matcher unsealed. */
+		count_add(m);
+		return;
+	}
 	if (m->lines)
 		unseal(m);
 
@@ -560,12 +574,7 @@ void hg_domain_matcher_add(struct hg_domain_matcher *m, const char *target, size
 	if (labels > m->max_labels)
 		m->max_labels = labels;
 	table_put(m, key, len, kind, index);
-	if (++m->adds >= m->seal_at) {
-		/* All announced targets are in (or, without an announced
-		 * count, the list doubled): the lookup form now. */
-		hg_domain_matcher_seal(m);
-		m->seal_at = m->adds * 2;
-	}
+	count_add(m);
 }
 
 /* ----------------------------------------------------------------- lookup */
