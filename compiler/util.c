@@ -75,7 +75,10 @@ char *xasprintf(const char *fmt, ...)
 
 enum { HG_HUGE_PAGE = 2u << 20 };
 
-void *xmalloc_big(size_t n)
+/* populate: the caller fills the whole block right away, so its pages are
+ * made present in one call instead of a fault each (what is left when the
+ * kernel gives no huge pages). */
+static void *big_alloc(size_t n, bool populate)
 {
 	if (n < HG_HUGE_PAGE)
 		return xmalloc(n);
@@ -83,9 +86,19 @@ void *xmalloc_big(size_t n)
 	size_t len = (n + HG_HUGE_PAGE - 1) & ~(size_t)(HG_HUGE_PAGE - 1);
 	if (len < n || posix_memalign(&p, HG_HUGE_PAGE, len))
 		hg_oom();
-	/* Only a hint: without THP the block is an ordinary one. */
+	/* Hints only: without THP (or on an older kernel) the block is an
+	 * ordinary one. */
 	(void)madvise(p, len, MADV_HUGEPAGE);
+#ifdef MADV_POPULATE_WRITE
+	if (populate)
+		(void)madvise(p, n & ~(size_t)4095, MADV_POPULATE_WRITE);
+#endif
 	return p;
+}
+
+void *xmalloc_big(size_t n)
+{
+	return big_alloc(n, true);
 }
 
 /* Arena: a list of chunks, bump-allocated. Big requests get their own chunk. */
@@ -143,7 +156,9 @@ static void *arena_take(struct hg_arena *a, size_t n, size_t align)
 		size_t size = own ? (n + 15) & ~(size_t)15 : chunk;
 		if (!own && size >= HG_HUGE_PAGE)
 			size -= sizeof(*c); /* header and data fill whole huge pages */
-		c = xmalloc_big(sizeof(*c) + size);
+		/* A chunk of its own is filled by its request; a shared one
+		 * may never be (its untouched tail costs no memory). */
+		c = big_alloc(sizeof(*c) + size, own);
 		c->used = 0;
 		c->size = size;
 		if (own && a->head) {

@@ -32,10 +32,11 @@ void *xreallocarray(void *p, size_t nmemb, size_t size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) HG_PRINTF(1, 2);
-/* xmalloc for a block that is about to be filled: from 2 MiB up it is
- * 2 MiB-aligned and asks for transparent huge pages, so filling it takes a
- * page fault per 2 MiB instead of per 4 KiB (on a VM a fault costs
- * microseconds; a million-name list fills ~100 MB). Release with free(). */
+/* xmalloc for a block that is about to be filled completely: from 2 MiB
+ * up it is 2 MiB-aligned, asks for transparent huge pages and has its pages
+ * made present at once, so filling it costs a page fault per 2 MiB or
+ * none instead of one per 4 KiB (on a VM a fault costs microseconds; a
+ * million-name list fills ~100 MB). Release with free(). */
 void *xmalloc_big(size_t n);
 
 /* An arena owns every node of one IR tree: one hg_arena_free() releases a
