@@ -494,8 +494,9 @@ Test(matcher, many_label_counts)
 			t[i][n] = 0;
 			hg_domain_matcher_add(m, t[i], n, (uint32_t)i);
 		}
-		char dots[254];
-		memset(dots, '.', sizeof(dots));
+		char dots[255];
+		memset(dots, '.', 254);
+		dots[254] = 0;
 		hg_domain_matcher_add(m, dots, 253, N);
 		hg_domain_matcher_add(m, dots, 254, N + 1);
 		static char q[1000];
