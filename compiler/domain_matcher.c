@@ -419,6 +419,14 @@ static bool lay_lines(struct hg_domain_matcher *m, const uint32_t *order, const 
 		bool first = true;
 		unsigned char *last = NULL;
 		for (; i < m->count && home_of(m, hashes[order[i]]) == b; i++) {
+			/* Slots, hashes and names are read in home order, that
+			 * is at random: fetch them ahead. */
+			if (i + 16 < m->count) {
+				__builtin_prefetch(&m->slots[order[i + 16]]);
+				__builtin_prefetch(&hashes[order[i + 16]]);
+			}
+			if (i + 8 < m->count)
+				__builtin_prefetch(m->names + m->slots[order[i + 8]].off);
 			const struct dm_slot *s = &m->slots[order[i]];
 			size_t len = slot_len(s), size = entry_size(len);
 			if (o + size > DM_LINE) {
