@@ -68,8 +68,9 @@
  *     TCP/UDP maps do not match it; conntrack reassembles before this
  *     hook, and non-UDP fragments were dropped in forward.
  *  B. The daemon's verdicts: @deny drop, @allow accept and mark the
- *     conntrack entry, a marked entry accepted first (one compare instead
- *     of two concatenated-key lookups for every bulk packet).
+ *     conntrack entry with the table's generation, an entry marked with
+ *     this generation accepted first (one compare instead of two
+ *     concatenated-key lookups for every bulk packet).
  *  C. Kernel-decided rules in reply orientation: the engine also evaluates
  *     IP-only rules on the first server-to-client packet; the same maps,
  *     applied to reply packets as written and (once a reply was seen,
@@ -108,12 +109,16 @@
 /* More blockers than this and the overlap walk gives up (conservatively). */
 #define BLOCKERS_MAX 512
 #define VERDICT_SET_SIZE 262144
-/* The conntrack mark bit of a flow the daemon allowed (B.). One bit, so
- * other users of ct mark on the gateway keep theirs. It outlives the
- * flow's allow element (which only decides the flow's first packets
- * after the verdict) and a reload (as the elements do); section A, the
- * kernel's own 5-tuple rules, still runs before it on every packet. */
-#define CT_MARK_ALLOWED 0x00800000u
+/* The conntrack mark field of a flow the daemon allowed (B.): the
+ * generation of the table that allowed it (hg_nft_opts.ct_mark_gen), in
+ * the high 16 bits, so other users of ct mark keep the low ones. Only the
+ * current generation takes the fast path: after a reload (a new
+ * generation) a flow goes once more through the verdict sets, so a
+ * verdict the daemon revoked (allow element deleted, deny added in the
+ * reload's transaction) stops it, and a kept one re-marks it. Section A,
+ * the kernel's own 5-tuple rules, still runs before it on every packet. */
+#define CT_MARK_GEN_SHIFT 16
+#define CT_MARK_GEN_MASK 0xffff0000u
 
 void hg_nft_opts_defaults(struct hg_nft_opts *o)
 {
@@ -123,6 +128,7 @@ void hg_nft_opts_defaults(struct hg_nft_opts *o)
 		.alert_log_group = 8,
 		.snaplen = 65535,
 		.verdict_timeout = 3600,
+		.ct_mark_gen = 1,
 	};
 }
 
@@ -1645,16 +1651,19 @@ static void put_stateful(struct emitter *e)
 	}
 	for (size_t i = 0; !strict && i < e->alerts.n; i++)
 		put_run_rule(e, &e->alerts.v[i], "ct direction original", false);
+	uint32_t gen = (uint32_t)(o->ct_mark_gen ? o->ct_mark_gen : 1) << CT_MARK_GEN_SHIFT;
 	fprintf(out,
-		"\t\t# B. verdicts of the daemon; an allowed flow's conntrack entry is marked so that\n"
-		"\t\t# its bulk packets cost one compare here instead of two set lookups\n"
+		"\t\t# B. verdicts of the daemon; an allowed flow's conntrack entry is marked with this\n"
+		"\t\t# table's generation so that its bulk packets cost one compare here instead of two\n"
+		"\t\t# set lookups (a reload changes the generation: flows go through the sets again)\n"
 		"\t\tct mark & 0x%08x == 0x%08x accept\n"
 		"\t\tip saddr . th sport . ip daddr . th dport . meta l4proto @deny4 drop\n"
 		"\t\tip6 saddr . th sport . ip6 daddr . th dport . meta l4proto @deny6 drop\n"
-		"\t\tip saddr . th sport . ip daddr . th dport . meta l4proto @allow4 ct mark set ct mark | 0x%08x accept\n"
-		"\t\tip6 saddr . th sport . ip6 daddr . th dport . meta l4proto @allow6 ct mark set ct mark | 0x%08x "
-		"accept\n",
-		CT_MARK_ALLOWED, CT_MARK_ALLOWED, CT_MARK_ALLOWED, CT_MARK_ALLOWED);
+		"\t\tip saddr . th sport . ip daddr . th dport . meta l4proto @allow4 ct mark set ct mark & 0x%08x | "
+		"0x%08x accept\n"
+		"\t\tip6 saddr . th sport . ip6 daddr . th dport . meta l4proto @allow6 ct mark set ct mark & 0x%08x | "
+		"0x%08x accept\n",
+		CT_MARK_GEN_MASK, gen, ~CT_MARK_GEN_MASK, gen, ~CT_MARK_GEN_MASK, gen);
 	if (p->reply_section && e->runs.n) {
 		fputs("\t\t# C. kernel-decided rules, first server-to-client packet\n", out);
 		for (size_t i = 0; i < e->runs.n; i++) {

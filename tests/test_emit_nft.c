@@ -256,10 +256,11 @@ Test(emit_nft, mixed_policy_decides_and_holds)
 		  "%s", a);
 	cr_assert(strstr(a, "set alert1 {"), "%s", a);
 	cr_assert(strstr(a, "@deny4 drop"));
-	cr_assert(strstr(a, "@allow6 ct mark set ct mark | 0x00800000 accept"));
-	/* An allowed flow's bulk: one ct mark compare, after the kernel's own
-	 * rules (A.) and before the verdict sets. */
-	const char *mark = strstr(a, "ct mark & 0x00800000 == 0x00800000 accept\n");
+	cr_assert(strstr(a, "@allow6 ct mark set ct mark & 0x0000ffff | 0x00010000 accept"), "%s", a);
+	/* An allowed flow's bulk: one ct mark compare (the table's generation,
+	 * default 1), after the kernel's own rules (A.) and before the verdict
+	 * sets. */
+	const char *mark = strstr(a, "ct mark & 0xffff0000 == 0x00010000 accept\n");
 	cr_assert(mark && mark < strstr(a, "@deny4 drop") && mark > strstr(a, "@alert1 log group"), "%s", a);
 	/* Held packets reach the daemon one by one, not in batches of 100 or
 	 * after 1 s (nfnetlink_log's defaults). */
@@ -475,8 +476,11 @@ Test(emit_nft, bidirectional_and_inside_ifs)
 	o.inside_ifs = ifs;
 	o.n_inside_ifs = 2;
 	o.table = "hg_test";
+	o.ct_mark_gen = 0xbeef; /* the live daemon's generation, in the mark's high half */
 	char *a = emit(rs, &o);
 	cr_assert(strstr(a, "table inet hg_test {}\ndelete table inet hg_test\n"));
+	cr_assert(strstr(a, "ct mark & 0xffff0000 == 0xbeef0000 accept\n"), "%s", a);
+	cr_assert(strstr(a, "@allow4 ct mark set ct mark & 0x0000ffff | 0xbeef0000 accept\n"), "%s", a);
 	cr_assert(strstr(a, "iifname != { \"veth-in0\", \"lan1\" } oifname != { \"veth-in0\", \"lan1\" } accept"), "%s", a);
 	cr_assert(strstr(a, "tcp . 10.1.0.0/16 . 203.0.113.5 . 0-65535 . 22 : goto hg_drop_log"), "%s", a);
 	cr_assert(strstr(a, "tcp . 203.0.113.5 . 10.1.0.0/16 . 22 . 0-65535 : goto hg_drop_log"), "%s", a);

@@ -21,6 +21,10 @@ struct hg_nft_opts {
 	 * but the verdict sets earlier in the same transaction: the table is
 	 * not deleted, so the verdict sets keep their elements. */
 	bool keep_verdict_sets;
+	/* Generation of the table, kept in the high 16 bits of the ct mark of
+	 * the flows it allowed; only the current one takes the fast path. The
+	 * live daemon changes it at every apply; default (and 0) 1. */
+	uint16_t ct_mark_gen;
 };
 
 void hg_nft_opts_defaults(struct hg_nft_opts *o);
