@@ -11,7 +11,19 @@
  * kept with their elements (and remaining timeouts): flows decided by an
  * earlier ruleset or an earlier daemon keep their verdict; new flows get
  * the new rules. A ruleset
- * that fails to load or apply at SIGHUP leaves the old one running. */
+ * that fails to load or apply at SIGHUP leaves the old one running.
+ *
+ * Revoking at SIGHUP: every apply gets a new table generation, which the
+ * allow rules write into the flow's ct mark and the fast path compares, so
+ * after a reload each allowed flow goes once more through the verdict sets.
+ * The daemon keeps (bounded: struct hg_kept_config) the client packets of
+ * each flow it allowed, up to its decision; at SIGHUP it feeds them to a
+ * fresh inspector on the new rules, and the flows that are no longer PASS
+ * get a deny element in the very transaction that replaces the table (deny
+ * is looked up before allow, and before the new generation marks anything),
+ * their allow elements deleted after, and an alert as the new rules log it.
+ * Flows without kept bytes (over the per-flow cap, evicted, or decided by
+ * an earlier daemon) keep their verdict: counted and logged. */
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
@@ -27,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <time.h>
@@ -51,6 +64,7 @@ struct live_stats {
 	uint64_t frames, undecodable, passthrough, refused_full;
 	uint64_t flows_decided[4];
 	uint64_t alert_frames, source_errors, reloads, reload_failures;
+	uint64_t revoked;
 };
 
 struct live {
@@ -67,6 +81,7 @@ struct live {
 	const char *user;
 	bool remove_on_exit;
 	struct hg_hold_config holdc;
+	struct hg_kept_config keptc;
 
 	/* state */
 	struct hg_ruleset *rs;
@@ -76,6 +91,8 @@ struct live {
 	struct hg_source *src, *asrc;
 	struct hg_actuator *act;
 	struct hg_hold *hold;
+	struct hg_kept *kept; /* allowed flows' packets, decided again at SIGHUP */
+	uint16_t gen;         /* the applied table's generation (ct mark) */
 	struct hg_eventlog *alerts, *flows;
 	struct hg_decode_stats dec;
 	struct live_stats st;
@@ -114,7 +131,8 @@ static void logmsg(const char *fmt, ...)
 static const char run_usage[] =
 	"usage: hostgate run RULES... --inside IF[,IF...] [--nflog-group N] [--alert-log F]\n"
 	"       [--flow-log F] [--log-format anfw|eve] [--stats-interval S] [--user NAME]\n"
-	"       [--remove-on-exit] [--verdict-timeout S] [--home-net CIDR,...] [--config FILE]\n";
+	"       [--remove-on-exit] [--verdict-timeout S] [--home-net CIDR,...] [--config FILE]\n"
+	"       [--reload-keep-bytes N] [--reload-keep-flow-bytes N]\n";
 
 static int parse_u32(const char *opt, const char *v, uint32_t lo, uint32_t hi, uint32_t *out)
 {
@@ -231,6 +249,14 @@ static int parse_args(struct live *L, int argc, char **argv)
 				return -1;
 		} else if (!strcmp(a, "--hold-flows")) {
 			if (parse_u32(a, argv[++i], 16, 1u << 24, &L->holdc.max_flows))
+				return -1;
+		} else if (!strcmp(a, "--reload-keep-bytes")) {
+			uint32_t n;
+			if (parse_u32(a, argv[++i], 0, UINT32_MAX, &n))
+				return -1;
+			L->keptc.total_bytes = n;
+		} else if (!strcmp(a, "--reload-keep-flow-bytes")) {
+			if (parse_u32(a, argv[++i], 256, 65536, &L->keptc.flow_bytes))
 				return -1;
 		} else if (!strcmp(a, "--user")) {
 			L->user = argv[++i];
@@ -404,7 +430,7 @@ static void flush_batch(struct live *L)
  * SYN-ACK passed without us. The inspector must see a handshake (the rules
  * say flow:established), so it gets one rebuilt from the first held
  * segment: the client's ISN is its seq - 1, the server's its ack - 1. */
-static void feed_handshake(struct live *L, const struct hg_packet *p, uint64_t ts)
+static void feed_handshake(struct hg_inspector *ins, const struct hg_packet *p, uint64_t ts)
 {
 	uint8_t b[2][60];
 	size_t ipl = p->family == 4 ? 20 : 40, tot = ipl + 20;
@@ -440,7 +466,7 @@ static void feed_handshake(struct live *L, const struct hg_packet *p, uint64_t t
 		t[12] = 5 << 4;
 		t[13] = k ? (HG_TCP_SYN | HG_TCP_ACK) : HG_TCP_SYN;
 		t[14] = 0xff, t[15] = 0xff;
-		hg_inspector_frame(L->ins, LINKTYPE_RAW, ts, h, (uint32_t)tot, (uint32_t)tot, NULL);
+		hg_inspector_frame(ins, LINKTYPE_RAW, ts, h, (uint32_t)tot, (uint32_t)tot, NULL);
 	}
 }
 
@@ -452,6 +478,20 @@ static void key_of_packet(const struct hg_packet *p, struct hg_hold_key *k)
 	k->sport = p->sport;
 	k->dport = p->dport;
 	k->proto = p->ip_proto;
+}
+
+/* Re-injects a released packet and keeps a copy for the next reload. */
+struct inject_keep {
+	struct live *L;
+	const struct hg_hold_key *key;
+	uint64_t now;
+};
+
+static void inject_keep_cb(void *ud, const uint8_t *data, size_t len)
+{
+	struct inject_keep *ik = ud;
+	hg_act_inject(ik->L->act, data, len);
+	hg_kept_add(ik->L->kept, ik->key, data, len, ik->now);
 }
 
 static void write_verdict(struct live *L, struct hg_hold_flow *hf, bool allow, uint64_t now)
@@ -478,7 +518,7 @@ static void handle_held(struct live *L, const struct hg_frame *fr)
 	key_of_packet(&p, &k);
 	bool known = hg_hold_get(L->hold, &k, false, NULL) != NULL;
 	if (!known && p.ip_proto == 6 && (p.tcp_flags & (HG_TCP_SYN | HG_TCP_ACK)) == HG_TCP_ACK)
-		feed_handshake(L, &p, fr->ts_us);
+		feed_handshake(L->ins, &p, fr->ts_us);
 	struct hg_flow *flow = NULL;
 	enum hg_verdict v = hg_inspector_frame(L->ins, fr->linktype, fr->ts_us, fr->data, fr->caplen,
 					       fr->wirelen, &flow);
@@ -510,8 +550,12 @@ static void handle_held(struct live *L, const struct hg_frame *fr)
 		}
 		break;
 	}
-	case HG_VERDICT_PASS:
-		if (hf->state != HG_HOLD_PASSED) {
+	case HG_VERDICT_PASS: {
+		/* What decided the flow is kept (released packets and this one):
+		 * a reload decides it again with the new rules. */
+		bool decided_now = hf->state != HG_HOLD_PASSED;
+		struct inject_keep ik = {.L = L, .key = &k, .now = now};
+		if (decided_now) {
 			hf->state = HG_HOLD_PASSED;
 			L->st.flows_decided[HG_VERDICT_PASS]++;
 			write_verdict(L, hf, true, now);
@@ -522,10 +566,17 @@ static void handle_held(struct live *L, const struct hg_frame *fr)
 		 * end of this poll round, and until the kernel holds it the
 		 * flow's next packets come here again, in order, and are sent the
 		 * same way. */
-		if (hf->n_pkts)
-			hg_hold_release(L->hold, hf, inject_cb, L);
+		if (hf->n_pkts) {
+			if (decided_now)
+				hg_hold_release(L->hold, hf, inject_keep_cb, &ik);
+			else
+				hg_hold_release(L->hold, hf, inject_cb, L);
+		}
+		if (decided_now)
+			hg_kept_add(L->kept, &k, l3, l3len, now);
 		hg_act_inject(L->act, l3, l3len);
 		break;
+	}
 	case HG_VERDICT_DROP:
 	case HG_VERDICT_REJECT:
 		if (hf->state != HG_HOLD_DENIED) {
@@ -647,9 +698,186 @@ static int delete_all_but_verdicts(struct hg_actuator *act, const char *table, F
 	return rc;
 }
 
+/* The generation of the first table this daemon applies: one past the
+ * generation of the table in the kernel (an earlier daemon's: its flows
+ * then go through the verdict sets once more), else random. Never 0. */
+static uint16_t start_generation(struct live *L)
+{
+	char cmd[128], *text = NULL, *err = NULL;
+	snprintf(cmd, sizeof(cmd), "list table inet %s", L->nft.table);
+	uint16_t gen = 0;
+	if (hg_act_nft(L->act, cmd, &text, &err) == 0 && text) {
+		/* nft lists `ct mark set ct mark & M | G` with M folded: take G. */
+		const char *at = strstr(text, "ct mark set ct mark & 0x");
+		const char *bar = at ? strchr(at, '|') : NULL;
+		unsigned long g;
+		if (bar && sscanf(bar, "| 0x%lx", &g) == 1)
+			gen = (uint16_t)((g >> 16) + 1);
+	}
+	free(text);
+	free(err);
+	if (!gen && getrandom(&gen, sizeof(gen), 0) != sizeof(gen))
+		gen = (uint16_t)now_us();
+	return gen ? gen : 1;
+}
+
+/* --------------------------------------------- deciding again at reload */
+
+struct redecide {
+	struct live *L;
+	const struct hg_ruleset *rs;
+	struct hg_inspector *ins;
+	uint64_t now;
+	bool logging; /* second pass: only the revoked flows, alerts logged */
+	HG_VEC(struct hg_hold_key) revoke; /* sorted for the second pass */
+	size_t checked, still, undecided, no_bytes, stale;
+};
+
+static int key_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct hg_hold_key));
+}
+
+static void on_redecide_alert(void *ud, const struct hg_inspect_event *ev, const struct hg_alert *a)
+{
+	struct redecide *rd = ud;
+	if (rd->logging)
+		run_log_alert(rd->L->alerts, rd->rs, ev, a);
+}
+
+/* The verdict of the new rules on a kept flow's packets, fed as live feeds
+ * them (the handshake rebuilt, the same "every app-layer rule had its
+ * look" pass). */
+static enum hg_verdict redecide_flow(struct redecide *rd, const uint8_t *pkts, size_t n)
+{
+	struct hg_decode_stats ds = {0};
+	size_t off = 0, len;
+	const uint8_t *dg;
+	bool first = true;
+	while (hg_kept_next(pkts, n, &off, &dg, &len)) {
+		struct hg_packet p;
+		if (!hg_decode(&ds, LINKTYPE_RAW, rd->now, dg, (uint32_t)len, (uint32_t)len, &p))
+			continue;
+		if (first && p.ip_proto == 6 && (p.tcp_flags & (HG_TCP_SYN | HG_TCP_ACK)) == HG_TCP_ACK)
+			feed_handshake(rd->ins, &p, rd->now);
+		first = false;
+		struct hg_flow *flow = NULL;
+		enum hg_verdict v = hg_inspector_frame(rd->ins, LINKTYPE_RAW, rd->now, dg, (uint32_t)len,
+						       (uint32_t)len, &flow);
+		if (v != HG_VERDICT_UNDECIDED)
+			return v;
+		if (flow && p.payload_len && hg_eng_flow_app_seen(&((struct hg_iflow *)hg_flow_user(flow))->ef))
+			return HG_VERDICT_PASS;
+	}
+	return HG_VERDICT_UNDECIDED;
+}
+
+static bool redecide_cb(void *ud, const struct hg_hold_key *key, const uint8_t *pkts, size_t n,
+			uint64_t created_us)
+{
+	struct redecide *rd = ud;
+	if (rd->logging) {
+		if (!bsearch(key, rd->revoke.v, rd->revoke.n, sizeof(*key), key_cmp))
+			return false;
+		redecide_flow(rd, pkts, n);
+		return true; /* denied now: nothing more to decide */
+	}
+	/* Its allow elements timed out: nothing left to revoke. */
+	if (rd->now - created_us > (uint64_t)rd->L->verdict_timeout * 1000000u) {
+		rd->stale++;
+		return true;
+	}
+	if (!n) {
+		rd->no_bytes++;
+		return false;
+	}
+	rd->checked++;
+	enum hg_verdict v = redecide_flow(rd, pkts, n);
+	if (v == HG_VERDICT_DROP || v == HG_VERDICT_REJECT)
+		hg_vec_push(&rd->revoke, *key);
+	else if (v == HG_VERDICT_PASS)
+		rd->still++;
+	else
+		rd->undecided++; /* the new rules want more than was kept: kept allowed */
+	return false;
+}
+
+static int redecide_pass(struct redecide *rd, struct hg_engine *e)
+{
+	struct hg_inspect_callbacks cb = {.alert = on_redecide_alert, .ud = rd};
+	struct hg_inspect_config c = rd->L->ro.inspect;
+	struct hg_kept_stats ks;
+	hg_kept_get_stats(rd->L->kept, &ks);
+	c.flow.max_flows = (uint32_t)(ks.flows > 1024 ? ks.flows + 1 : 1024);
+	rd->ins = hg_inspector_new(e, &c, &cb);
+	if (!rd->ins)
+		return -1;
+	hg_kept_foreach(rd->L->kept, redecide_cb, rd);
+	hg_inspector_free(rd->ins);
+	rd->ins = NULL;
+	return 0;
+}
+
+/* The deny elements of the revoked flows, as lines of the transaction that
+ * replaces the table: no packet sees the new generation without them. */
+static void put_revoked(const struct redecide *rd, FILE *m)
+{
+	for (size_t i = 0; i < rd->revoke.n; i++) {
+		const struct hg_hold_key *k = &rd->revoke.v[i];
+		char a[64], b[64];
+		hg_ip_format(&k->src, a, sizeof(a));
+		hg_ip_format(&k->dst, b, sizeof(b));
+		unsigned to = rd->L->verdict_timeout;
+		fprintf(m, "add element inet %s deny%c { %s . %u . %s . %u . %u timeout %us, %s . %u . %s . %u . %u timeout %us }\n",
+			rd->L->nft.table, hg_ip_is_v4(&k->src) ? '4' : '6', a, k->sport, b, k->dport, k->proto, to, b,
+			k->dport, a, k->sport, k->proto, to);
+	}
+}
+
+/* After the new table is in: alerts of the revoked flows (the new rules'
+ * sids), their allow elements deleted (one batch; one by one when an
+ * element is already gone), their kept bytes dropped. */
+static void finish_revoke(struct redecide *rd, struct hg_engine *e)
+{
+	if (rd->revoke.n) {
+		qsort(rd->revoke.v, rd->revoke.n, sizeof(*rd->revoke.v), key_cmp);
+		rd->logging = true;
+		if (redecide_pass(rd, e) < 0)
+			logmsg("reload: cannot log the revoked flows' alerts: %s", strerror(errno));
+		for (int one = 0; one < 2; one++) {
+			int r = 0;
+			for (size_t i = 0; i < rd->revoke.n; i++) {
+				const struct hg_hold_key *k = &rd->revoke.v[i];
+				struct hg_act_tuple t = {.cli = k->src, .srv = k->dst, .cport = k->sport,
+							 .sport = k->dport, .proto = k->proto};
+				hg_act_unallow(rd->L->act, &t);
+				if (one)
+					hg_act_commit(rd->L->act);
+			}
+			if (!one)
+				r = hg_act_commit(rd->L->act);
+			if (!r)
+				break;
+		}
+		for (size_t i = 0; i < rd->revoke.n; i++)
+			hg_kept_remove(rd->L->kept, &rd->revoke.v[i]);
+	}
+	struct hg_kept_stats ks;
+	hg_kept_get_stats(rd->L->kept, &ks);
+	rd->L->st.revoked += rd->revoke.n;
+	logmsg("reload: %zu allowed flows decided again: %zu revoked, %zu still allowed, %zu undecided (kept "
+	       "allowed); %zu without kept bytes keep their verdict (over the per-flow cap; %llu evicted so far), "
+	       "%zu expired",
+	       rd->checked, rd->revoke.n, rd->still, rd->undecided, rd->no_bytes, (unsigned long long)ks.evicted,
+	       rd->stale);
+}
+
 /* Loads the rules, builds the engine and replaces the table (keeping the
- * verdict-set elements). On any failure nothing changes: 0 or -1. */
-static int load_and_apply(struct live *L, struct hg_ruleset **rs_out, struct hg_engine **e_out)
+ * verdict-set elements). At a reload (revoke), the flows the daemon
+ * allowed are decided again by the new rules: those no longer allowed get
+ * deny elements in the same transaction. On any failure nothing changes:
+ * 0 or -1. */
+static int load_and_apply(struct live *L, struct hg_ruleset **rs_out, struct hg_engine **e_out, bool revoke)
 {
 	if (!L->home_net_given) {
 		free(L->home_net_auto);
@@ -665,6 +893,15 @@ static int load_and_apply(struct live *L, struct hg_ruleset **rs_out, struct hg_
 		hg_ruleset_free(rs);
 		return -1;
 	}
+	struct redecide rd = {.L = L, .rs = rs, .now = now_us()};
+	if (revoke && redecide_pass(&rd, e) < 0) {
+		logmsg("cannot decide the allowed flows again: %s", strerror(errno));
+		hg_engine_free(e);
+		hg_ruleset_free(rs);
+		return -1;
+	}
+	uint16_t gen = L->gen ? (uint16_t)(L->gen + 1) : start_generation(L);
+	gen = gen ? gen : 1;
 	/* First try keeping the verdict sets (flows decided by an earlier
 	 * daemon or ruleset keep their verdicts); if that transaction fails
 	 * (an object we do not know, a verdict set of another shape), the
@@ -679,7 +916,10 @@ static int load_and_apply(struct live *L, struct hg_ruleset **rs_out, struct hg_
 			break;
 		struct hg_nft_opts o = L->nft;
 		o.keep_verdict_sets = keep && delete_all_but_verdicts(L->act, L->nft.table, m) == 0;
+		o.ct_mark_gen = gen;
 		r = hg_emit_nft(m, rs, &o);
+		if (!r)
+			put_revoked(&rd, m);
 		fclose(m);
 		if (!r) {
 			free(err);
@@ -694,10 +934,15 @@ static int load_and_apply(struct live *L, struct hg_ruleset **rs_out, struct hg_
 	if (r) {
 		logmsg("cannot apply the table: %s", err ? err : strerror(-r));
 		free(err);
+		hg_vec_free(&rd.revoke);
 		hg_engine_free(e);
 		hg_ruleset_free(rs);
 		return -1;
 	}
+	L->gen = gen;
+	if (revoke)
+		finish_revoke(&rd, e);
+	hg_vec_free(&rd.revoke);
 	*rs_out = rs;
 	*e_out = e;
 	return 0;
@@ -733,7 +978,7 @@ static void reload(struct live *L)
 	struct hg_ruleset *rs;
 	struct hg_engine *e;
 	struct hg_inspector *ins, *ains;
-	if (load_and_apply(L, &rs, &e) < 0) {
+	if (load_and_apply(L, &rs, &e, true) < 0) {
 		L->st.reload_failures++;
 		logmsg("reload failed: still running the previous ruleset");
 		return;
@@ -830,6 +1075,7 @@ int cmd_run(int argc, char **argv)
 	run_opts_defaults(&L->ro);
 	hg_nft_opts_defaults(&L->nft);
 	hg_hold_config_defaults(&L->holdc);
+	hg_kept_config_defaults(&L->keptc);
 	L->stats_interval = 60;
 	if (parse_args(L, argc, argv) < 0) {
 		fputs(run_usage, stderr);
@@ -865,7 +1111,13 @@ int cmd_run(int argc, char **argv)
 		logmsg("hold queue: %s", strerror(errno));
 		goto out;
 	}
-	if (load_and_apply(L, &L->rs, &L->engine) < 0) {
+	L->keptc.max_flows = L->holdc.max_flows;
+	L->kept = hg_kept_new(&L->keptc);
+	if (!L->kept) {
+		logmsg("reload copies: %s", strerror(errno));
+		goto out;
+	}
+	if (load_and_apply(L, &L->rs, &L->engine, false) < 0) {
 		status = HG_EXIT_USAGE;
 		goto out;
 	}
@@ -964,6 +1216,7 @@ out:
 	hg_engine_free(L->engine);
 	hg_ruleset_free(L->rs);
 	hg_hold_free(L->hold);
+	hg_kept_free(L->kept);
 	hg_act_free(L->act);
 	free(L->home_net_auto);
 	hg_rules_args_fini(&L->ra);

@@ -52,6 +52,7 @@ static const char *const set_names[N_SETS] = {"allow4", "deny4", "allow6", "deny
 
 struct pending_flow {
 	uint8_t set, klen;
+	bool del; /* delete the elements (a revoked allow) instead of adding */
 	uint8_t key[2][KEY6_LEN]; /* client to server, server to client */
 	uint64_t timeout_ms;      /* 0: the set's default */
 };
@@ -176,10 +177,25 @@ void hg_act_verdict(struct hg_actuator *a, const struct hg_act_tuple *t, bool al
 	f->klen = put_key(f->key[0], &t->cli, t->cport, &t->srv, t->sport, t->proto, v4);
 	put_key(f->key[1], &t->srv, t->sport, &t->cli, t->cport, t->proto, v4);
 	f->timeout_ms = (uint64_t)timeout_s * 1000u;
+	f->del = false;
 	if (allow)
 		a->st.verdicts_allow++;
 	else
 		a->st.verdicts_deny++;
+}
+
+void hg_act_unallow(struct hg_actuator *a, const struct hg_act_tuple *t)
+{
+	if (a->n_pend >= BATCH_FLOWS)
+		hg_act_commit(a);
+	bool v4 = hg_ip_is_v4(&t->cli);
+	struct pending_flow *f = &a->pend[a->n_pend++];
+	f->set = (uint8_t)(v4 ? SET_ALLOW4 : SET_ALLOW6);
+	f->klen = put_key(f->key[0], &t->cli, t->cport, &t->srv, t->sport, t->proto, v4);
+	put_key(f->key[1], &t->srv, t->sport, &t->cli, t->cport, t->proto, v4);
+	f->timeout_ms = 0;
+	f->del = true;
+	a->st.unallowed++;
 }
 
 size_t hg_act_pending(const struct hg_actuator *a)
@@ -296,16 +312,19 @@ int hg_act_commit(struct hg_actuator *a)
 	struct nlbuf m = {.b = a->batch, .cap = BATCH_BYTES};
 	size_t h = nl_msg(a, &m, NFNL_MSG_BATCH_BEGIN, 0, AF_UNSPEC, NFNL_SUBSYS_NFTABLES);
 	nl_msg_end(&m, h);
-	for (int set = 0; set < N_SETS; set++) {
+	for (int op = 0; op < 2 * N_SETS; op++) {
+		int set = op % N_SETS;
+		bool del = op >= N_SETS;
 		size_t msg = 0, list = 0;
 		bool open = false;
 		for (size_t i = 0; i < a->n_pend; i++) {
 			const struct pending_flow *f = &a->pend[i];
-			if (f->set != set)
+			if (f->set != set || f->del != del)
 				continue;
 			if (!open) {
-				msg = nl_msg(a, &m, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWSETELEM, NLM_F_CREATE,
-					     NFPROTO_INET, 0);
+				msg = nl_msg(a, &m,
+					     (NFNL_SUBSYS_NFTABLES << 8) | (del ? NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM),
+					     del ? 0 : NLM_F_CREATE, NFPROTO_INET, 0);
 				nl_put(&m, NFTA_SET_ELEM_LIST_TABLE, a->table, strlen(a->table) + 1);
 				nl_put(&m, NFTA_SET_ELEM_LIST_SET, set_names[set], strlen(set_names[set]) + 1);
 				list = nl_nest(&m, NFTA_SET_ELEM_LIST_ELEMENTS);

@@ -388,3 +388,94 @@ Test(live, kernel_drop_and_reject)
 	cr_expect_eq(count_lines(fl, "\"dest_port\":8080", NULL), 0, "%s", slurp(fl));
 	cr_expect_geq(count_lines(fl, "\"dest_port\":80,", NULL), 1, "%s", slurp(fl));
 }
+
+/* SIGHUP revokes: two long-lived connections, each sending a line every
+ * 100 ms after an HTTP request the seed allows (Host a.amazonaws.com,
+ * api.github.com). New rules drop .amazonaws.com: that connection's later
+ * lines no longer reach the server (its count stops) and the new rules'
+ * alert is logged; the api.github.com one keeps flowing across the same
+ * reload. Fails if a reload keeps every verdict (or the ct mark lets an
+ * allowed flow bypass the sets forever). */
+Test(live, reload_revokes_flows_no_longer_allowed)
+{
+	setup("hlr");
+	char rules[256], srv[256], cli[256], lp[256], p[256];
+	snprintf(rules, sizeof(rules), "%s/rules.yaml", dir);
+	snprintf(srv, sizeof(srv), "%s/lines.py", dir);
+	snprintf(cli, sizeof(cli), "%s/ticker.py", dir);
+	snprintf(lp, sizeof(lp), "%s/daemon.log", dir);
+	snprintf(p, sizeof(p), "%s/alerts.json", dir);
+	sh("cp %s/" SEED " %s", srcdir, rules);
+	/* Server: one file per client port, one line per line received. */
+	FILE *f = fopen(srv, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "import socket, threading\n"
+		   "def serve(c, port):\n"
+		   "    with open('%s/srv-%%d.txt' %% port, 'a', buffering=1) as out:\n"
+		   "        buf = b''\n"
+		   "        while True:\n"
+		   "            d = c.recv(4096)\n"
+		   "            if not d: return\n"
+		   "            buf += d\n"
+		   "            while b'\\n' in buf:\n"
+		   "                line, buf = buf.split(b'\\n', 1)\n"
+		   "                out.write(line.decode(errors='replace') + '\\n')\n"
+		   "s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)\n"
+		   "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+		   "s.bind(('0.0.0.0', 8000)); s.listen(8)\n"
+		   "while True:\n"
+		   "    c, a = s.accept()\n"
+		   "    threading.Thread(target=serve, args=(c, a[1]), daemon=True).start()\n",
+		dir);
+	fclose(f);
+	/* Client: an HTTP request, then "tick N" every 100 ms. */
+	f = fopen(cli, "w");
+	cr_assert_not_null(f);
+	fputs("import socket, sys, time\n"
+	      "host, port = sys.argv[1], int(sys.argv[2])\n"
+	      "s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)\n"
+	      "s.bind(('0.0.0.0', port)); s.connect(('198.51.100.10', 8000))\n"
+	      "s.sendall(('GET / HTTP/1.1\\r\\nHost: %s\\r\\n\\r\\n' % host).encode())\n"
+	      "for i in range(600):\n"
+	      "    time.sleep(0.1)\n"
+	      "    s.sendall(b'tick %d\\n' % i)\n",
+	      f);
+	fclose(f);
+	sh("(ip netns exec %ss timeout 120 " PY " %s >%s/srv.err 2>&1 &)", P, srv, dir);
+	msleep(300);
+	daemon_start(rules, NULL);
+	sh("(ip netns exec %sc timeout 60 " PY " %s a.amazonaws.com 40030 >%s/a.err 2>&1 &)", P, cli, dir);
+	sh("(ip netns exec %sc timeout 60 " PY " %s api.github.com 40031 >%s/b.err 2>&1 &)", P, cli, dir);
+
+	char fa[256], fb[256];
+	snprintf(fa, sizeof(fa), "%s/srv-40030.txt", dir);
+	snprintf(fb, sizeof(fb), "%s/srv-40031.txt", dir);
+	cr_assert(wait_for(fa, "tick 10", 8000), "the allowed connection A does not flow: %s", slurp(lp));
+	cr_assert(wait_for(fb, "tick 10", 8000), "the allowed connection B does not flow: %s", slurp(lp));
+
+	/* New rules: .amazonaws.com no longer allowed. */
+	sh("sed 's/\"\\.amazonaws\\.com\"/\"\\.amazonaws\\.invalid\"/' %s/" SEED " > %s/r.yaml && mv %s/r.yaml %s",
+	   srcdir, dir, dir, rules);
+	daemon_signal("HUP");
+	cr_assert(wait_for(lp, "reloaded", 5000), "%s", slurp(lp));
+	msleep(500); /* lines in flight at the reload */
+	int a0 = count_lines(fa, "tick", NULL), b0 = count_lines(fb, "tick", NULL);
+	msleep(2000);
+	int a1 = count_lines(fa, "tick", NULL), b1 = count_lines(fb, "tick", NULL);
+	cr_expect_eq(a1, a0, "the revoked connection still reaches the server: %d then %d lines\n%s", a0, a1,
+		     slurp(lp));
+	cr_expect_geq(b1, b0 + 10, "the still-allowed connection stopped at the reload: %d then %d lines\n%s", b0,
+		      b1, slurp(lp));
+	cr_expect(strstr(slurp(lp), "1 revoked"), "%s", slurp(lp));
+	/* The new rules' alert for the revoked flow: the allowlist's HTTP
+	 * default drop (sid 8, as in allow_deny_and_replay). */
+	cr_expect(wait_for(p, "\"src_port\":40030,", 2000), "no alert for the revoked flow: %s", slurp(p));
+	cr_expect_eq(count_lines(p, "\"src_port\":40030,\"dest_ip\":\"198.51.100.10\",\"dest_port\":8000",
+				 "\"signature_id\":8,"),
+		     1, "%s", slurp(p));
+	cr_expect_eq(count_lines(p, "\"src_port\":40031,", NULL), 0, "%s", slurp(p));
+	/* A new flow to A is decided by the new rules. */
+	expect_curl("-H 'Host: a.amazonaws.com' http://198.51.100.10/", "000");
+	expect_curl("-H 'Host: api.github.com' http://198.51.100.10/", "200");
+	daemon_stop();
+}

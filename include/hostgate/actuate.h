@@ -25,6 +25,7 @@ struct hg_act_tuple {
 
 struct hg_act_stats {
 	uint64_t verdicts_allow, verdicts_deny; /* flows written (2 elements each) */
+	uint64_t unallowed;                     /* flows whose allow elements were deleted */
 	uint64_t commits, commit_errors;        /* transactions; failed ones */
 	uint64_t injected, inject_errors;       /* packets re-injected / refused */
 	uint64_t resets, reset_errors;          /* TCP RSTs sent to clients */
@@ -43,6 +44,12 @@ void hg_act_free(struct hg_actuator *a);
  * timeout in seconds (0: the set's default). Commits by itself when the
  * batch buffer is full. */
 void hg_act_verdict(struct hg_actuator *a, const struct hg_act_tuple *t, bool allow, uint32_t timeout_s);
+/* Queues the deletion of a flow's allow elements (both directions): a
+ * verdict revoked at a reload. Deletions run in the same transaction as
+ * the queued additions, after them; an element already gone (timed out)
+ * fails the whole transaction (ENOENT), so the caller commits them
+ * apart from new verdicts. */
+void hg_act_unallow(struct hg_actuator *a, const struct hg_act_tuple *t);
 /* Number of queued verdicts not yet committed. */
 size_t hg_act_pending(const struct hg_actuator *a);
 /* Runs the queued verdicts as one transaction. 0, or -EINVAL when nft

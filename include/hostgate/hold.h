@@ -81,4 +81,44 @@ void hg_hold_foreach(struct hg_hold *h, void (*fn)(void *ud, struct hg_hold_flow
 
 void hg_hold_get_stats(const struct hg_hold *h, struct hg_hold_stats *out);
 
+/* The kept copies: for each flow the daemon allowed, the client packets
+ * it saw up to its decision, so that a reload can decide the flow again
+ * under the new rules. Bounded: flow_bytes per flow (a flow over it keeps
+ * a record without bytes: it cannot be decided again), total_bytes and
+ * max_flows overall (over them the oldest records are evicted, counted).
+ * A flow without bytes keeps its verdict at a reload. */
+struct hg_kept_config {
+	uint32_t max_flows;   /* default 65536 */
+	uint32_t flow_bytes;  /* default 4 KiB */
+	uint64_t total_bytes; /* default 16 MiB */
+};
+
+struct hg_kept_stats {
+	uint64_t flows, bytes_now;  /* records now (with or without bytes), bytes */
+	uint64_t kept, over_flow_cap, evicted;
+};
+
+struct hg_kept;
+
+void hg_kept_config_defaults(struct hg_kept_config *c);
+/* NULL with errno on failure. */
+struct hg_kept *hg_kept_new(const struct hg_kept_config *c);
+void hg_kept_free(struct hg_kept *k);
+/* Appends a copy of one datagram to key's record (created when absent,
+ * stamped now_us). Over the per-flow cap the record loses its bytes (and
+ * takes no more): false. */
+bool hg_kept_add(struct hg_kept *k, const struct hg_hold_key *key, const uint8_t *data, size_t len,
+		 uint64_t now_us);
+void hg_kept_remove(struct hg_kept *k, const struct hg_hold_key *key);
+/* Calls fn for every record, oldest first: its datagrams as a sequence of
+ * (2-byte big-endian length, bytes), n_bytes 0 for a record without bytes;
+ * fn returns true to remove the record. fn must not add or remove. */
+void hg_kept_foreach(struct hg_kept *k,
+		     bool (*fn)(void *ud, const struct hg_hold_key *key, const uint8_t *pkts, size_t n_bytes,
+				uint64_t created_us),
+		     void *ud);
+/* Steps through a record's datagrams: false at the end. */
+bool hg_kept_next(const uint8_t *pkts, size_t n_bytes, size_t *off, const uint8_t **dg, size_t *len);
+void hg_kept_get_stats(const struct hg_kept *k, struct hg_kept_stats *out);
+
 #endif
