@@ -374,6 +374,8 @@ static void print_stats(struct live *L)
 	hg_hold_get_stats(L->hold, &hs);
 	hg_act_get_stats(L->act, &as);
 	hg_inspector_stats(L->ins, &is);
+	struct hg_kept_stats ks;
+	hg_kept_get_stats(L->kept, &ks);
 	uint64_t lost = 0;
 	for (int k = 0; k < 2; k++) {
 		struct hg_eventlog *log = k ? L->flows : L->alerts;
@@ -392,7 +394,8 @@ static void print_stats(struct live *L)
 		"\"verdicts\":{\"pass\":%llu,\"drop\":%llu,\"reject\":%llu},\"flows\":%llu,\"evictions\":%llu,"
 		"\"set_commits\":%llu,\"set_errors\":%llu,\"injected\":%llu,\"inject_errors\":%llu,"
 		"\"resets\":%llu,\"alert_frames\":%llu,\"source_errors\":%llu,\"log_lost\":%llu,"
-		"\"reloads\":%llu,\"reload_failures\":%llu}}\n",
+		"\"reloads\":%llu,\"reload_failures\":%llu,\"reload_revoked\":%llu,\"kept_flows\":%llu,"
+		"\"kept_bytes\":%llu,\"kept_over_flow_cap\":%llu,\"kept_evicted\":%llu}}\n",
 		ts, (unsigned long long)L->st.frames, (unsigned long long)L->st.undecodable,
 		(unsigned long long)hs.held, (unsigned long long)hs.released, (unsigned long long)hs.discarded,
 		(unsigned long long)L->st.passthrough, (unsigned long long)hs.pkts_now,
@@ -406,7 +409,9 @@ static void print_stats(struct live *L)
 		(unsigned long long)as.inject_errors, (unsigned long long)as.resets,
 		(unsigned long long)L->st.alert_frames, (unsigned long long)L->st.source_errors,
 		(unsigned long long)lost, (unsigned long long)L->st.reloads,
-		(unsigned long long)L->st.reload_failures);
+		(unsigned long long)L->st.reload_failures, (unsigned long long)L->st.revoked,
+		(unsigned long long)ks.flows, (unsigned long long)ks.bytes_now, (unsigned long long)ks.over_flow_cap,
+		(unsigned long long)ks.evicted);
 }
 
 /* ------------------------------------------------------- the hot path */
@@ -783,7 +788,7 @@ static bool redecide_cb(void *ud, const struct hg_hold_key *key, const uint8_t *
 		return true; /* denied now: nothing more to decide */
 	}
 	/* Its allow elements timed out: nothing left to revoke. */
-	if (rd->now - created_us > (uint64_t)rd->L->verdict_timeout * 1000000u) {
+	if (rd->now > created_us && rd->now - created_us > (uint64_t)rd->L->verdict_timeout * 1000000u) {
 		rd->stale++;
 		return true;
 	}

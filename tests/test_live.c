@@ -456,8 +456,15 @@ Test(live, reload_revokes_flows_no_longer_allowed)
 	/* New rules: .amazonaws.com no longer allowed. */
 	sh("sed 's/\"\\.amazonaws\\.com\"/\"\\.amazonaws\\.invalid\"/' %s/" SEED " > %s/r.yaml && mv %s/r.yaml %s",
 	   srcdir, dir, dir, rules);
+	/* The table's generation (in the allowed flows' ct mark) changes. */
+	char *gen0 = sh_out("ip netns exec %sg nft list chain inet hostgate stateful | grep -o '@allow4 ct mark set.*'", P);
 	daemon_signal("HUP");
 	cr_assert(wait_for(lp, "reloaded", 5000), "%s", slurp(lp));
+	char *gen1 = sh_out("ip netns exec %sg nft list chain inet hostgate stateful | grep -o '@allow4 ct mark set.*'", P);
+	cr_expect(strstr(gen0, "ct mark set") && strstr(gen1, "ct mark set") && strcmp(gen0, gen1),
+		  "generation not changed: '%s' then '%s'", gen0, gen1);
+	free(gen0);
+	free(gen1);
 	msleep(500); /* lines in flight at the reload */
 	int a0 = count_lines(fa, "tick", NULL), b0 = count_lines(fb, "tick", NULL);
 	msleep(2000);
@@ -466,7 +473,7 @@ Test(live, reload_revokes_flows_no_longer_allowed)
 		     slurp(lp));
 	cr_expect_geq(b1, b0 + 10, "the still-allowed connection stopped at the reload: %d then %d lines\n%s", b0,
 		      b1, slurp(lp));
-	cr_expect(strstr(slurp(lp), "1 revoked"), "%s", slurp(lp));
+	cr_expect(strstr(slurp(lp), "2 allowed flows decided again: 1 revoked, 1 still allowed"), "%s", slurp(lp));
 	/* The new rules' alert for the revoked flow: the allowlist's HTTP
 	 * default drop (sid 8, as in allow_deny_and_replay). */
 	cr_expect(wait_for(p, "\"src_port\":40030,", 2000), "no alert for the revoked flow: %s", slurp(p));
