@@ -481,6 +481,15 @@ Test(live, reload_revokes_flows_no_longer_allowed)
 				 "\"signature_id\":8,"),
 		     1, "%s", slurp(p));
 	cr_expect_eq(count_lines(p, "\"src_port\":40031,", NULL), 0, "%s", slurp(p));
+	/* A's verdict moved from allow4 to deny4 (both directions); B's stayed. */
+	for (int k = 0; k < 3; k++) {
+		static const char *const set[] = {"allow4", "deny4", "allow4"};
+		static const int port[] = {40030, 40030, 40031}, want[] = {0, 2, 2};
+		char *o = sh_out("ip netns exec %sg nft list set inet hostgate %s | grep -oE '\\. %d \\.' | wc -l", P,
+				 set[k], port[k]);
+		cr_expect_eq(atoi(o), want[k], "%s elements of port %d: %s", set[k], port[k], o);
+		free(o);
+	}
 	/* A new flow to A is decided by the new rules. */
 	expect_curl("-H 'Host: a.amazonaws.com' http://198.51.100.10/", "000");
 	expect_curl("-H 'Host: api.github.com' http://198.51.100.10/", "200");
