@@ -342,7 +342,9 @@ Test(live, fail_closed_restart_reload)
 	cr_expect(wait_for(lp, "reloaded", 5000), "%s", slurp(lp));
 	expect_curl("-H 'Host: other.org' http://198.51.100.10/", "200");
 	cr_expect_eq(verdict_elements(40020), 2, "verdict elements lost over a reload");
-	cr_expect(!strstr(slurp(lp), "cannot keep the verdict sets"), "%s", slurp(lp));
+	char *log = slurp(lp);
+	cr_expect(!strstr(log, "cannot keep the verdict sets"), "%s", log);
+	free(log);
 	daemon_stop();
 }
 
@@ -473,7 +475,9 @@ Test(live, reload_revokes_flows_no_longer_allowed)
 		     slurp(lp));
 	cr_expect_geq(b1, b0 + 10, "the still-allowed connection stopped at the reload: %d then %d lines\n%s", b0,
 		      b1, slurp(lp));
-	cr_expect(strstr(slurp(lp), "2 allowed flows decided again: 1 revoked, 1 still allowed"), "%s", slurp(lp));
+	char *log = slurp(lp);
+	cr_expect(strstr(log, "2 allowed flows decided again: 1 revoked, 1 still allowed"), "%s", log);
+	free(log);
 	/* The new rules' alert for the revoked flow: the allowlist's HTTP
 	 * default drop (sid 8, as in allow_deny_and_replay). */
 	cr_expect(wait_for(p, "\"src_port\":40030,", 2000), "no alert for the revoked flow: %s", slurp(p));
