@@ -842,8 +842,20 @@ static void put_revoked(const struct redecide *rd, FILE *m)
 /* After the new table is in: alerts of the revoked flows (the new rules'
  * sids), their allow elements deleted (one batch; one by one when an
  * element is already gone), their kept bytes dropped. */
+/* Allowed flows in the verdict sets now (2 elements each); -1 unknown. */
+static long allowed_flows(struct live *L)
+{
+	long a4 = hg_act_set_elements(L->act, "allow4"), a6 = hg_act_set_elements(L->act, "allow6");
+	return a4 < 0 || a6 < 0 ? -1 : (a4 + a6) / 2;
+}
+
 static void finish_revoke(struct redecide *rd, struct hg_engine *e)
 {
+	/* Counted before the revoked flows leave: what was not decided again
+	 * (no copy: carried over a restart, evicted, over the per-flow cap)
+	 * keeps its verdict. */
+	long allowed = allowed_flows(rd->L);
+	long no_copy = allowed < 0 ? -1 : allowed > (long)rd->checked ? allowed - (long)rd->checked : 0;
 	if (rd->revoke.n) {
 		qsort(rd->revoke.v, rd->revoke.n, sizeof(*rd->revoke.v), key_cmp);
 		rd->logging = true;
@@ -871,10 +883,10 @@ static void finish_revoke(struct redecide *rd, struct hg_engine *e)
 	hg_kept_get_stats(rd->L->kept, &ks);
 	rd->L->st.revoked += rd->revoke.n;
 	logmsg("reload: %zu allowed flows decided again: %zu revoked, %zu still allowed, %zu undecided (kept "
-	       "allowed); %zu without kept bytes keep their verdict (over the per-flow cap; %llu evicted so far), "
-	       "%zu expired",
-	       rd->checked, rd->revoke.n, rd->still, rd->undecided, rd->no_bytes, (unsigned long long)ks.evicted,
-	       rd->stale);
+	       "allowed); %ld allowed flows without a kept copy keep their verdict (carried over a restart, "
+	       "evicted: %llu copies so far, over the per-flow cap: %zu), %zu copies expired",
+	       rd->checked, rd->revoke.n, rd->still, rd->undecided, no_copy, (unsigned long long)ks.evicted,
+	       rd->no_bytes, rd->stale);
 }
 
 /* Loads the rules, builds the engine and replaces the table (keeping the
@@ -1130,6 +1142,11 @@ int cmd_run(int argc, char **argv)
 		logmsg("cannot set up the engine: %s", strerror(errno));
 		goto out;
 	}
+	long carried = allowed_flows(L);
+	if (carried > 0)
+		logmsg("%ld allowed flows carried over keep their verdict (no copy: a reload cannot decide them "
+		       "again)",
+		       carried);
 	L->alerts = run_open_log(L->ro.alert_log, &L->ro, L->rs);
 	L->flows = run_open_log(L->ro.flow_log, &L->ro, L->rs);
 	if ((L->ro.alert_log && !L->alerts) || (L->ro.flow_log && !L->flows))

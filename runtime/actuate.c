@@ -222,6 +222,24 @@ int hg_act_nft(struct hg_actuator *a, const char *cmd, char **out, char **err)
 	return 0;
 }
 
+long hg_act_set_elements(struct hg_actuator *a, const char *set)
+{
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd), "list set inet %s %s", a->table, set);
+	unsigned flags = nft_ctx_output_get_flags(a->nft);
+	nft_ctx_output_set_flags(a->nft, flags & ~(unsigned)NFT_CTX_OUTPUT_TERSE);
+	int r = nft_run_cmd_from_buffer(a->nft, cmd);
+	nft_ctx_output_set_flags(a->nft, flags);
+	if (r != 0)
+		return -1;
+	/* Every element of a verdict set has a timeout: one "expires" each. */
+	long n = 0;
+	const char *o = nft_ctx_get_output_buffer(a->nft);
+	for (const char *at = o; at && (at = strstr(at, " expires ")); at++)
+		n++;
+	return n;
+}
+
 /* ------------------------------------------------- netlink messages */
 
 struct nlbuf {

@@ -321,7 +321,11 @@ Test(live, fail_closed_restart_reload)
 
 	daemon_start(rules, NULL);
 	/* The restarted daemon kept the verdict sets: the flow decided by the
-	 * killed one still has both its elements. */
+	 * killed one still has both its elements (and keeps its verdict at
+	 * reloads: no copy of its packets survived the restart). */
+	char lp0[256];
+	snprintf(lp0, sizeof(lp0), "%s/daemon.log", dir);
+	cr_expect(wait_for(lp0, "allowed flows carried over keep their verdict", 1000), "%s", slurp(lp0));
 	cr_expect_eq(verdict_elements(40020), 2, "verdict elements lost over a restart:\n%s",
 		     sh_out("ip netns exec %sg nft list set inet hostgate allow4", P));
 	expect_curl("-H 'Host: www.example.com' http://198.51.100.10/", "200");
@@ -476,7 +480,9 @@ Test(live, reload_revokes_flows_no_longer_allowed)
 	cr_expect_geq(b1, b0 + 10, "the still-allowed connection stopped at the reload: %d then %d lines\n%s", b0,
 		      b1, slurp(lp));
 	char *log = slurp(lp);
-	cr_expect(strstr(log, "2 allowed flows decided again: 1 revoked, 1 still allowed"), "%s", log);
+	cr_expect(strstr(log, "2 allowed flows decided again: 1 revoked, 1 still allowed, 0 undecided (kept allowed); "
+			      "0 allowed flows without a kept copy"),
+		  "%s", log);
 	free(log);
 	/* The new rules' alert for the revoked flow: the allowlist's HTTP
 	 * default drop (sid 8, as in allow_deny_and_replay). */

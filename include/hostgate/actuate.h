@@ -60,6 +60,10 @@ int hg_act_commit(struct hg_actuator *a);
  * *out when out is not NULL; listings are terse (no set elements). 0 or -EINVAL; *err gets nft's error text. */
 int hg_act_nft(struct hg_actuator *a, const char *cmd, char **out, char **err);
 
+/* Number of elements of one of the table's verdict sets (a full listing:
+ * for start and reload summaries, never the hot path); -1 on error. */
+long hg_act_set_elements(struct hg_actuator *a, const char *set);
+
 /* Re-injects one IP datagram (IPv4 or IPv6, header included): copies it,
  * recomputes the TCP/UDP checksum, sends it to its destination through a
  * raw socket. 0 or -errno (counted). */
