@@ -116,7 +116,11 @@
  * generation) a flow goes once more through the verdict sets, so a
  * verdict the daemon revoked (allow element deleted, deny added in the
  * reload's transaction) stops it, and a kept one re-marks it. Section A,
- * the kernel's own 5-tuple rules, still runs before it on every packet. */
+ * the kernel's own 5-tuple rules, still runs before it on every packet.
+ * A deny element clears the field, and a flow marked by an earlier
+ * generation that is in neither set keeps its verdict: the fast path never
+ * refreshes the set elements, so a long-lived flow's allow element times
+ * out while the flow goes on, and a reload must not cut it then. */
 #define CT_MARK_GEN_SHIFT 16
 #define CT_MARK_GEN_MASK 0xffff0000u
 
@@ -1657,13 +1661,19 @@ static void put_stateful(struct emitter *e)
 		"\t\t# table's generation so that its bulk packets cost one compare here instead of two\n"
 		"\t\t# set lookups (a reload changes the generation: flows go through the sets again)\n"
 		"\t\tct mark & 0x%08x == 0x%08x accept\n"
-		"\t\tip saddr . th sport . ip daddr . th dport . meta l4proto @deny4 drop\n"
-		"\t\tip6 saddr . th sport . ip6 daddr . th dport . meta l4proto @deny6 drop\n"
+		"\t\tip saddr . th sport . ip daddr . th dport . meta l4proto @deny4 ct mark set ct mark & 0x%08x drop\n"
+		"\t\tip6 saddr . th sport . ip6 daddr . th dport . meta l4proto @deny6 ct mark set ct mark & 0x%08x "
+		"drop\n"
 		"\t\tip saddr . th sport . ip daddr . th dport . meta l4proto @allow4 ct mark set ct mark & 0x%08x | "
 		"0x%08x accept\n"
 		"\t\tip6 saddr . th sport . ip6 daddr . th dport . meta l4proto @allow6 ct mark set ct mark & 0x%08x | "
-		"0x%08x accept\n",
-		CT_MARK_GEN_MASK, gen, ~CT_MARK_GEN_MASK, gen, ~CT_MARK_GEN_MASK, gen);
+		"0x%08x accept\n"
+		"\t\t# allowed under an earlier generation and neither revoked (a deny element, which\n"
+		"\t\t# also clears the mark) nor still in the sets (its element timed out while the\n"
+		"\t\t# fast path carried it): still allowed, as conntrack still tracks it\n"
+		"\t\tct mark & 0x%08x != 0 ct mark set ct mark & 0x%08x | 0x%08x accept\n",
+		CT_MARK_GEN_MASK, gen, ~CT_MARK_GEN_MASK, ~CT_MARK_GEN_MASK, ~CT_MARK_GEN_MASK, gen,
+		~CT_MARK_GEN_MASK, gen, CT_MARK_GEN_MASK, ~CT_MARK_GEN_MASK, gen);
 	if (p->reply_section && e->runs.n) {
 		fputs("\t\t# C. kernel-decided rules, first server-to-client packet\n", out);
 		for (size_t i = 0; i < e->runs.n; i++) {

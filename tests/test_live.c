@@ -395,23 +395,11 @@ Test(live, kernel_drop_and_reject)
 	cr_expect_geq(count_lines(fl, "\"dest_port\":80,", NULL), 1, "%s", slurp(fl));
 }
 
-/* SIGHUP revokes: two long-lived connections, each sending a line every
- * 100 ms after an HTTP request the seed allows (Host a.amazonaws.com,
- * api.github.com). New rules drop .amazonaws.com: that connection's later
- * lines no longer reach the server (its count stops) and the new rules'
- * alert is logged; the api.github.com one keeps flowing across the same
- * reload. Fails if a reload keeps every verdict (or the ct mark lets an
- * allowed flow bypass the sets forever). */
-Test(live, reload_revokes_flows_no_longer_allowed)
+/* A line-counting server (srv: one file srv-PORT.txt per client port, one
+ * line per line received) and a client (cli HOST PORT: an HTTP request for
+ * HOST, then "tick N" every 100 ms) for the long-lived connection tests. */
+static void write_tickers(const char *srv, const char *cli)
 {
-	setup("hlr");
-	char rules[256], srv[256], cli[256], lp[256], p[256];
-	snprintf(rules, sizeof(rules), "%s/rules.yaml", dir);
-	snprintf(srv, sizeof(srv), "%s/lines.py", dir);
-	snprintf(cli, sizeof(cli), "%s/ticker.py", dir);
-	snprintf(lp, sizeof(lp), "%s/daemon.log", dir);
-	snprintf(p, sizeof(p), "%s/alerts.json", dir);
-	sh("cp %s/" SEED " %s", srcdir, rules);
 	/* Server: one file per client port, one line per line received. */
 	FILE *f = fopen(srv, "w");
 	cr_assert_not_null(f);
@@ -447,6 +435,26 @@ Test(live, reload_revokes_flows_no_longer_allowed)
 	      "    s.sendall(b'tick %d\\n' % i)\n",
 	      f);
 	fclose(f);
+}
+
+/* SIGHUP revokes: two long-lived connections, each sending a line every
+ * 100 ms after an HTTP request the seed allows (Host a.amazonaws.com,
+ * api.github.com). New rules drop .amazonaws.com: that connection's later
+ * lines no longer reach the server (its count stops) and the new rules'
+ * alert is logged; the api.github.com one keeps flowing across the same
+ * reload. Fails if a reload keeps every verdict (or the ct mark lets an
+ * allowed flow bypass the sets forever). */
+Test(live, reload_revokes_flows_no_longer_allowed)
+{
+	setup("hlr");
+	char rules[256], srv[256], cli[256], lp[256], p[256];
+	snprintf(rules, sizeof(rules), "%s/rules.yaml", dir);
+	snprintf(srv, sizeof(srv), "%s/lines.py", dir);
+	snprintf(cli, sizeof(cli), "%s/ticker.py", dir);
+	snprintf(lp, sizeof(lp), "%s/daemon.log", dir);
+	snprintf(p, sizeof(p), "%s/alerts.json", dir);
+	sh("cp %s/" SEED " %s", srcdir, rules);
+	write_tickers(srv, cli);
 	sh("(ip netns exec %ss timeout 120 " PY " %s >%s/srv.err 2>&1 &)", P, srv, dir);
 	msleep(300);
 	daemon_start(rules, NULL);
@@ -503,5 +511,41 @@ Test(live, reload_revokes_flows_no_longer_allowed)
 	/* A new flow to A is decided by the new rules. */
 	expect_curl("-H 'Host: a.amazonaws.com' http://198.51.100.10/", "000");
 	expect_curl("-H 'Host: api.github.com' http://198.51.100.10/", "200");
+	daemon_stop();
+}
+
+/* A long-lived allowed flow outlives its allow elements: the fast path
+ * (its ct mark) never refreshes them, so with --verdict-timeout 2 they are
+ * gone after a few seconds while the flow goes on. Without kept copies to
+ * decide it again (--reload-keep-bytes 0), a reload that changes the table
+ * generation must still let it flow: it was allowed and nothing revoked
+ * it. Fails if a flow marked by an earlier generation and in no set is
+ * held again (the daemon would see it mid-stream and drop it). */
+Test(live, reload_keeps_long_lived_flows)
+{
+	setup("hll");
+	char srv[256], cli[256], lp[256], fb[256];
+	snprintf(srv, sizeof(srv), "%s/lines.py", dir);
+	snprintf(cli, sizeof(cli), "%s/ticker.py", dir);
+	snprintf(lp, sizeof(lp), "%s/daemon.log", dir);
+	snprintf(fb, sizeof(fb), "%s/srv-40041.txt", dir);
+	write_tickers(srv, cli);
+	sh("(ip netns exec %ss timeout 120 " PY " %s >%s/srv.err 2>&1 &)", P, srv, dir);
+	msleep(300);
+	daemon_start(SEED, "--verdict-timeout 2 --reload-keep-bytes 0");
+	sh("(ip netns exec %sc timeout 60 " PY " %s api.github.com 40041 >%s/b.err 2>&1 &)", P, cli, dir);
+	cr_assert(wait_for(fb, "tick 10", 8000), "the allowed connection does not flow: %s", slurp(lp));
+	msleep(3500); /* its allow elements time out; the flow goes on */
+	char *o = sh_out("ip netns exec %sg nft list set inet hostgate allow4 | grep -oE '\\. 40041 \\.' | wc -l", P);
+	cr_expect_eq(atoi(o), 0, "allow elements of port 40041 still there: %s", o);
+	free(o);
+	daemon_signal("HUP");
+	cr_assert(wait_for(lp, "reloaded", 5000), "%s", slurp(lp));
+	msleep(500);
+	int b0 = count_lines(fb, "tick", NULL);
+	msleep(2000);
+	int b1 = count_lines(fb, "tick", NULL);
+	cr_expect_geq(b1, b0 + 10, "the long-lived connection stopped at the reload: %d then %d lines\n%s", b0, b1,
+		      slurp(lp));
 	daemon_stop();
 }
