@@ -94,9 +94,9 @@ void hg_hold_free(struct hg_hold *h)
 	free(h);
 }
 
-static uint32_t key_hash(const struct hg_hold *h, const struct hg_hold_key *k)
+uint32_t hg_hold_key_hash(uint64_t seed, const struct hg_hold_key *k)
 {
-	uint64_t x = h->seed ^ 0xcbf29ce484222325ull;
+	uint64_t x = seed ^ 0xcbf29ce484222325ull;
 	const uint8_t *p = (const uint8_t *)k;
 	for (size_t i = 0; i < sizeof(*k); i++)
 		x = (x ^ p[i]) * 0x100000001b3ull;
@@ -111,7 +111,7 @@ struct hg_hold_flow *hg_hold_get(struct hg_hold *h, const struct hg_hold_key *ke
 {
 	if (created)
 		*created = false;
-	uint32_t b = key_hash(h, key) & h->mask;
+	uint32_t b = hg_hold_key_hash(h->seed, key) & h->mask;
 	for (uint32_t i = h->bucket[b]; i != NIL; i = h->slot[i].hnext)
 		if (!memcmp(&h->slot[i].key, key, sizeof(*key)))
 			return &h->slot[i];
@@ -200,7 +200,7 @@ void hg_hold_discard(struct hg_hold *h, struct hg_hold_flow *f)
 
 void hg_hold_remove(struct hg_hold *h, const struct hg_hold_key *key)
 {
-	uint32_t b = key_hash(h, key) & h->mask;
+	uint32_t b = hg_hold_key_hash(h->seed, key) & h->mask;
 	for (uint32_t *pi = &h->bucket[b]; *pi != NIL; pi = &h->slot[*pi].hnext) {
 		struct hg_hold_flow *f = &h->slot[*pi];
 		if (memcmp(&f->key, key, sizeof(*key)))
@@ -226,230 +226,4 @@ void hg_hold_foreach(struct hg_hold *h, void (*fn)(void *ud, struct hg_hold_flow
 void hg_hold_get_stats(const struct hg_hold *h, struct hg_hold_stats *out)
 {
 	*out = h->st;
-}
-
-/* ------------------------------------------------------------ kept */
-
-/* A record: its datagrams length-prefixed in one block grown as needed
- * (at most flow_bytes), in a chained hash and an age list (oldest first,
- * evicted first). */
-struct kept_rec {
-	struct hg_hold_key key;
-	struct kept_rec *hnext, *older, *newer;
-	uint64_t created_us;
-	uint8_t *buf;
-	uint32_t len, cap;
-	bool over; /* lost its bytes: never takes more */
-};
-
-struct hg_kept {
-	struct hg_kept_config c;
-	struct kept_rec **bucket;
-	uint32_t mask;
-	uint64_t seed;
-	struct kept_rec *oldest, *newest;
-	struct hg_kept_stats st;
-};
-
-void hg_kept_config_defaults(struct hg_kept_config *c)
-{
-	*c = (struct hg_kept_config){
-		.max_flows = 65536,
-		.flow_bytes = 4096,
-		.total_bytes = 16ull * 1024 * 1024,
-	};
-}
-
-struct hg_kept *hg_kept_new(const struct hg_kept_config *c)
-{
-	struct hg_kept_config d;
-	hg_kept_config_defaults(&d);
-	if (c) {
-		if (c->max_flows)
-			d.max_flows = c->max_flows;
-		if (c->flow_bytes)
-			d.flow_bytes = c->flow_bytes;
-		d.total_bytes = c->total_bytes; /* 0: keep nothing */
-	}
-	if (d.max_flows > (1u << 26) || d.flow_bytes > (1u << 20)) {
-		errno = EINVAL;
-		return NULL;
-	}
-	struct hg_kept *k = calloc(1, sizeof(*k));
-	if (!k)
-		return NULL;
-	k->c = d;
-	uint32_t nb = 1;
-	while (nb < d.max_flows)
-		nb <<= 1;
-	k->mask = nb - 1;
-	k->bucket = calloc(nb, sizeof(*k->bucket));
-	if (!k->bucket) {
-		free(k);
-		errno = ENOMEM;
-		return NULL;
-	}
-	if (getrandom(&k->seed, sizeof(k->seed), 0) != sizeof(k->seed))
-		k->seed = (uint64_t)(uintptr_t)k ^ 0x9e3779b97f4a7c15ull;
-	return k;
-}
-
-void hg_kept_free(struct hg_kept *k)
-{
-	if (!k)
-		return;
-	for (struct kept_rec *r = k->oldest, *n; r; r = n) {
-		n = r->newer;
-		free(r->buf);
-		free(r);
-	}
-	free(k->bucket);
-	free(k);
-}
-
-static uint32_t kept_hash(const struct hg_kept *k, const struct hg_hold_key *key)
-{
-	struct hg_hold h = {.seed = k->seed};
-	return key_hash(&h, key) & k->mask;
-}
-
-static struct kept_rec **kept_find(struct hg_kept *k, const struct hg_hold_key *key)
-{
-	struct kept_rec **pr = &k->bucket[kept_hash(k, key)];
-	while (*pr && memcmp(&(*pr)->key, key, sizeof(*key)))
-		pr = &(*pr)->hnext;
-	return pr;
-}
-
-static void kept_drop_bytes(struct hg_kept *k, struct kept_rec *r)
-{
-	k->st.bytes_now -= r->cap;
-	free(r->buf);
-	r->buf = NULL;
-	r->len = r->cap = 0;
-}
-
-/* Unlinks *pr (its hash link) and frees it. */
-static void kept_unlink(struct hg_kept *k, struct kept_rec **pr)
-{
-	struct kept_rec *r = *pr;
-	*pr = r->hnext;
-	if (r->older)
-		r->older->newer = r->newer;
-	else
-		k->oldest = r->newer;
-	if (r->newer)
-		r->newer->older = r->older;
-	else
-		k->newest = r->older;
-	kept_drop_bytes(k, r);
-	free(r);
-	k->st.flows--;
-}
-
-void hg_kept_remove(struct hg_kept *k, const struct hg_hold_key *key)
-{
-	struct kept_rec **pr = kept_find(k, key);
-	if (*pr)
-		kept_unlink(k, pr);
-}
-
-static void kept_evict_oldest(struct hg_kept *k)
-{
-	struct kept_rec *r = k->oldest;
-	kept_unlink(k, kept_find(k, &r->key));
-	k->st.evicted++;
-}
-
-bool hg_kept_add(struct hg_kept *k, const struct hg_hold_key *key, const uint8_t *data, size_t len,
-		 uint64_t now_us)
-{
-	if (!k->c.total_bytes)
-		return false;
-	struct kept_rec **pr = kept_find(k, key), *r = *pr;
-	if (!r) {
-		while (k->oldest && k->st.flows >= k->c.max_flows)
-			kept_evict_oldest(k);
-		r = calloc(1, sizeof(*r));
-		if (!r) {
-			k->st.evicted++;
-			return false;
-		}
-		r->key = *key;
-		r->created_us = now_us;
-		r->hnext = NULL;
-		*kept_find(k, key) = r;
-		r->older = k->newest;
-		if (k->newest)
-			k->newest->newer = r;
-		else
-			k->oldest = r;
-		k->newest = r;
-		k->st.flows++;
-	}
-	if (r->over)
-		return false;
-	size_t need = (size_t)r->len + 2 + len;
-	if (len > 0xffff || need > k->c.flow_bytes) {
-		kept_drop_bytes(k, r);
-		r->over = true;
-		k->st.over_flow_cap++;
-		return false;
-	}
-	if (need > r->cap) {
-		size_t cap = r->cap ? r->cap : 512;
-		while (cap < need)
-			cap *= 2;
-		if (cap > k->c.flow_bytes)
-			cap = k->c.flow_bytes;
-		/* Older records make room (this one is the newest). */
-		while (k->st.bytes_now + (cap - r->cap) > k->c.total_bytes && k->oldest != r)
-			kept_evict_oldest(k);
-		uint8_t *nb = k->st.bytes_now + (cap - r->cap) <= k->c.total_bytes ? realloc(r->buf, cap) : NULL;
-		if (!nb) {
-			kept_drop_bytes(k, r);
-			r->over = true;
-			k->st.evicted++;
-			return false;
-		}
-		k->st.bytes_now += cap - r->cap;
-		r->buf = nb;
-		r->cap = (uint32_t)cap;
-	}
-	r->buf[r->len] = (uint8_t)(len >> 8);
-	r->buf[r->len + 1] = (uint8_t)len;
-	memcpy(r->buf + r->len + 2, data, len);
-	r->len += (uint32_t)(2 + len);
-	k->st.kept++;
-	return true;
-}
-
-void hg_kept_foreach(struct hg_kept *k,
-		     bool (*fn)(void *ud, const struct hg_hold_key *key, const uint8_t *pkts, size_t n_bytes,
-				uint64_t created_us),
-		     void *ud)
-{
-	for (struct kept_rec *r = k->oldest, *n; r; r = n) {
-		n = r->newer;
-		if (fn(ud, &r->key, r->buf, r->len, r->created_us))
-			kept_unlink(k, kept_find(k, &r->key));
-	}
-}
-
-bool hg_kept_next(const uint8_t *pkts, size_t n_bytes, size_t *off, const uint8_t **dg, size_t *len)
-{
-	if (*off + 2 > n_bytes)
-		return false;
-	size_t l = (size_t)pkts[*off] << 8 | pkts[*off + 1];
-	if (l > n_bytes - *off - 2)
-		return false;
-	*dg = pkts + *off + 2;
-	*len = l;
-	*off += 2 + l;
-	return true;
-}
-
-void hg_kept_get_stats(const struct hg_kept *k, struct hg_kept_stats *out)
-{
-	*out = k->st;
 }

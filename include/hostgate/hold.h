@@ -81,6 +81,10 @@ void hg_hold_foreach(struct hg_hold *h, void (*fn)(void *ud, struct hg_hold_flow
 
 void hg_hold_get_stats(const struct hg_hold *h, struct hg_hold_stats *out);
 
+/* The seeded hash of a 5-tuple that the hold table and the kept copies
+ * (kept.c) index by. */
+uint32_t hg_hold_key_hash(uint64_t seed, const struct hg_hold_key *k);
+
 /* The kept copies: for each flow the daemon allowed, the client packets
  * it saw up to its decision, so that a reload can decide the flow again
  * under the new rules. Bounded: flow_bytes per flow (a flow over it keeps
