@@ -735,7 +735,7 @@ struct redecide {
 	uint64_t now;
 	bool logging; /* second pass: only the revoked flows, alerts logged */
 	HG_VEC(struct hg_hold_key) revoke; /* sorted for the second pass */
-	size_t checked, still, undecided, no_bytes, stale;
+	size_t checked, still, undecided, no_bytes;
 };
 
 static int key_cmp(const void *a, const void *b)
@@ -787,11 +787,10 @@ static bool redecide_cb(void *ud, const struct hg_hold_key *key, const uint8_t *
 		redecide_flow(rd, pkts, n);
 		return true; /* denied now: nothing more to decide */
 	}
-	/* Its allow elements timed out: nothing left to revoke. */
-	if (rd->now > created_us && rd->now - created_us > (uint64_t)rd->L->verdict_timeout * 1000000u) {
-		rd->stale++;
-		return true;
-	}
+	/* A flow whose allow elements timed out is decided again too: the
+	 * table's earlier-generation rule still lets it through while
+	 * conntrack tracks it, so a deny element is what stops it. */
+	(void)created_us;
 	if (!n) {
 		rd->no_bytes++;
 		return false;
@@ -839,9 +838,6 @@ static void put_revoked(const struct redecide *rd, FILE *m)
 	}
 }
 
-/* After the new table is in: alerts of the revoked flows (the new rules'
- * sids), their allow elements deleted (one batch; one by one when an
- * element is already gone), their kept bytes dropped. */
 /* Allowed flows in the verdict sets now (2 elements each); -1 unknown. */
 static long allowed_flows(struct live *L)
 {
@@ -849,6 +845,9 @@ static long allowed_flows(struct live *L)
 	return a4 < 0 || a6 < 0 ? -1 : (a4 + a6) / 2;
 }
 
+/* After the new table is in: alerts of the revoked flows (the new rules'
+ * sids), their allow elements deleted (one batch; one by one when an
+ * element is already gone), their kept bytes dropped. */
 static void finish_revoke(struct redecide *rd, struct hg_engine *e)
 {
 	/* Counted before the revoked flows leave: what was not decided again
@@ -884,9 +883,9 @@ static void finish_revoke(struct redecide *rd, struct hg_engine *e)
 	rd->L->st.revoked += rd->revoke.n;
 	logmsg("reload: %zu allowed flows decided again: %zu revoked, %zu still allowed, %zu undecided (kept "
 	       "allowed); %ld allowed flows without a kept copy keep their verdict (carried over a restart, "
-	       "evicted: %llu copies so far, over the per-flow cap: %zu), %zu copies expired",
+	       "evicted: %llu copies so far, over the per-flow cap: %zu)",
 	       rd->checked, rd->revoke.n, rd->still, rd->undecided, no_copy, (unsigned long long)ks.evicted,
-	       rd->no_bytes, rd->stale);
+	       rd->no_bytes);
 }
 
 /* Loads the rules, builds the engine and replaces the table (keeping the
