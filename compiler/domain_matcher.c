@@ -79,7 +79,7 @@ static inline size_t slot_len(const struct dm_slot *s)
 
 struct hg_domain_matcher {
 	uint64_t seed;
-	uint64_t k[3]; /* hash keys derived from the seed */
+	uint64_t k[4]; /* hash keys derived from the seed */
 	size_t count;
 	/* Label counts present among the keys, bit n for n labels: a suffix
 	 * of the queried name is only hashed and probed when some key has
@@ -129,29 +129,25 @@ static inline uint64_t dm_load64(const unsigned char *p)
 	return w;
 }
 
-/* The hash of a name chains its labels from the right:
- *   H(com) = L(seed, "com"), H(example.com) = L(H(com), "example"), ...
- * so one right-to-left pass over a queried name yields the hash of every
- * suffix that starts on a label boundary, which is what a lookup probes.
- * L() folds 16 bytes of the label a step, one 64x64->128 multiply of the
- * chain and the first word against the second word and the length (with
- * seeded keys, as wyhash does); a label of up to 16 bytes (nearly all) is
- * one step without a data-dependent branch: label lengths are random, and
- * a mispredicted loop test per label cost more than the multiply. p has
- * 16 readable bytes past the label (our buffers are padded). */
-static inline uint64_t dm_label(const struct hg_domain_matcher *m, uint64_t h, const unsigned char *p,
-				size_t n)
+/* The hash of a key, and of each suffix of a queried name that could be
+ * one: its bytes, zero-padded to a multiple of 32, folded 32 bytes a step
+ * by two independent 64x64->128 multiplies of the words against seeded
+ * keys (as wyhash does), with the length. A suffix is hashed on its own,
+ * from where it starts to the end of the name (the zeros of the buffer
+ * follow it), so a lookup hashes only the suffixes whose label count some
+ * key has, with no per-label masking, and the hashes of one name do not
+ * wait on each other. Names up to 32 bytes (nearly all) are one step. p
+ * must be zero from len to the next multiple of 32. */
+static inline uint64_t dm_hash(const struct hg_domain_matcher *m, const unsigned char *p, size_t len)
 {
+	uint64_t h = m->seed ^ (len * 0x9e3779b97f4a7c15ull);
 	size_t i = 0;
-	for (; n - i > 16; i += 16)
-		h = dm_mix(h ^ dm_load64(p + i) ^ m->k[0], dm_load64(p + i + 8) ^ m->k[2]);
-	/* The label's last 0..16 bytes, masked by a window into 16 0xff
-	 * bytes followed by 16 zero bytes (one load, no branch). */
-	static const unsigned char ones[32] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-					       0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-	const unsigned char *mask = ones + 16 - (n - i);
-	return dm_mix(h ^ (dm_load64(p + i) & dm_load64(mask)) ^ m->k[0],
-		      (dm_load64(p + i + 8) & dm_load64(mask + 8)) ^ m->k[1] ^ (n * 0x9e3779b97f4a7c15ull));
+	do {
+		h = dm_mix(dm_load64(p + i) ^ m->k[0] ^ h, dm_load64(p + i + 8) ^ m->k[1]) ^
+		    dm_mix(dm_load64(p + i + 16) ^ m->k[2], dm_load64(p + i + 24) ^ m->k[3]);
+		i += 32;
+	} while (i < len);
+	return h;
 }
 
 static uint64_t process_seed[2];
@@ -172,25 +168,14 @@ static void seed_init(void)
 	process_seed[1] = s[1];
 }
 
-/* Hash of a whole key (lower-cased, no leading or trailing dot, 16 bytes
- * of padding);
- * *labels gets its number of labels. */
-static uint64_t name_hash(const struct hg_domain_matcher *m, const unsigned char *key, size_t len,
-			  unsigned *labels)
+/* Hash of a key kept unpadded (in names[] or a line): through a padded
+ * copy. */
+static uint64_t stored_hash(const struct hg_domain_matcher *m, const unsigned char *key, size_t len)
 {
-	uint64_t h = m->seed;
-	size_t end = len;
-	unsigned n = 1;
-	for (size_t i = len; i-- > 0;) {
-		if (key[i] == '.') {
-			h = dm_label(m, h, key + i + 1, end - (i + 1));
-			end = i;
-			n++;
-		}
-	}
-	if (labels)
-		*labels = n;
-	return dm_label(m, h, key, end);
+	unsigned char buf[DM_BUF];
+	memcpy(buf, key, len);
+	memset(buf + len, 0, 32);
+	return dm_hash(m, buf, len);
 }
 
 /* The filter word comes from the high bits of a second product, its four
@@ -266,6 +251,7 @@ struct hg_domain_matcher *hg_domain_matcher_new(size_t expected)
 	m->k[0] = (process_seed[1] ^ 0xd6e8feb86659fd93ull) | 1;
 	m->k[1] = (process_seed[1] * 0xa3b195354a39b70dull) | 1;
 	m->k[2] = (process_seed[0] * 0x9fb21c651e98df25ull) ^ process_seed[1];
+	m->k[3] = (process_seed[1] * 0xe7037ed1a0b428dbull) ^ process_seed[0];
 	m->seal_at = expected ? expected : 1024;
 	table_init(m, expected);
 	return m;
@@ -310,7 +296,7 @@ static void table_grow(struct hg_domain_matcher *m)
 		const struct dm_slot *s = &m->slots[i];
 		if (!s->meta)
 			continue;
-		uint64_t h = name_hash(m, m->names + s->off, slot_len(s), NULL);
+		uint64_t h = stored_hash(m, m->names + s->off, slot_len(s));
 		size_t pos = h & (size - 1);
 		while (slots[pos].meta)
 			pos = (pos + 1) & (size - 1);
@@ -326,7 +312,7 @@ static void table_grow(struct hg_domain_matcher *m)
 static void table_put(struct hg_domain_matcher *m, const unsigned char *key, size_t len, unsigned kind,
 		      uint32_t index)
 {
-	uint64_t h = name_hash(m, key, len, NULL);
+	uint64_t h = dm_hash(m, key, len);
 	uint32_t meta = slot_meta(h, kind, len);
 	size_t pos = h & m->mask;
 	for (;; pos = (pos + 1) & m->mask) {
@@ -388,6 +374,7 @@ static void unseal(struct hg_domain_matcher *m)
 		for (size_t o = DM_LINE_HDR; o < DM_LINE && line[o];) {
 			size_t len = line[o];
 			memcpy(key, entry_key(m, line + o), len);
+			memset(key + len, 0, 32);
 			table_put(m, key, len, line[o + 1] & 3, entry_index(line + o));
 			o += entry_size(len);
 		}
@@ -485,7 +472,7 @@ void hg_domain_matcher_seal(struct hg_domain_matcher *m)
 		const struct dm_slot *s = &m->slots[i];
 		if (!s->meta)
 			continue;
-		uint64_t h = name_hash(m, m->names + s->off, slot_len(s), NULL);
+		uint64_t h = stored_hash(m, m->names + s->off, slot_len(s));
 		hashes[i] = h;
 		m->filter[(h * DM_FMUL) >> m->fshift] |= filter_bits(h);
 		bytes += entry_size(slot_len(s));
@@ -574,8 +561,9 @@ void hg_domain_matcher_add(struct hg_domain_matcher *m, const char *target, size
 	unsigned char key[DM_BUF] = {0};
 	for (size_t i = 0; i < len; i++)
 		key[i] = hg_lower((unsigned char)target[i]);
-	unsigned labels;
-	name_hash(m, key, len, &labels);
+	unsigned labels = 1;
+	for (size_t i = 0; i < len; i++)
+		labels += key[i] == '.';
 	m->any[labels >> 6] |= 1ull << (labels & 63);
 	if (kind == DM_WILD)
 		m->wild[labels >> 6] |= 1ull << (labels & 63);
@@ -617,12 +605,24 @@ static inline void dm_chunk(const unsigned char *in, unsigned char *out, size_t 
 }
 #endif
 
-/* Lower-cases the window of name that can hold a key into buf (padded with
- * zeros) and sets the bits of its dots in dots[]; returns its length. *whole
- * says whether the window is the whole name (else it starts mid-label and
- * only suffixes after a dot count). One trailing dot is dropped. */
-static inline size_t dm_prep(const char *name, size_t len, unsigned char *buf, uint64_t dots[4], bool *whole)
+/* A prepared name: lower-cased bytes, zero-padded, and where its dots are. */
+struct dm_query {
+	unsigned char buf[DM_BUF];
+	uint64_t dots[4];
+	size_t n;
+	bool whole;
+};
+
+/* Prepares name into q: the window of it that can hold a key (its last
+ * 254 bytes), lower-cased into q->buf with 32 zero bytes after it, and the
+ * bits of its dots. q->whole says whether the window is the whole name
+ * (else it starts mid-label and only suffixes after a dot count). One
+ * trailing dot is dropped. */
+static inline void dm_prep(const char *name, size_t len, struct dm_query *q)
 {
+	unsigned char *buf = q->buf;
+	uint64_t *dots = q->dots;
+	bool *whole = &q->whole;
 	if (len && name[len - 1] == '.')
 		len--;
 	*whole = len <= DM_MAX_NAME;
@@ -644,81 +644,60 @@ static inline size_t dm_prep(const char *name, size_t len, unsigned char *buf, u
 			dm_chunk(p + n - 16, buf + n - 16, n - 16, dots);
 	}
 	dm_st128(buf + n, _mm_setzero_si128());
+	dm_st128(buf + n + 16, _mm_setzero_si128());
 #else
 	for (size_t i = 0; i < n; i++) {
 		buf[i] = hg_lower(p[i]);
 		if (p[i] == '.')
 			dots[i >> 6] |= 1ull << (i & 63);
 	}
-	memset(buf + n, 0, 16);
+	memset(buf + n, 0, 32);
 #endif
-	return n;
-}
-
-/* Position of the last dot before end, or -1. */
-static inline long dm_prev_dot(const uint64_t dots[4], size_t end)
-{
-	size_t w = end >> 6;
-	uint64_t bits = (end & 63) ? dots[w] & ((1ull << (end & 63)) - 1) : 0;
-	for (;;) {
-		if (bits)
-			return (long)(w * 64 + 63 - (size_t)__builtin_clzll(bits));
-		if (w == 0)
-			return -1;
-		bits = dots[--w];
-	}
-}
-
-/* A key the queried name could match: the suffix from start, its hash and
- * the kinds of target it may match (a suffix after a dot: wildcards only;
- * the whole name: either). */
-struct dm_cand {
-	uint64_t h;
-	uint16_t start;
-	uint8_t want;
-};
-
-struct dm_query {
-	unsigned char buf[DM_BUF];
-	size_t n;
-	size_t k;
-};
-
-/* Fills q->buf and up to cap candidates (right to left); returns how many
- * there are, which is more than cap when some did not fit. */
-static inline size_t dm_candidates(const struct hg_domain_matcher *m, const char *name, size_t len,
-				   struct dm_query *q, struct dm_cand *c, size_t cap)
-{
-	uint64_t dots[4];
-	bool whole;
-	size_t n = dm_prep(name, len, q->buf, dots, &whole);
 	q->n = n;
-	size_t k = 0;
-	uint64_t h = m->seed;
-	size_t end = n;
-	for (unsigned labels = 1;; labels++) {
-		long d = dm_prev_dot(dots, end);
-		size_t start = (size_t)(d + 1);
-		h = dm_label(m, h, q->buf + start, end - start);
-		if (d < 0) {
-			if (whole && end > 0 && mask_has(m->any, labels)) {
-				if (k < cap)
-					c[k] = (struct dm_cand){.h = h, .start = 0, .want = DM_EXACT | DM_WILD};
-				k++;
-			}
+}
+
+/* The suffixes of the prepared name that some key could equal, right to
+ * left: each starts after a dot (wildcard targets only) or at the start
+ * of the whole name (either kind), its first label is not empty, and its
+ * label count is one some key has. Their starts go to start[]; returns how
+ * many there are, more than cap when some did not fit. */
+static inline size_t dm_suffixes(const struct hg_domain_matcher *m, const struct dm_query *q, uint16_t *start,
+				 size_t cap)
+{
+	size_t k = 0, end = q->n, w = 3;
+	while (w && !q->dots[w])
+		w--;
+	uint64_t bits = q->dots[w];
+	unsigned labels = 1;
+	for (;; labels++) {
+		while (!bits && w)
+			bits = q->dots[--w];
+		if (!bits)
 			break;
-		}
-		/* An empty label starts no key (keys never start with a dot). */
-		if (end > start && mask_has(m->wild, labels)) {
+		unsigned top = 63 - (unsigned)__builtin_clzll(bits);
+		bits ^= 1ull << top;
+		size_t s = w * 64 + top + 1; /* the suffix after this dot */
+		if (end > s && mask_has(m->wild, labels)) {
 			if (k < cap)
-				c[k] = (struct dm_cand){.h = h, .start = (uint16_t)start, .want = DM_WILD};
+				start[k] = (uint16_t)s;
 			k++;
 		}
 		if (labels >= m->max_labels)
-			break;
-		end = (size_t)d;
+			return k; /* longer suffixes, the whole name too, have too many labels */
+		end = s - 1;
+	}
+	if (q->whole && end > 0 && mask_has(m->any, labels)) {
+		if (k < cap)
+			start[k] = 0;
+		k++;
 	}
 	return k;
+}
+
+/* The kinds of target the suffix at start may equal. */
+static inline unsigned dm_want(size_t start)
+{
+	return start ? DM_WILD : DM_EXACT | DM_WILD;
 }
 
 /* Byte equality of a[0..n) and b[0..n); both have 16 readable bytes past n. */
@@ -806,74 +785,95 @@ static bool table_probe(const struct hg_domain_matcher *m, uint64_t h, const uns
 	}
 }
 
+/* The filter's answer for a suffix of hash h, and its home line (in
+ * *line, and requested) when the filter lets it through. */
+static inline bool dm_probe(const struct hg_domain_matcher *m, uint64_t h, const unsigned char **line)
+{
+	if (!dm_filter_maybe(m, h))
+		return false;
+	/* The next line too: 20% of runs start there (62% at home). */
+	*line = home_line(m, h);
+	__builtin_prefetch(*line);
+	__builtin_prefetch(*line + DM_LINE);
+	return true;
+}
+
+/* Scans the runs of the probed suffixes (starts and home lines) of q. */
+static inline bool dm_finish(const struct hg_domain_matcher *m, const struct dm_query *q, const uint16_t *start,
+			     const unsigned char *const *line, size_t k, uint32_t *best)
+{
+	bool found = false;
+	for (size_t j = 0; j < k; j++) {
+		const unsigned char *run = home_run(line[j]);
+		if (run)
+			found |= dm_scan(m, run, q->buf + start[j], q->n - start[j], dm_want(start[j]), best);
+	}
+	return found;
+}
+
 bool hg_domain_matcher_lookup(const struct hg_domain_matcher *m, const char *name, size_t len,
 			      uint32_t *index)
 {
 	if (!m || m->count == 0)
 		return false;
 	struct dm_query q;
-	struct dm_cand c[DM_MAX_LABELS];
-	size_t k = dm_candidates(m, name, len, &q, c, HG_ARRAY_LEN(c));
+	uint16_t start[DM_MAX_LABELS];
+	const unsigned char *line[DM_MAX_LABELS];
+	dm_prep(name, len, &q);
+	size_t k = dm_suffixes(m, &q, start, HG_ARRAY_LEN(start));
 	uint32_t best = UINT32_MAX;
 	bool found = false;
 	if (!m->lines) {
-		for (size_t j = 0; j < k; j++)
-			found |= table_probe(m, c[j].h, q.buf + c[j].start, q.n - c[j].start, c[j].want, &best);
+		for (size_t j = 0; j < k; j++) {
+			const unsigned char *key = q.buf + start[j];
+			size_t n = q.n - start[j];
+			found |= table_probe(m, dm_hash(m, key, n), key, n, dm_want(start[j]), &best);
+		}
 	} else {
-		/* The filter (cache-near) first, then the home lines of the
-		 * candidates it lets through, fetched together, each with the
-		 * next line, where a run that does not start in its home line
-		 * starts 20% of the time (62% start at home). */
+		/* Every candidate's filter word and home line first, then the
+		 * runs: the reads of one name overlap. */
 		size_t kept = 0;
 		for (size_t j = 0; j < k; j++) {
-			if (!dm_filter_maybe(m, c[j].h))
-				continue;
-			__builtin_prefetch(home_line(m, c[j].h));
-			__builtin_prefetch(home_line(m, c[j].h) + DM_LINE);
-			c[kept++] = c[j];
+			start[kept] = start[j];
+			kept += dm_probe(m, dm_hash(m, q.buf + start[j], q.n - start[j]), &line[kept]);
 		}
-		for (size_t j = 0; j < kept; j++) {
-			const unsigned char *run = home_run(home_line(m, c[j].h));
-			if (run)
-				found |= dm_scan(m, run, q.buf + c[j].start, q.n - c[j].start, c[j].want, &best);
-		}
+		found = dm_finish(m, &q, start, line, kept, &best);
 	}
 	if (found)
 		*index = best;
 	return found;
 }
 
-/* A batch is worked in groups of up to DM_GROUP names, stage by stage over
- * the whole group, so that the cache misses of different names overlap
- * instead of following each other: (1) every name is hashed and its
- * candidates' filter words prefetched; (2) the filter is tested and the
- * home lines of what passes (and the next lines) prefetched; (3) the home
- * lines' headers are read and the lines their runs start in prefetched,
- * when further; (4) the runs are compared. Two groups are in flight: the
- * next one is hashed (stage 1, most of the work) while the lines the
- * current one asked for arrive, so a random hit's DRAM miss (~250 ns on
- * this loaded VM) is hidden behind work instead of stalling the core. A
- * name with more candidates than a group slot holds (hostile names with
- * many labels, against a list with keys of many label counts) is looked up
- * on its own. */
+/* A batch is worked in groups of up to DM_GROUP names, two groups in
+ * flight: the next group is prepared, hashed and filtered, its home lines
+ * requested, while the lines the current group asked for arrive; then the
+ * current group's runs are scanned. So a random hit's DRAM read (~200 ns
+ * on this loaded VM) is hidden behind a group's work instead of stalling
+ * the core. A name with more candidates than a group slot holds (hostile
+ * names with many labels, against a list with keys of many label counts)
+ * is looked up on its own. */
 enum { DM_GROUP = 16, DM_GROUP_CAND = 6 };
 
 struct dm_stage {
 	struct dm_query q;
-	struct dm_cand c[DM_GROUP_CAND];
-	const unsigned char *run[DM_GROUP_CAND];
+	uint16_t start[DM_GROUP_CAND];
+	uint64_t h[DM_GROUP_CAND];
+	const unsigned char *line[DM_GROUP_CAND];
 	size_t k; /* > DM_GROUP_CAND: look the name up on its own */
 };
 
-/* Stages 1 and 2 for names[base, base + g) into st. */
 static void batch_front(const struct hg_domain_matcher *m, struct dm_stage *st, size_t g, const char *const *names,
 			const size_t *lens)
 {
+	/* Hashes first, their filter words requested; the filter after. */
 	for (size_t i = 0; i < g; i++) {
 		struct dm_stage *s = &st[i];
-		s->k = dm_candidates(m, names[i], lens[i], &s->q, s->c, DM_GROUP_CAND);
-		for (size_t j = 0; j < s->k && j < DM_GROUP_CAND; j++)
-			__builtin_prefetch(filter_word(m, s->c[j].h));
+		dm_prep(names[i], lens[i], &s->q);
+		s->k = dm_suffixes(m, &s->q, s->start, DM_GROUP_CAND);
+		for (size_t j = 0; j < s->k && j < DM_GROUP_CAND; j++) {
+			s->h[j] = dm_hash(m, s->q.buf + s->start[j], s->q.n - s->start[j]);
+			__builtin_prefetch(filter_word(m, s->h[j]));
+		}
 	}
 	for (size_t i = 0; i < g; i++) {
 		struct dm_stage *s = &st[i];
@@ -881,43 +881,21 @@ static void batch_front(const struct hg_domain_matcher *m, struct dm_stage *st, 
 			continue;
 		size_t kept = 0;
 		for (size_t j = 0; j < s->k; j++) {
-			if (!dm_filter_maybe(m, s->c[j].h))
-				continue;
-			__builtin_prefetch(home_line(m, s->c[j].h));
-			__builtin_prefetch(home_line(m, s->c[j].h) + DM_LINE);
-			s->c[kept++] = s->c[j];
+			s->start[kept] = s->start[j];
+			kept += dm_probe(m, s->h[j], &s->line[kept]);
 		}
 		s->k = kept;
 	}
 }
 
-/* Stages 3 and 4: the answers for names[0, g) from st. */
 static void batch_back(const struct hg_domain_matcher *m, struct dm_stage *st, size_t g, const char *const *names,
 		       const size_t *lens, uint32_t *index, bool *found)
 {
 	for (size_t i = 0; i < g; i++) {
 		struct dm_stage *s = &st[i];
-		if (s->k > DM_GROUP_CAND)
-			continue;
-		for (size_t j = 0; j < s->k; j++) {
-			const unsigned char *hl = home_line(m, s->c[j].h);
-			s->run[j] = home_run(hl);
-			if (s->run[j] && s->run[j] - hl >= 2 * DM_LINE)
-				__builtin_prefetch(s->run[j]);
-		}
-	}
-	for (size_t i = 0; i < g; i++) {
-		struct dm_stage *s = &st[i];
 		uint32_t best = UINT32_MAX;
-		bool hit = false;
-		if (s->k > DM_GROUP_CAND) {
-			hit = hg_domain_matcher_lookup(m, names[i], lens[i], &best);
-		} else {
-			for (size_t j = 0; j < s->k; j++)
-				if (s->run[j])
-					hit |= dm_scan(m, s->run[j], s->q.buf + s->c[j].start, s->q.n - s->c[j].start,
-						       s->c[j].want, &best);
-		}
+		bool hit = s->k > DM_GROUP_CAND ? hg_domain_matcher_lookup(m, names[i], lens[i], &best)
+						: dm_finish(m, &s->q, s->start, s->line, s->k, &best);
 		found[i] = hit;
 		if (hit)
 			index[i] = best;
@@ -932,8 +910,6 @@ void hg_domain_matcher_lookup_batch(const struct hg_domain_matcher *m, size_t co
 			found[i] = hg_domain_matcher_lookup(m, names[i], lens[i], &index[i]);
 		return;
 	}
-	/* Two groups in flight: the next group is hashed (stage 1, the bulk
-	 * of the work) while the lines the current one asked for arrive. */
 	struct dm_stage st[2][DM_GROUP];
 	size_t g = HG_MIN((size_t)DM_GROUP, count);
 	batch_front(m, st[0], g, names, lens);
