@@ -10,17 +10,20 @@
  *    (1 MB at a million names: it stays in a core's L2), so most suffixes
  *    of a queried name, which are in no list, cost one L2 read (~3% pass
  *    falsely);
- *  - an array of 64-byte lines; a key's hash names its home line, and the
- *    keys of one home sit back to back {length, flags, index, key bytes},
- *    in the home line or, when earlier homes filled it, a few lines later
- *    (the home line's 2-byte header says where). A hit mostly costs the
- *    one line, a single DRAM miss, where a slot and then a key elsewhere
- *    (or a directory word and then a bucket) cost two dependent misses.
+ *  - a directory of one 32-bit offset a home (a home a key: 4 MB at a
+ *    million names, cache-near like the filter), and the entries
+ *    {length, kind, index, key bytes} of all keys back to back in home
+ *    order, with no slack: a key's hash names its home, the directory says
+ *    where the home's run of entries starts and ends, and a hit reads the
+ *    one or two lines of that run, its only DRAM access. (Runs laid in
+ *    64-byte lines, each headed by where its home's run starts, cost 58 MB
+ *    where this costs 35, and a third of the runs had drifted past the
+ *    two lines a lookup fetches: a second, dependent DRAM miss.)
  * An exact target "a.example.com" and a dot target ".example.com" are
  * entries (kind DM_EXACT / DM_WILD) of the same key "example.com".
  *
  * Hashing is seeded per process (getrandom) so a hostile list or a hostile
- * stream of names cannot aim at one line (STYLE.md 10, Redis dict.c). */
+ * stream of names cannot aim at one home (STYLE.md 10, Redis dict.c). */
 #include "hostgate/domain.h"
 
 #include <string.h>
@@ -44,15 +47,9 @@ enum {
 	/* Label counts: a 253-byte key has at most 254 labels, a 254-byte
 	 * window 255 (all but 127 of them empty, which no valid name has). */
 	DM_MAX_LABELS = 256,
-	DM_ENTRY_HDR = 6,    /* line entry: length, flags, index (4, little-endian) */
-	DM_PAD = 32,         /* slack after the lines and the arenas */
+	DM_ENTRY_HDR = 6, /* entry: length, kind, index (4, little-endian), then the key */
+	DM_PAD = 32,      /* slack after the entries and the arenas */
 	DM_LINE = 64,
-	DM_LINE_HDR = 2,     /* home's entries: {offset in line, lines ahead} */
-	DM_NO_HOME = 255,    /* lines ahead: no key has this home */
-	DM_INLINE_MAX = DM_LINE - DM_LINE_HDR - DM_ENTRY_HDR, /* longer keys: in longs[] */
-	/* entry flags: the kind bits, then */
-	DM_LAST = 1u << 2, /* the last entry of its home */
-	DM_LONG = 1u << 3, /* key bytes at a 4-byte offset in longs[] */
 };
 
 /* ---------------------------------------------------------- build table */
@@ -97,12 +94,11 @@ struct hg_domain_matcher {
 
 	/* Lookup form (NULL until sealed). */
 	uint64_t *filter;
-	unsigned fshift; /* filter word = (h * DM_FMUL) >> fshift */
-	unsigned char *lines;
-	size_t n_homes;  /* lines that are homes; a few more follow for spill */
-	size_t n_lines;
-	unsigned char *longs; /* key bytes of keys over DM_INLINE_MAX */
-	size_t longs_len;
+	unsigned fshift;   /* filter word = (h * DM_FMUL) >> fshift */
+	uint32_t *dir;     /* n_homes + 1 offsets: home b's entries are [dir[b], dir[b + 1]) */
+	size_t n_homes;
+	unsigned char *entries; /* every key's entry, in home order, back to back */
+	size_t entries_len;
 };
 
 /* ------------------------------------------------------------------ hash */
@@ -168,8 +164,7 @@ static void seed_init(void)
 	process_seed[1] = s[1];
 }
 
-/* Hash of a key kept unpadded (in names[] or a line): through a padded
- * copy. */
+/* Hash of a key kept unpadded (in names[]): through a padded copy. */
 static uint64_t stored_hash(const struct hg_domain_matcher *m, const unsigned char *key, size_t len)
 {
 	unsigned char buf[DM_BUF];
@@ -179,7 +174,7 @@ static uint64_t stored_hash(const struct hg_domain_matcher *m, const unsigned ch
 }
 
 /* The filter word comes from the high bits of a second product, its four
- * bits from h's bits 0..23; the home line from h's bits 32..63. */
+ * bits from h's bits 0..23; the home from h's bits 32..63. */
 #define DM_FMUL 0x9e3779b97f4a7c15ull
 
 static inline const uint64_t *filter_word(const struct hg_domain_matcher *m, uint64_t h)
@@ -264,8 +259,8 @@ void hg_domain_matcher_free(struct hg_domain_matcher *m)
 	free(m->slots);
 	free(m->names);
 	free(m->filter);
-	free(m->lines);
-	free(m->longs);
+	free(m->dir);
+	free(m->entries);
 	free(m);
 }
 
@@ -278,9 +273,9 @@ size_t hg_domain_matcher_bytes(const struct hg_domain_matcher *m)
 {
 	if (!m)
 		return 0;
-	if (m->lines)
-		return sizeof(*m) + ((size_t)1 << (64 - m->fshift)) * 8 + m->n_lines * DM_LINE + DM_PAD +
-		       m->longs_len;
+	if (m->entries)
+		return sizeof(*m) + ((size_t)1 << (64 - m->fshift)) * 8 + (m->n_homes + 1) * sizeof(*m->dir) +
+		       m->entries_len + DM_PAD;
 	/* The names reservation's untouched tail is address space, not memory. */
 	return sizeof(*m) + (m->mask + 1) * sizeof(*m->slots) + m->names_len;
 }
@@ -349,17 +344,9 @@ static inline uint32_t entry_index(const unsigned char *e)
 	return (uint32_t)e[2] | (uint32_t)e[3] << 8 | (uint32_t)e[4] << 16 | (uint32_t)e[5] << 24;
 }
 
-static inline const unsigned char *entry_key(const struct hg_domain_matcher *m, const unsigned char *e)
-{
-	if (!(e[1] & DM_LONG))
-		return e + DM_ENTRY_HDR;
-	uint32_t off = (uint32_t)e[6] | (uint32_t)e[7] << 8 | (uint32_t)e[8] << 16 | (uint32_t)e[9] << 24;
-	return m->longs + off;
-}
-
 static inline size_t entry_size(size_t len)
 {
-	return DM_ENTRY_HDR + (len > DM_INLINE_MAX ? 4 : len);
+	return DM_ENTRY_HDR + len;
 }
 
 /* Back from the lookup form to the build table, to add more targets. */
@@ -368,93 +355,25 @@ static void unseal(struct hg_domain_matcher *m)
 	size_t n = m->count;
 	m->count = 0;
 	table_init(m, n);
-	unsigned char key[DM_BUF] = {0};
-	for (size_t l = 0; l < m->n_lines; l++) {
-		const unsigned char *line = m->lines + l * DM_LINE;
-		for (size_t o = DM_LINE_HDR; o < DM_LINE && line[o];) {
-			size_t len = line[o];
-			memcpy(key, entry_key(m, line + o), len);
-			memset(key + len, 0, 32);
-			table_put(m, key, len, line[o + 1] & 3, entry_index(line + o));
-			o += entry_size(len);
-		}
+	unsigned char key[DM_BUF];
+	for (size_t o = 0; o < m->entries_len; o += entry_size(m->entries[o])) {
+		const unsigned char *e = m->entries + o;
+		memcpy(key, e + DM_ENTRY_HDR, e[0]);
+		memset(key + e[0], 0, 32);
+		table_put(m, key, e[0], e[1], entry_index(e));
 	}
 	free(m->filter);
-	free(m->lines);
-	free(m->longs);
+	free(m->dir);
+	free(m->entries);
 	m->filter = NULL;
-	m->lines = m->longs = NULL;
-	m->n_lines = m->n_homes = m->longs_len = 0;
-}
-
-/* Lays the entries (ordered by home) into lines: each home's run starts at
- * the first free place at or after its home line; an entry never crosses
- * a line. False when some run would start more than 254 lines after its
- * home (a list far denser than the line count allows): more lines then. */
-static bool lay_lines(struct hg_domain_matcher *m, const uint32_t *order, const uint64_t *hashes)
-{
-	size_t c = 0, o = DM_LINE_HDR; /* where the next entry goes */
-	size_t longs = 0;
-	for (size_t b = 0; b < m->n_homes; b++)
-		m->lines[b * DM_LINE + 1] = DM_NO_HOME;
-	for (size_t i = 0; i < m->count;) {
-		size_t b = home_of(m, hashes[order[i]]);
-		if (c < b) {
-			c = b;
-			o = DM_LINE_HDR;
-		}
-		bool first = true;
-		unsigned char *last = NULL;
-		for (; i < m->count && home_of(m, hashes[order[i]]) == b; i++) {
-			/* Slots, hashes and names are read in home order, that
-			 * is at random: fetch them ahead. */
-			if (i + 16 < m->count) {
-				__builtin_prefetch(&m->slots[order[i + 16]]);
-				__builtin_prefetch(&hashes[order[i + 16]]);
-			}
-			if (i + 8 < m->count)
-				__builtin_prefetch(m->names + m->slots[order[i + 8]].off);
-			const struct dm_slot *s = &m->slots[order[i]];
-			size_t len = slot_len(s), size = entry_size(len);
-			if (o + size > DM_LINE) {
-				c++;
-				o = DM_LINE_HDR;
-			}
-			if (c + 1 >= m->n_lines || (first && c - b >= DM_NO_HOME))
-				return false;
-			if (first) {
-				m->lines[b * DM_LINE] = (unsigned char)o;
-				m->lines[b * DM_LINE + 1] = (unsigned char)(c - b);
-				first = false;
-			}
-			unsigned char *e = m->lines + c * DM_LINE + o;
-			last = e;
-			e[0] = (unsigned char)len;
-			e[1] = (unsigned char)(s->meta >> 8 & 3);
-			e[2] = (unsigned char)s->index;
-			e[3] = (unsigned char)(s->index >> 8);
-			e[4] = (unsigned char)(s->index >> 16);
-			e[5] = (unsigned char)(s->index >> 24);
-			if (len > DM_INLINE_MAX) {
-				e[1] |= DM_LONG;
-				for (int k = 0; k < 4; k++)
-					e[6 + k] = (unsigned char)(longs >> (8 * k));
-				memcpy(m->longs + longs, m->names + s->off, len);
-				longs += len;
-			} else {
-				memcpy(e + DM_ENTRY_HDR, m->names + s->off, len);
-			}
-			o += size;
-		}
-		last[1] |= DM_LAST;
-	}
-	m->longs_len = longs;
-	return true;
+	m->dir = NULL;
+	m->entries = NULL;
+	m->n_homes = n + 1;
 }
 
 void hg_domain_matcher_seal(struct hg_domain_matcher *m)
 {
-	if (!m || m->lines)
+	if (!m || m->entries)
 		return;
 	size_t n = m->count;
 	/* The filter: 8 bits a key, a power of two of 64-bit words. */
@@ -463,11 +382,14 @@ void hg_domain_matcher_seal(struct hg_domain_matcher *m)
 		fbits++;
 	m->fshift = 64 - fbits;
 	m->filter = huge_alloc(((size_t)1 << fbits) * sizeof(uint64_t), true);
-	/* Every key's hash, and the keys in home order (a counting sort on
-	 * the high bits, which order homes whatever their number). */
-	uint32_t *slot_of = xmalloc((n ? n : 1) * sizeof(*slot_of));
+	/* A home a key: runs of about one entry (30 bytes for a typical
+	 * name), in one line or two. */
+	m->n_homes = n + 1;
+	/* Every key's hash and home; the homes' entry bytes counted into
+	 * dir[] (a counting sort: dir[b + 1] gets home b's bytes). */
 	uint64_t *hashes = xmalloc((m->mask + 1) * sizeof(*hashes));
-	size_t bytes = 0, long_bytes = 0, k = 0;
+	m->dir = xcalloc(m->n_homes + 1, sizeof(*m->dir));
+	size_t bytes = 0;
 	for (size_t i = 0; i <= m->mask; i++) {
 		const struct dm_slot *s = &m->slots[i];
 		if (!s->meta)
@@ -475,51 +397,34 @@ void hg_domain_matcher_seal(struct hg_domain_matcher *m)
 		uint64_t h = stored_hash(m, m->names + s->off, slot_len(s));
 		hashes[i] = h;
 		m->filter[(h * DM_FMUL) >> m->fshift] |= filter_bits(h);
+		m->dir[home_of(m, h) + 1] += (uint32_t)entry_size(slot_len(s));
 		bytes += entry_size(slot_len(s));
-		if (slot_len(s) > DM_INLINE_MAX)
-			long_bytes += slot_len(s);
-		slot_of[k++] = (uint32_t)i;
 	}
-	unsigned sbits = 1;
-	while (((size_t)1 << sbits) < n)
-		sbits++;
-	uint32_t *cnt = xcalloc(((size_t)1 << sbits) + 1, sizeof(*cnt));
-	for (size_t j = 0; j < n; j++)
-		cnt[(hashes[slot_of[j]] >> 32 >> (32 - sbits)) + 1]++;
-	for (size_t b = 0; b < ((size_t)1 << sbits); b++)
-		cnt[b + 1] += cnt[b];
-	uint32_t *order = xmalloc((n ? n : 1) * sizeof(*order));
-	for (size_t j = 0; j < n; j++)
-		order[cnt[hashes[slot_of[j]] >> 32 >> (32 - sbits)]++] = slot_of[j];
-	/* Within a bucket of the sort, homes may still be out of order when
-	 * there are more homes than buckets: an insertion sort fixes that
-	 * (buckets hold ~1 key). */
-	for (size_t j = 1; j < n; j++) {
-		uint32_t x = order[j];
-		size_t i = j;
-		while (i > 0 && hashes[order[i - 1]] >> 32 > hashes[x] >> 32) {
-			order[i] = order[i - 1];
-			i--;
-		}
-		order[i] = x;
+	if (bytes > UINT32_MAX)
+		hg_oom(); /* offsets are 32-bit: 4 GiB of entries is far past any list */
+	for (size_t b = 0; b < m->n_homes; b++)
+		m->dir[b + 1] += m->dir[b];
+	/* The entries, each at its home's next free place (the homes' write
+	 * positions start as dir[b], kept in a copy). */
+	uint32_t *at = xmalloc(m->n_homes * sizeof(*at));
+	memcpy(at, m->dir, m->n_homes * sizeof(*at));
+	m->entries = huge_alloc(bytes + DM_PAD, false);
+	memset(m->entries + bytes, 0, DM_PAD);
+	m->entries_len = bytes;
+	for (size_t i = 0; i <= m->mask; i++) {
+		const struct dm_slot *s = &m->slots[i];
+		if (!s->meta)
+			continue;
+		size_t len = slot_len(s);
+		unsigned char *e = m->entries + at[home_of(m, hashes[i])];
+		at[home_of(m, hashes[i])] += (uint32_t)entry_size(len);
+		e[0] = (unsigned char)len;
+		e[1] = (unsigned char)(s->meta >> 8 & 3);
+		for (int k = 0; k < 4; k++)
+			e[2 + k] = (unsigned char)(s->index >> (8 * k));
+		memcpy(e + DM_ENTRY_HDR, m->names + s->off, len);
 	}
-	free(cnt);
-	free(slot_of);
-	m->longs = xmalloc(long_bytes + DM_PAD);
-	memset(m->longs + long_bytes, 0, DM_PAD);
-	/* Lines: entry bytes at ~60% of the line payload, so that runs
-	 * seldom leave their home line. */
-	size_t homes = bytes / 36 + 1;
-	for (;;) {
-		m->n_homes = homes;
-		m->n_lines = homes + 8 + homes / 16;
-		m->lines = huge_alloc(m->n_lines * DM_LINE + DM_PAD, true);
-		if (lay_lines(m, order, hashes))
-			break;
-		free(m->lines);
-		homes += homes / 4 + 1;
-	}
-	free(order);
+	free(at);
 	free(hashes);
 	free(m->slots);
 	free(m->names);
@@ -555,7 +460,7 @@ void hg_domain_matcher_add(struct hg_domain_matcher *m, const char *target, size
 		count_add(m);
 		return;
 	}
-	if (m->lines)
+	if (m->entries)
 		unseal(m);
 
 	unsigned char key[DM_BUF] = {0};
@@ -726,43 +631,21 @@ static inline bool dm_filter_maybe(const struct hg_domain_matcher *m, uint64_t h
 	return (*filter_word(m, h) & b) == b;
 }
 
-static inline const unsigned char *home_line(const struct hg_domain_matcher *m, uint64_t h)
-{
-	return m->lines + home_of(m, h) * DM_LINE;
-}
-
-/* Where the entries of the home of line hl start, or NULL when none. */
-static inline const unsigned char *home_run(const unsigned char *hl)
-{
-	if (hl[1] == DM_NO_HOME)
-		return NULL;
-	return hl + (size_t)hl[1] * DM_LINE + hl[0];
-}
-
-/* The smallest index among the entries of run p (a home's entries) equal
- * to key and of a wanted kind, lowering *best; true when there was one. */
-static inline bool dm_scan(const struct hg_domain_matcher *m, const unsigned char *p, const unsigned char *key,
-			   size_t len, unsigned want, uint32_t *best)
+/* The smallest index among the entries in [p, end) equal to key and of a
+ * wanted kind, lowering *best; true when there was one. */
+static inline bool dm_scan(const unsigned char *p, const unsigned char *end, const unsigned char *key, size_t len,
+			   unsigned want, uint32_t *best)
 {
 	bool found = false;
-	for (;;) {
-		size_t l = p[0];
-		unsigned f = p[1];
-		if (l == len && (f & want) && dm_eq(entry_key(m, p), key, len)) {
+	for (; p < end; p += entry_size(p[0])) {
+		if (p[0] == len && (p[1] & want) && dm_eq(p + DM_ENTRY_HDR, key, len)) {
 			uint32_t idx = entry_index(p);
 			if (idx < *best)
 				*best = idx;
 			found = true;
 		}
-		if (f & DM_LAST)
-			return found;
-		p += entry_size(l);
-		/* Line end (or its zero padding): the run goes on in the next
-		 * line, after its header. */
-		size_t at = (size_t)(p - m->lines) & (DM_LINE - 1);
-		if (at == 0 || p[0] == 0)
-			p += (DM_LINE - at) % DM_LINE + DM_LINE_HDR;
 	}
+	return found;
 }
 
 /* Build-table probe: the smallest index among the slots of key whose kind
@@ -785,29 +668,35 @@ static bool table_probe(const struct hg_domain_matcher *m, uint64_t h, const uns
 	}
 }
 
-/* The filter's answer for a suffix of hash h, and its home line (in
- * *line, and requested) when the filter lets it through. */
-static inline bool dm_probe(const struct hg_domain_matcher *m, uint64_t h, const unsigned char **line)
+/* A probed suffix: where it starts in the query, and its home's entries. */
+struct dm_run {
+	uint32_t begin, end;
+	uint16_t start;
+};
+
+/* Whether the suffix of hash h can be a key: the filter's answer, and
+ * then its home's entries (in *r), whose first lines are requested. */
+static inline bool dm_probe(const struct hg_domain_matcher *m, uint64_t h, struct dm_run *r)
 {
 	if (!dm_filter_maybe(m, h))
 		return false;
-	/* The next line too: 20% of runs start there (62% at home). */
-	*line = home_line(m, h);
-	__builtin_prefetch(*line);
-	__builtin_prefetch(*line + DM_LINE);
-	return true;
+	const uint32_t *d = &m->dir[home_of(m, h)];
+	r->begin = d[0];
+	r->end = d[1];
+	/* A run is 30-60 bytes: its first line and the next. */
+	__builtin_prefetch(m->entries + r->begin);
+	__builtin_prefetch(m->entries + r->begin + DM_LINE);
+	return r->begin < r->end;
 }
 
-/* Scans the runs of the probed suffixes (starts and home lines) of q. */
-static inline bool dm_finish(const struct hg_domain_matcher *m, const struct dm_query *q, const uint16_t *start,
-			     const unsigned char *const *line, size_t k, uint32_t *best)
+/* Scans the runs of the probed suffixes of q. */
+static inline bool dm_finish(const struct hg_domain_matcher *m, const struct dm_query *q, const struct dm_run *r,
+			     size_t k, uint32_t *best)
 {
 	bool found = false;
-	for (size_t j = 0; j < k; j++) {
-		const unsigned char *run = home_run(line[j]);
-		if (run)
-			found |= dm_scan(m, run, q->buf + start[j], q->n - start[j], dm_want(start[j]), best);
-	}
+	for (size_t j = 0; j < k; j++)
+		found |= dm_scan(m->entries + r[j].begin, m->entries + r[j].end, q->buf + r[j].start,
+				 q->n - r[j].start, dm_want(r[j].start), best);
 	return found;
 }
 
@@ -818,26 +707,26 @@ bool hg_domain_matcher_lookup(const struct hg_domain_matcher *m, const char *nam
 		return false;
 	struct dm_query q;
 	uint16_t start[DM_MAX_LABELS];
-	const unsigned char *line[DM_MAX_LABELS];
+	struct dm_run r[DM_MAX_LABELS];
 	dm_prep(name, len, &q);
 	size_t k = dm_suffixes(m, &q, start, HG_ARRAY_LEN(start));
 	uint32_t best = UINT32_MAX;
 	bool found = false;
-	if (!m->lines) {
+	if (!m->entries) {
 		for (size_t j = 0; j < k; j++) {
 			const unsigned char *key = q.buf + start[j];
 			size_t n = q.n - start[j];
 			found |= table_probe(m, dm_hash(m, key, n), key, n, dm_want(start[j]), &best);
 		}
 	} else {
-		/* Every candidate's filter word and home line first, then the
-		 * runs: the reads of one name overlap. */
+		/* Every candidate's filter word, home and run first, then the
+		 * scans: the reads of one name overlap. */
 		size_t kept = 0;
 		for (size_t j = 0; j < k; j++) {
-			start[kept] = start[j];
-			kept += dm_probe(m, dm_hash(m, q.buf + start[j], q.n - start[j]), &line[kept]);
+			r[kept].start = start[j];
+			kept += dm_probe(m, dm_hash(m, q.buf + start[j], q.n - start[j]), &r[kept]);
 		}
-		found = dm_finish(m, &q, start, line, kept, &best);
+		found = dm_finish(m, &q, r, kept, &best);
 	}
 	if (found)
 		*index = best;
@@ -845,9 +734,10 @@ bool hg_domain_matcher_lookup(const struct hg_domain_matcher *m, const char *nam
 }
 
 /* A batch is worked in groups of up to DM_GROUP names, two groups in
- * flight: the next group is prepared, hashed and filtered, its home lines
- * requested, while the lines the current group asked for arrive; then the
- * current group's runs are scanned. So a random hit's DRAM read (~200 ns
+ * flight: the next group is prepared and hashed, its filter words and
+ * directory entries requested, then filtered and its runs requested, while
+ * the runs the current group asked for arrive; then the current group's
+ * runs are scanned. So a random hit's DRAM read (~200 ns
  * on this loaded VM) is hidden behind a group's work instead of stalling
  * the core. A name with more candidates than a group slot holds (hostile
  * names with many labels, against a list with keys of many label counts)
@@ -858,7 +748,7 @@ struct dm_stage {
 	struct dm_query q;
 	uint16_t start[DM_GROUP_CAND];
 	uint64_t h[DM_GROUP_CAND];
-	const unsigned char *line[DM_GROUP_CAND];
+	struct dm_run r[DM_GROUP_CAND];
 	size_t k; /* > DM_GROUP_CAND: look the name up on its own */
 };
 
@@ -873,6 +763,7 @@ static void batch_front(const struct hg_domain_matcher *m, struct dm_stage *st, 
 		for (size_t j = 0; j < s->k && j < DM_GROUP_CAND; j++) {
 			s->h[j] = dm_hash(m, s->q.buf + s->start[j], s->q.n - s->start[j]);
 			__builtin_prefetch(filter_word(m, s->h[j]));
+			__builtin_prefetch(&m->dir[home_of(m, s->h[j])]);
 		}
 	}
 	for (size_t i = 0; i < g; i++) {
@@ -881,8 +772,8 @@ static void batch_front(const struct hg_domain_matcher *m, struct dm_stage *st, 
 			continue;
 		size_t kept = 0;
 		for (size_t j = 0; j < s->k; j++) {
-			s->start[kept] = s->start[j];
-			kept += dm_probe(m, s->h[j], &s->line[kept]);
+			s->r[kept].start = s->start[j];
+			kept += dm_probe(m, s->h[j], &s->r[kept]);
 		}
 		s->k = kept;
 	}
@@ -895,7 +786,7 @@ static void batch_back(const struct hg_domain_matcher *m, struct dm_stage *st, s
 		struct dm_stage *s = &st[i];
 		uint32_t best = UINT32_MAX;
 		bool hit = s->k > DM_GROUP_CAND ? hg_domain_matcher_lookup(m, names[i], lens[i], &best)
-						: dm_finish(m, &s->q, s->start, s->line, s->k, &best);
+						: dm_finish(m, &s->q, s->r, s->k, &best);
 		found[i] = hit;
 		if (hit)
 			index[i] = best;
@@ -905,7 +796,7 @@ static void batch_back(const struct hg_domain_matcher *m, struct dm_stage *st, s
 void hg_domain_matcher_lookup_batch(const struct hg_domain_matcher *m, size_t count, const char *const *names,
 				    const size_t *lens, uint32_t *index, bool *found)
 {
-	if (!m || m->count == 0 || !m->lines) {
+	if (!m || m->count == 0 || !m->entries) {
 		for (size_t i = 0; i < count; i++)
 			found[i] = hg_domain_matcher_lookup(m, names[i], lens[i], &index[i]);
 		return;
