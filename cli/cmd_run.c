@@ -23,7 +23,8 @@
  * is looked up before allow, and before the new generation marks anything),
  * their allow elements deleted after, and an alert as the new rules log it.
  * Flows without kept bytes (over the per-flow cap, evicted, or decided by
- * an earlier daemon) keep their verdict: counted and logged. */
+ * an earlier daemon) keep their verdict: counted and logged. The
+ * re-decision is in run_reload.c. */
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
@@ -47,56 +48,14 @@
 
 #include <sys/capability.h>
 
-#include "hostgate/actuate.h"
-#include "hostgate/apply.h"
-#include "hostgate/hold.h"
-#include "hostgate/source.h"
-#include "replay_run.h"
+#include "run_live.h"
 
-#define LINKTYPE_RAW 101
 /* Frames read before the verdict batch is committed even if more wait. */
 #define BURST_MAX 256
 /* A decided flow whose packets still reach us this long after its verdict
  * was written lost its set entry (timeout): write it again. */
 #define REWRITE_US 2000000ull
 
-struct live_stats {
-	uint64_t frames, undecodable, passthrough, refused_full;
-	uint64_t flows_decided[4];
-	uint64_t alert_frames, source_errors, reloads, reload_failures;
-	uint64_t revoked;
-};
-
-struct live {
-	/* configuration */
-	struct hg_rules_args ra;
-	struct run_opts ro;
-	struct hg_nft_opts nft;
-	HG_VEC(const char *) inside;
-	char *inside_storage;
-	char *home_net_auto;
-	bool home_net_given;
-	uint32_t stats_interval;
-	uint32_t verdict_timeout;
-	const char *user;
-	bool remove_on_exit;
-	struct hg_hold_config holdc;
-	struct hg_kept_config keptc;
-
-	/* state */
-	struct hg_ruleset *rs;
-	struct hg_engine *engine;
-	struct hg_inspector *ins;  /* held packets */
-	struct hg_inspector *ains; /* kernel-decided alerts: events only */
-	struct hg_source *src, *asrc;
-	struct hg_actuator *act;
-	struct hg_hold *hold;
-	struct hg_kept *kept; /* allowed flows' packets, decided again at SIGHUP */
-	uint16_t gen;         /* the applied table's generation (ct mark) */
-	struct hg_eventlog *alerts, *flows;
-	struct hg_decode_stats dec;
-	struct live_stats st;
-};
 
 static volatile sig_atomic_t sig_stop, sig_hup;
 
@@ -108,15 +67,14 @@ static void on_signal(int sig)
 		sig_stop = 1;
 }
 
-static uint64_t now_us(void)
+uint64_t live_now_us(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-static void logmsg(const char *fmt, ...) HG_PRINTF(1, 2);
-static void logmsg(const char *fmt, ...)
+void live_log(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -386,7 +344,7 @@ static void print_stats(struct live *L)
 		}
 	}
 	char ts[40];
-	hg_log_time_format(ts, sizeof(ts), now_us());
+	hg_log_time_format(ts, sizeof(ts), live_now_us());
 	fprintf(stderr,
 		"{\"timestamp\":\"%s\",\"event_type\":\"stats\",\"stats\":{\"frames\":%llu,\"undecodable\":%llu,"
 		"\"held\":%llu,\"released\":%llu,\"discarded\":%llu,\"passthrough\":%llu,\"held_now\":%llu,"
@@ -435,7 +393,7 @@ static void flush_batch(struct live *L)
  * SYN-ACK passed without us. The inspector must see a handshake (the rules
  * say flow:established), so it gets one rebuilt from the first held
  * segment: the client's ISN is its seq - 1, the server's its ack - 1. */
-static void feed_handshake(struct hg_inspector *ins, const struct hg_packet *p, uint64_t ts)
+void live_feed_handshake(struct hg_inspector *ins, const struct hg_packet *p, uint64_t ts)
 {
 	uint8_t b[2][60];
 	size_t ipl = p->family == 4 ? 20 : 40, tot = ipl + 20;
@@ -523,7 +481,7 @@ static void handle_held(struct live *L, const struct hg_frame *fr)
 	key_of_packet(&p, &k);
 	bool known = hg_hold_get(L->hold, &k, false, NULL) != NULL;
 	if (!known && p.ip_proto == 6 && (p.tcp_flags & (HG_TCP_SYN | HG_TCP_ACK)) == HG_TCP_ACK)
-		feed_handshake(L->ins, &p, fr->ts_us);
+		live_feed_handshake(L->ins, &p, fr->ts_us);
 	struct hg_flow *flow = NULL;
 	enum hg_verdict v = hg_inspector_frame(L->ins, fr->linktype, fr->ts_us, fr->data, fr->caplen,
 					       fr->wirelen, &flow);
@@ -539,7 +497,7 @@ static void handle_held(struct live *L, const struct hg_frame *fr)
 	 * in this flow needs the daemon (§3.3: unmatched traffic passes). */
 	if (v == HG_VERDICT_UNDECIDED && hg_eng_flow_app_seen(&fi->ef) && p.payload_len)
 		v = HG_VERDICT_PASS;
-	uint64_t now = now_us();
+	uint64_t now = live_now_us();
 	const uint8_t *l3 = p.l3;
 	size_t l3len = p.l3_len;
 
@@ -624,7 +582,7 @@ static int drain_source(struct live *L, struct hg_source *s, bool held)
 		    !strstr(hg_source_error(s), "temporarily unavailable")) {
 			L->st.source_errors++;
 			if (L->st.source_errors < 10 || !(L->st.source_errors % 1000))
-				logmsg("nflog: %s", hg_source_error(s));
+				live_log("nflog: %s", hg_source_error(s));
 		}
 		break;
 	}
@@ -722,170 +680,8 @@ static uint16_t start_generation(struct live *L)
 	free(text);
 	free(err);
 	if (!gen && getrandom(&gen, sizeof(gen), 0) != sizeof(gen))
-		gen = (uint16_t)now_us();
+		gen = (uint16_t)live_now_us();
 	return gen ? gen : 1;
-}
-
-/* --------------------------------------------- deciding again at reload */
-
-struct redecide {
-	struct live *L;
-	const struct hg_ruleset *rs;
-	struct hg_inspector *ins;
-	uint64_t now;
-	bool logging; /* second pass: only the revoked flows, alerts logged */
-	HG_VEC(struct hg_hold_key) revoke; /* sorted for the second pass */
-	size_t checked, still, undecided, no_bytes;
-};
-
-static int key_cmp(const void *a, const void *b)
-{
-	return memcmp(a, b, sizeof(struct hg_hold_key));
-}
-
-static void on_redecide_alert(void *ud, const struct hg_inspect_event *ev, const struct hg_alert *a)
-{
-	struct redecide *rd = ud;
-	if (rd->logging)
-		run_log_alert(rd->L->alerts, rd->rs, ev, a);
-}
-
-/* The verdict of the new rules on a kept flow's packets, fed as live feeds
- * them (the handshake rebuilt, the same "every app-layer rule had its
- * look" pass). */
-static enum hg_verdict redecide_flow(struct redecide *rd, const uint8_t *pkts, size_t n)
-{
-	struct hg_decode_stats ds = {0};
-	size_t off = 0, len;
-	const uint8_t *dg;
-	bool first = true;
-	while (hg_kept_next(pkts, n, &off, &dg, &len)) {
-		struct hg_packet p;
-		if (!hg_decode(&ds, LINKTYPE_RAW, rd->now, dg, (uint32_t)len, (uint32_t)len, &p))
-			continue;
-		if (first && p.ip_proto == 6 && (p.tcp_flags & (HG_TCP_SYN | HG_TCP_ACK)) == HG_TCP_ACK)
-			feed_handshake(rd->ins, &p, rd->now);
-		first = false;
-		struct hg_flow *flow = NULL;
-		enum hg_verdict v = hg_inspector_frame(rd->ins, LINKTYPE_RAW, rd->now, dg, (uint32_t)len,
-						       (uint32_t)len, &flow);
-		if (v != HG_VERDICT_UNDECIDED)
-			return v;
-		if (flow && p.payload_len && hg_eng_flow_app_seen(&((struct hg_iflow *)hg_flow_user(flow))->ef))
-			return HG_VERDICT_PASS;
-	}
-	return HG_VERDICT_UNDECIDED;
-}
-
-static bool redecide_cb(void *ud, const struct hg_hold_key *key, const uint8_t *pkts, size_t n,
-			uint64_t created_us)
-{
-	struct redecide *rd = ud;
-	if (rd->logging) {
-		if (!bsearch(key, rd->revoke.v, rd->revoke.n, sizeof(*key), key_cmp))
-			return false;
-		redecide_flow(rd, pkts, n);
-		return true; /* denied now: nothing more to decide */
-	}
-	/* A flow whose allow elements timed out is decided again too: the
-	 * table's earlier-generation rule still lets it through while
-	 * conntrack tracks it, so a deny element is what stops it. */
-	(void)created_us;
-	if (!n) {
-		rd->no_bytes++;
-		return false;
-	}
-	rd->checked++;
-	enum hg_verdict v = redecide_flow(rd, pkts, n);
-	if (v == HG_VERDICT_DROP || v == HG_VERDICT_REJECT)
-		hg_vec_push(&rd->revoke, *key);
-	else if (v == HG_VERDICT_PASS)
-		rd->still++;
-	else
-		rd->undecided++; /* the new rules want more than was kept: kept allowed */
-	return false;
-}
-
-static int redecide_pass(struct redecide *rd, struct hg_engine *e)
-{
-	struct hg_inspect_callbacks cb = {.alert = on_redecide_alert, .ud = rd};
-	struct hg_inspect_config c = rd->L->ro.inspect;
-	struct hg_kept_stats ks;
-	hg_kept_get_stats(rd->L->kept, &ks);
-	c.flow.max_flows = (uint32_t)(ks.flows > 1024 ? ks.flows + 1 : 1024);
-	rd->ins = hg_inspector_new(e, &c, &cb);
-	if (!rd->ins)
-		return -1;
-	hg_kept_foreach(rd->L->kept, redecide_cb, rd);
-	hg_inspector_free(rd->ins);
-	rd->ins = NULL;
-	return 0;
-}
-
-/* The deny elements of the revoked flows, as lines of the transaction that
- * replaces the table: no packet sees the new generation without them. */
-static void put_revoked(const struct redecide *rd, FILE *m)
-{
-	for (size_t i = 0; i < rd->revoke.n; i++) {
-		const struct hg_hold_key *k = &rd->revoke.v[i];
-		char a[64], b[64];
-		hg_ip_format(&k->src, a, sizeof(a));
-		hg_ip_format(&k->dst, b, sizeof(b));
-		unsigned to = rd->L->verdict_timeout;
-		fprintf(m, "add element inet %s deny%c { %s . %u . %s . %u . %u timeout %us, %s . %u . %s . %u . %u timeout %us }\n",
-			rd->L->nft.table, hg_ip_is_v4(&k->src) ? '4' : '6', a, k->sport, b, k->dport, k->proto, to, b,
-			k->dport, a, k->sport, k->proto, to);
-	}
-}
-
-/* Allowed flows in the verdict sets now (2 elements each); -1 unknown. */
-static long allowed_flows(struct live *L)
-{
-	long a4 = hg_act_set_elements(L->act, "allow4"), a6 = hg_act_set_elements(L->act, "allow6");
-	return a4 < 0 || a6 < 0 ? -1 : (a4 + a6) / 2;
-}
-
-/* After the new table is in: alerts of the revoked flows (the new rules'
- * sids), their allow elements deleted (one batch; one by one when an
- * element is already gone), their kept bytes dropped. */
-static void finish_revoke(struct redecide *rd, struct hg_engine *e)
-{
-	/* Counted before the revoked flows leave: what was not decided again
-	 * (no copy: carried over a restart, evicted, over the per-flow cap)
-	 * keeps its verdict. */
-	long allowed = allowed_flows(rd->L);
-	long no_copy = allowed < 0 ? -1 : allowed > (long)rd->checked ? allowed - (long)rd->checked : 0;
-	if (rd->revoke.n) {
-		qsort(rd->revoke.v, rd->revoke.n, sizeof(*rd->revoke.v), key_cmp);
-		rd->logging = true;
-		if (redecide_pass(rd, e) < 0)
-			logmsg("reload: cannot log the revoked flows' alerts: %s", strerror(errno));
-		for (int one = 0; one < 2; one++) {
-			int r = 0;
-			for (size_t i = 0; i < rd->revoke.n; i++) {
-				const struct hg_hold_key *k = &rd->revoke.v[i];
-				struct hg_act_tuple t = {.cli = k->src, .srv = k->dst, .cport = k->sport,
-							 .sport = k->dport, .proto = k->proto};
-				hg_act_unallow(rd->L->act, &t);
-				if (one)
-					hg_act_commit(rd->L->act);
-			}
-			if (!one)
-				r = hg_act_commit(rd->L->act);
-			if (!r)
-				break;
-		}
-		for (size_t i = 0; i < rd->revoke.n; i++)
-			hg_kept_remove(rd->L->kept, &rd->revoke.v[i]);
-	}
-	struct hg_kept_stats ks;
-	hg_kept_get_stats(rd->L->kept, &ks);
-	rd->L->st.revoked += rd->revoke.n;
-	logmsg("reload: %zu allowed flows decided again: %zu revoked, %zu still allowed, %zu undecided (kept "
-	       "allowed); %ld allowed flows without a kept copy keep their verdict (carried over a restart, "
-	       "evicted: %llu copies so far, over the per-flow cap: %zu)",
-	       rd->checked, rd->revoke.n, rd->still, rd->undecided, no_copy, (unsigned long long)ks.evicted,
-	       rd->no_bytes);
 }
 
 /* Loads the rules, builds the engine and replaces the table (keeping the
@@ -905,13 +701,13 @@ static int load_and_apply(struct live *L, struct hg_ruleset **rs_out, struct hg_
 		return -1;
 	struct hg_engine *e = hg_engine_new(rs);
 	if (!e) {
-		logmsg("cannot build the engine: %s", strerror(errno));
+		live_log("cannot build the engine: %s", strerror(errno));
 		hg_ruleset_free(rs);
 		return -1;
 	}
-	struct redecide rd = {.L = L, .rs = rs, .now = now_us()};
-	if (revoke && redecide_pass(&rd, e) < 0) {
-		logmsg("cannot decide the allowed flows again: %s", strerror(errno));
+	struct redecide rd = {.L = L, .rs = rs, .now = live_now_us()};
+	if (revoke && live_redecide_pass(&rd, e) < 0) {
+		live_log("cannot decide the allowed flows again: %s", strerror(errno));
 		hg_engine_free(e);
 		hg_ruleset_free(rs);
 		return -1;
@@ -935,7 +731,7 @@ static int load_and_apply(struct live *L, struct hg_ruleset **rs_out, struct hg_
 		o.ct_mark_gen = gen;
 		r = hg_emit_nft(m, rs, &o);
 		if (!r)
-			put_revoked(&rd, m);
+			live_put_revoked(&rd, m);
 		fclose(m);
 		if (!r) {
 			free(err);
@@ -945,10 +741,10 @@ static int load_and_apply(struct live *L, struct hg_ruleset **rs_out, struct hg_
 		free(buf);
 		if (!r || !o.keep_verdict_sets)
 			break;
-		logmsg("cannot keep the verdict sets (%s): replacing the whole table", err ? strtok(err, "\n") : "?");
+		live_log("cannot keep the verdict sets (%s): replacing the whole table", err ? strtok(err, "\n") : "?");
 	}
 	if (r) {
-		logmsg("cannot apply the table: %s", err ? err : strerror(-r));
+		live_log("cannot apply the table: %s", err ? err : strerror(-r));
 		free(err);
 		hg_vec_free(&rd.revoke);
 		hg_engine_free(e);
@@ -957,7 +753,7 @@ static int load_and_apply(struct live *L, struct hg_ruleset **rs_out, struct hg_
 	}
 	L->gen = gen;
 	if (revoke)
-		finish_revoke(&rd, e);
+		live_finish_revoke(&rd, e);
 	hg_vec_free(&rd.revoke);
 	*rs_out = rs;
 	*e_out = e;
@@ -983,12 +779,12 @@ static int make_inspectors(struct live *L, struct hg_engine *e, struct hg_inspec
 
 static void reload(struct live *L)
 {
-	logmsg("SIGHUP: reloading %zu rule file%s, reopening logs", L->ra.files.n,
+	live_log("SIGHUP: reloading %zu rule file%s, reopening logs", L->ra.files.n,
 	       L->ra.files.n == 1 ? "" : "s");
 	for (int k = 0; k < 2; k++) {
 		struct hg_eventlog *log = k ? L->flows : L->alerts;
 		if (log && hg_eventlog_reopen(log) < 0)
-			logmsg("cannot reopen %s: %s", k ? L->ro.flow_log : L->ro.alert_log, strerror(errno));
+			live_log("cannot reopen %s: %s", k ? L->ro.flow_log : L->ro.alert_log, strerror(errno));
 	}
 	flush_batch(L);
 	struct hg_ruleset *rs;
@@ -996,14 +792,14 @@ static void reload(struct live *L)
 	struct hg_inspector *ins, *ains;
 	if (load_and_apply(L, &rs, &e, true) < 0) {
 		L->st.reload_failures++;
-		logmsg("reload failed: still running the previous ruleset");
+		live_log("reload failed: still running the previous ruleset");
 		return;
 	}
 	if (make_inspectors(L, e, &ins, &ains) < 0) {
 		/* The table is already the new one; the old engine keeps
 		 * deciding until the next reload. */
 		L->st.reload_failures++;
-		logmsg("reload: cannot set up the engine: %s", strerror(errno));
+		live_log("reload: cannot set up the engine: %s", strerror(errno));
 		hg_engine_free(e);
 		hg_ruleset_free(rs);
 		return;
@@ -1019,7 +815,7 @@ static void reload(struct live *L)
 	L->ins = ins;
 	L->ains = ains;
 	L->st.reloads++;
-	logmsg("reloaded");
+	live_log("reloaded");
 }
 
 /* ---------------------------------------------------------- privileges */
@@ -1031,18 +827,18 @@ static int drop_privileges(const char *user, const char *const *logs, size_t n_l
 	if (user) {
 		struct passwd *pw = getpwnam(user);
 		if (!pw) {
-			logmsg("--user %s: no such user", user);
+			live_log("--user %s: no such user", user);
 			return -1;
 		}
 		/* The logs were opened (created) as root: the user must be able to
 		 * reopen them at SIGHUP. */
 		for (size_t i = 0; i < n_logs; i++)
 			if (logs[i] && strcmp(logs[i], "-") && chown(logs[i], pw->pw_uid, pw->pw_gid) < 0)
-				logmsg("cannot give %s to %s: %s", logs[i], user, strerror(errno));
+				live_log("cannot give %s to %s: %s", logs[i], user, strerror(errno));
 		if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 || setgroups(0, NULL) < 0 ||
 		    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
 		    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0) {
-			logmsg("cannot switch to user %s: %s", user, strerror(errno));
+			live_log("cannot switch to user %s: %s", user, strerror(errno));
 			return -1;
 		}
 	}
@@ -1051,7 +847,7 @@ static int drop_privileges(const char *user, const char *const *logs, size_t n_l
 	int rc = 0;
 	if (!caps || cap_set_flag(caps, CAP_PERMITTED, 2, keep, CAP_SET) ||
 	    cap_set_flag(caps, CAP_EFFECTIVE, 2, keep, CAP_SET) || cap_set_proc(caps)) {
-		logmsg("cannot drop capabilities: %s", strerror(errno));
+		live_log("cannot drop capabilities: %s", strerror(errno));
 		rc = -1;
 	}
 	cap_free(caps);
@@ -1068,7 +864,7 @@ static struct hg_source *open_nflog(unsigned group, int snaplen)
 	snprintf(dev, sizeof(dev), "nflog:%u", group);
 	struct hg_source *s = hg_source_open_live(dev, snaplen, 100, err, sizeof(err));
 	if (!s) {
-		logmsg("%s", err);
+		live_log("%s", err);
 		return NULL;
 	}
 	/* No queue threshold to set here: nfnetlink_log would batch up to 100
@@ -1076,7 +872,7 @@ static struct hg_source *open_nflog(unsigned group, int snaplen)
 	 * `queue-threshold 1`, so every held packet is sent as it comes. */
 	int fd = hg_source_fd(s);
 	if (fd < 0 || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
-		logmsg("%s: cannot make the descriptor non-blocking", dev);
+		live_log("%s: cannot make the descriptor non-blocking", dev);
 		hg_source_close(s);
 		return NULL;
 	}
@@ -1119,18 +915,18 @@ int cmd_run(int argc, char **argv)
 	char err[256];
 	L->act = hg_act_new(L->nft.table, err, sizeof(err));
 	if (!L->act) {
-		logmsg("%s", err);
+		live_log("%s", err);
 		goto out;
 	}
 	L->hold = hg_hold_new(&L->holdc);
 	if (!L->hold) {
-		logmsg("hold queue: %s", strerror(errno));
+		live_log("hold queue: %s", strerror(errno));
 		goto out;
 	}
 	L->keptc.max_flows = L->holdc.max_flows;
 	L->kept = hg_kept_new(&L->keptc);
 	if (!L->kept) {
-		logmsg("reload copies: %s", strerror(errno));
+		live_log("reload copies: %s", strerror(errno));
 		goto out;
 	}
 	if (load_and_apply(L, &L->rs, &L->engine, false) < 0) {
@@ -1138,12 +934,12 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	if (make_inspectors(L, L->engine, &L->ins, &L->ains) < 0) {
-		logmsg("cannot set up the engine: %s", strerror(errno));
+		live_log("cannot set up the engine: %s", strerror(errno));
 		goto out;
 	}
-	long carried = allowed_flows(L);
+	long carried = live_allowed_flows(L);
 	if (carried > 0)
-		logmsg("%ld allowed flows carried over keep their verdict (no copy: a reload cannot decide them "
+		live_log("%ld allowed flows carried over keep their verdict (no copy: a reload cannot decide them "
 		       "again)",
 		       carried);
 	L->alerts = run_open_log(L->ro.alert_log, &L->ro, L->rs);
@@ -1168,12 +964,12 @@ int cmd_run(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	logmsg("running: table inet %s, hold group %u, alert group %u, inside %s%s, HOME_NET %s",
+	live_log("running: table inet %s, hold group %u, alert group %u, inside %s%s, HOME_NET %s",
 	       L->nft.table, L->nft.nflog_group, L->nft.alert_log_group, L->inside.v[0],
 	       L->inside.n > 1 ? ",..." : "", L->ra.load.home_net ? L->ra.load.home_net : "(rules' or default)");
 
-	uint64_t next_stats = now_us() + (uint64_t)L->stats_interval * 1000000u;
-	uint64_t next_expire = now_us() + 1000000u;
+	uint64_t next_stats = live_now_us() + (uint64_t)L->stats_interval * 1000000u;
+	uint64_t next_expire = live_now_us() + 1000000u;
 	while (!sig_stop) {
 		if (sig_hup) {
 			sig_hup = 0;
@@ -1185,7 +981,7 @@ int cmd_run(int argc, char **argv)
 		};
 		int pr = poll(pf, 2, 250);
 		if (pr < 0 && errno != EINTR) {
-			logmsg("poll: %s", strerror(errno));
+			live_log("poll: %s", strerror(errno));
 			break;
 		}
 		if (pr > 0) {
@@ -1195,7 +991,7 @@ int cmd_run(int argc, char **argv)
 				drain_source(L, L->asrc, false);
 		}
 		flush_batch(L);
-		uint64_t now = now_us();
+		uint64_t now = live_now_us();
 		if (now >= next_expire) {
 			hg_inspector_expire(L->ins, now);
 			hg_inspector_expire(L->ains, now);
@@ -1207,7 +1003,7 @@ int cmd_run(int argc, char **argv)
 		}
 	}
 	flush_batch(L);
-	logmsg("stopping");
+	live_log("stopping");
 	print_stats(L);
 	status = 0;
 	if (L->remove_on_exit) {
@@ -1215,7 +1011,7 @@ int cmd_run(int argc, char **argv)
 		char cmd[128];
 		snprintf(cmd, sizeof(cmd), "delete table inet %s", L->nft.table);
 		if (hg_act_nft(L->act, cmd, NULL, &e2) < 0)
-			logmsg("cannot remove the table: %s", e2 ? e2 : "?");
+			live_log("cannot remove the table: %s", e2 ? e2 : "?");
 		free(e2);
 	}
 out:
@@ -1231,7 +1027,7 @@ out:
 		hg_eventlog_flush(log);
 		hg_eventlog_stats(log, &es);
 		if (es.events_lost)
-			logmsg("%llu events could not be written", (unsigned long long)es.events_lost);
+			live_log("%llu events could not be written", (unsigned long long)es.events_lost);
 		hg_eventlog_close(log);
 	}
 	hg_engine_free(L->engine);

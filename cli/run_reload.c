@@ -1,0 +1,160 @@
+/* run_reload.c - `hostgate run` at SIGHUP: the flows the daemon allowed,
+ * decided again by the new rules from their kept client packets; the ones
+ * no longer allowed get deny elements in the transaction that replaces
+ * the table, their allow elements deleted and their alerts logged after. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "run_live.h"
+
+static int key_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct hg_hold_key));
+}
+
+static void on_redecide_alert(void *ud, const struct hg_inspect_event *ev, const struct hg_alert *a)
+{
+	struct redecide *rd = ud;
+	if (rd->logging)
+		run_log_alert(rd->L->alerts, rd->rs, ev, a);
+}
+
+/* The verdict of the new rules on a kept flow's packets, fed as live feeds
+ * them (the handshake rebuilt, the same "every app-layer rule had its
+ * look" pass). */
+static enum hg_verdict redecide_flow(struct redecide *rd, const uint8_t *pkts, size_t n)
+{
+	struct hg_decode_stats ds = {0};
+	size_t off = 0, len;
+	const uint8_t *dg;
+	bool first = true;
+	while (hg_kept_next(pkts, n, &off, &dg, &len)) {
+		struct hg_packet p;
+		if (!hg_decode(&ds, LINKTYPE_RAW, rd->now, dg, (uint32_t)len, (uint32_t)len, &p))
+			continue;
+		if (first && p.ip_proto == 6 && (p.tcp_flags & (HG_TCP_SYN | HG_TCP_ACK)) == HG_TCP_ACK)
+			live_feed_handshake(rd->ins, &p, rd->now);
+		first = false;
+		struct hg_flow *flow = NULL;
+		enum hg_verdict v = hg_inspector_frame(rd->ins, LINKTYPE_RAW, rd->now, dg, (uint32_t)len,
+						       (uint32_t)len, &flow);
+		if (v != HG_VERDICT_UNDECIDED)
+			return v;
+		if (flow && p.payload_len && hg_eng_flow_app_seen(&((struct hg_iflow *)hg_flow_user(flow))->ef))
+			return HG_VERDICT_PASS;
+	}
+	return HG_VERDICT_UNDECIDED;
+}
+
+static bool redecide_cb(void *ud, const struct hg_hold_key *key, const uint8_t *pkts, size_t n,
+			uint64_t created_us)
+{
+	struct redecide *rd = ud;
+	if (rd->logging) {
+		if (!bsearch(key, rd->revoke.v, rd->revoke.n, sizeof(*key), key_cmp))
+			return false;
+		redecide_flow(rd, pkts, n);
+		return true; /* denied now: nothing more to decide */
+	}
+	/* A flow whose allow elements timed out is decided again too: the
+	 * table's earlier-generation rule still lets it through while
+	 * conntrack tracks it, so a deny element is what stops it. */
+	(void)created_us;
+	if (!n) {
+		rd->no_bytes++;
+		return false;
+	}
+	rd->checked++;
+	enum hg_verdict v = redecide_flow(rd, pkts, n);
+	if (v == HG_VERDICT_DROP || v == HG_VERDICT_REJECT)
+		hg_vec_push(&rd->revoke, *key);
+	else if (v == HG_VERDICT_PASS)
+		rd->still++;
+	else
+		rd->undecided++; /* the new rules want more than was kept: kept allowed */
+	return false;
+}
+
+int live_redecide_pass(struct redecide *rd, struct hg_engine *e)
+{
+	struct hg_inspect_callbacks cb = {.alert = on_redecide_alert, .ud = rd};
+	struct hg_inspect_config c = rd->L->ro.inspect;
+	struct hg_kept_stats ks;
+	hg_kept_get_stats(rd->L->kept, &ks);
+	c.flow.max_flows = (uint32_t)(ks.flows > 1024 ? ks.flows + 1 : 1024);
+	rd->ins = hg_inspector_new(e, &c, &cb);
+	if (!rd->ins)
+		return -1;
+	hg_kept_foreach(rd->L->kept, redecide_cb, rd);
+	hg_inspector_free(rd->ins);
+	rd->ins = NULL;
+	return 0;
+}
+
+/* The deny elements of the revoked flows, as lines of the transaction that
+ * replaces the table: no packet sees the new generation without them. */
+void live_put_revoked(const struct redecide *rd, FILE *m)
+{
+	for (size_t i = 0; i < rd->revoke.n; i++) {
+		const struct hg_hold_key *k = &rd->revoke.v[i];
+		char a[64], b[64];
+		hg_ip_format(&k->src, a, sizeof(a));
+		hg_ip_format(&k->dst, b, sizeof(b));
+		unsigned to = rd->L->verdict_timeout;
+		fprintf(m, "add element inet %s deny%c { %s . %u . %s . %u . %u timeout %us, %s . %u . %s . %u . %u timeout %us }\n",
+			rd->L->nft.table, hg_ip_is_v4(&k->src) ? '4' : '6', a, k->sport, b, k->dport, k->proto, to, b,
+			k->dport, a, k->sport, k->proto, to);
+	}
+}
+
+/* Allowed flows in the verdict sets now (2 elements each); -1 unknown. */
+long live_allowed_flows(struct live *L)
+{
+	long a4 = hg_act_set_elements(L->act, "allow4"), a6 = hg_act_set_elements(L->act, "allow6");
+	return a4 < 0 || a6 < 0 ? -1 : (a4 + a6) / 2;
+}
+
+/* After the new table is in: alerts of the revoked flows (the new rules'
+ * sids), their allow elements deleted (one batch; one by one when an
+ * element is already gone), their kept bytes dropped. */
+void live_finish_revoke(struct redecide *rd, struct hg_engine *e)
+{
+	/* Counted before the revoked flows leave: what was not decided again
+	 * (no copy: carried over a restart, evicted, over the per-flow cap)
+	 * keeps its verdict. */
+	long allowed = live_allowed_flows(rd->L);
+	long no_copy = allowed < 0 ? -1 : allowed > (long)rd->checked ? allowed - (long)rd->checked : 0;
+	if (rd->revoke.n) {
+		qsort(rd->revoke.v, rd->revoke.n, sizeof(*rd->revoke.v), key_cmp);
+		rd->logging = true;
+		if (live_redecide_pass(rd, e) < 0)
+			live_log("reload: cannot log the revoked flows' alerts: %s", strerror(errno));
+		for (int one = 0; one < 2; one++) {
+			int r = 0;
+			for (size_t i = 0; i < rd->revoke.n; i++) {
+				const struct hg_hold_key *k = &rd->revoke.v[i];
+				struct hg_act_tuple t = {.cli = k->src, .srv = k->dst, .cport = k->sport,
+							 .sport = k->dport, .proto = k->proto};
+				hg_act_unallow(rd->L->act, &t);
+				if (one)
+					hg_act_commit(rd->L->act);
+			}
+			if (!one)
+				r = hg_act_commit(rd->L->act);
+			if (!r)
+				break;
+		}
+		for (size_t i = 0; i < rd->revoke.n; i++)
+			hg_kept_remove(rd->L->kept, &rd->revoke.v[i]);
+	}
+	struct hg_kept_stats ks;
+	hg_kept_get_stats(rd->L->kept, &ks);
+	rd->L->st.revoked += rd->revoke.n;
+	live_log("reload: %zu allowed flows decided again: %zu revoked, %zu still allowed, %zu undecided (kept "
+	       "allowed); %ld allowed flows without a kept copy keep their verdict (carried over a restart, "
+	       "evicted: %llu copies so far, over the per-flow cap: %zu)",
+	       rd->checked, rd->revoke.n, rd->still, rd->undecided, no_copy, (unsigned long long)ks.evicted,
+	       rd->no_bytes);
+}
+
