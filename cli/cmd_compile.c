@@ -1,7 +1,9 @@
 /* cmd_compile.c - check, compile and apply: the compiler's commands. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "hostgate/apply.h"
@@ -101,34 +103,45 @@ int cmd_compile(int argc, char **argv)
 	rs = hg_rules_args_load(&c.rules);
 	if (!rs)
 		goto out;
-	/* Emit into memory first so a failure leaves no half-written file. */
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *mem = open_memstream(&buf, &len);
-	if (!mem)
-		hg_oom();
-	int r = !strcmp(c.emit, "nft")        ? hg_emit_nft(mem, rs, &c.nft)
-		: !strcmp(c.emit, "suricata") ? hg_emit_suricata(mem, rs)
-					      : hg_emit_json(mem, rs);
-	fclose(mem);
-	if (r < 0) {
-		fprintf(stderr, "hostgate: cannot emit %s: %s\n", c.emit, strerror(-r));
-		free(buf);
-		goto out;
-	}
-	out = c.output ? fopen(c.output, "w") : stdout;
+	/* Straight to the output (a million names make hundreds of MB of
+	 * Suricata rules: no copy in memory). A file is written under a
+	 * temporary name and renamed into place once complete, so a failure
+	 * leaves no half-written file; on stdout a failure (running out of
+	 * memory or space: bad input was refused at load, before any output)
+	 * is reported by the exit status. */
+	char *tmp = c.output ? xasprintf("%s.tmp.%ld", c.output, (long)getpid()) : NULL;
+	out = tmp ? fopen(tmp, "w") : stdout;
 	if (!out) {
 		fprintf(stderr, "hostgate: %s: %s\n", c.output, strerror(errno));
-		free(buf);
+		free(tmp);
 		goto out;
 	}
-	fwrite(buf, 1, len, out);
-	free(buf);
-	if (fflush(out) != 0 || ferror(out)) {
+	setvbuf(out, NULL, _IOFBF, 1 << 20);
+	int r = !strcmp(c.emit, "nft")        ? hg_emit_nft(out, rs, &c.nft)
+		: !strcmp(c.emit, "suricata") ? hg_emit_suricata(out, rs)
+					      : hg_emit_json(out, rs);
+	if (r < 0) {
+		fprintf(stderr, "hostgate: cannot emit %s: %s\n", c.emit, strerror(-r));
+		status = HG_EXIT_FAIL;
+	} else if (fflush(out) != 0 || ferror(out)) {
 		fprintf(stderr, "hostgate: write failed: %s\n", strerror(errno));
 		status = HG_EXIT_FAIL;
 	} else {
 		status = HG_EXIT_OK;
+	}
+	if (tmp) {
+		if (fclose(out) != 0 && status == HG_EXIT_OK) {
+			fprintf(stderr, "hostgate: write failed: %s\n", strerror(errno));
+			status = HG_EXIT_FAIL;
+		}
+		out = NULL;
+		if (status == HG_EXIT_OK && rename(tmp, c.output) < 0) {
+			fprintf(stderr, "hostgate: %s: %s\n", c.output, strerror(errno));
+			status = HG_EXIT_FAIL;
+		}
+		if (status != HG_EXIT_OK)
+			unlink(tmp);
+		free(tmp);
 	}
 out:
 	if (out && out != stdout)

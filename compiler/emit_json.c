@@ -11,7 +11,7 @@
 void hg_json_str(FILE *out, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
-	fputc('"', out);
+	putc_unlocked('"', out);
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 		switch (c) {
@@ -41,14 +41,14 @@ void hg_json_str(FILE *out, const char *s, size_t len)
 			 * were checked to be UTF-8). */
 			if (c < 0x20 || c == 0x7f) {
 				fputs("\\u00", out);
-				fputc(hex[c >> 4], out);
-				fputc(hex[c & 15], out);
+				putc_unlocked(hex[c >> 4], out);
+				putc_unlocked(hex[c & 15], out);
 			} else {
-				fputc(c, out);
+				putc_unlocked(c, out);
 			}
 		}
 	}
-	fputc('"', out);
+	putc_unlocked('"', out);
 }
 
 /* A small writer that places commas and indentation. */
@@ -60,7 +60,7 @@ struct jw {
 
 static void jw_indent(struct jw *w)
 {
-	fputc('\n', w->out);
+	putc_unlocked('\n', w->out);
 	for (int i = 0; i < w->depth; i++)
 		fputs("  ", w->out);
 }
@@ -68,7 +68,7 @@ static void jw_indent(struct jw *w)
 static void jw_sep(struct jw *w)
 {
 	if (!w->first)
-		fputc(',', w->out);
+		putc_unlocked(',', w->out);
 	w->first = false;
 	if (w->depth)
 		jw_indent(w);
@@ -83,7 +83,7 @@ static void jw_key(struct jw *w, const char *k)
 
 static void jw_open(struct jw *w, char c)
 {
-	fputc(c, w->out);
+	putc_unlocked(c, w->out);
 	w->depth++;
 	w->first = true;
 }
@@ -93,7 +93,7 @@ static void jw_close(struct jw *w, char c)
 	w->depth--;
 	if (!w->first)
 		jw_indent(w);
-	fputc(c, w->out);
+	putc_unlocked(c, w->out);
 	w->first = false;
 }
 
@@ -515,7 +515,7 @@ int hg_emit_json(FILE *out, const struct hg_ruleset *rs)
 	}
 	jw_close(&w, ']');
 	jw_close(&w, '}');
-	fputc('\n', out);
+	putc_unlocked('\n', out);
 	if (fflush(out) != 0 || ferror(out))
 		return -EIO;
 	return 0;

@@ -18,7 +18,7 @@ struct opts {
 static void opt_begin(struct opts *o)
 {
 	if (o->any)
-		fputc(' ', o->out);
+		putc_unlocked(' ', o->out);
 	o->any = true;
 }
 
@@ -26,7 +26,7 @@ static void opt(struct opts *o, const char *s)
 {
 	opt_begin(o);
 	fputs(s, o->out);
-	fputc(';', o->out);
+	putc_unlocked(';', o->out);
 }
 
 void hg_emit_expr(FILE *out, const struct hg_expr *e)
@@ -36,7 +36,7 @@ void hg_emit_expr(FILE *out, const struct hg_expr *e)
 		return;
 	}
 	if (e->negated)
-		fputc('!', out);
+		putc_unlocked('!', out);
 	switch (e->kind) {
 	case HG_EXPR_ANY:
 		fputs("any", out);
@@ -51,13 +51,13 @@ void hg_emit_expr(FILE *out, const struct hg_expr *e)
 		fprintf(out, "@%s", e->text);
 		break;
 	case HG_EXPR_LIST:
-		fputc('[', out);
+		putc_unlocked('[', out);
 		for (size_t i = 0; i < e->n_items; i++) {
 			if (i)
-				fputc(',', out);
+				putc_unlocked(',', out);
 			hg_emit_expr(out, e->items[i]);
 		}
-		fputc(']', out);
+		putc_unlocked(']', out);
 		break;
 	}
 }
@@ -72,17 +72,17 @@ static void put_content_bytes(FILE *out, const uint8_t *b, size_t n)
 		bool plain = c >= 0x20 && c < 0x7f && c != '"' && c != ';' && c != '\\' && c != '|';
 		if (plain) {
 			if (hex)
-				fputc('|', out);
+				putc_unlocked('|', out);
 			hex = false;
-			fputc(c, out);
+			putc_unlocked(c, out);
 		} else {
-			fputc(hex ? ' ' : '|', out);
+			putc_unlocked(hex ? ' ' : '|', out);
 			hex = true;
 			fprintf(out, "%02x", c);
 		}
 	}
 	if (hex)
-		fputc('|', out);
+		putc_unlocked('|', out);
 }
 
 /* msg text: " ; \ escaped; control characters (a rule is one line) become
@@ -92,8 +92,8 @@ static void put_msg(FILE *out, const char *s)
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 		if (c == '"' || c == ';' || c == '\\')
-			fputc('\\', out);
-		fputc(c < 0x20 || c == 0x7f ? ' ' : c, out);
+			putc_unlocked('\\', out);
+		putc_unlocked(c < 0x20 || c == 0x7f ? ' ' : c, out);
 	}
 }
 
@@ -119,7 +119,7 @@ static void put_flow(struct opts *o, uint32_t flow)
 			fprintf(o->out, "%s%s", first ? "" : ", ", words[i].name);
 			first = false;
 		}
-	fputc(';', o->out);
+	putc_unlocked(';', o->out);
 }
 
 /* flowbits, ip_proto and app-layer-protocol, as the loader read them. */
@@ -169,7 +169,7 @@ static void put_ssl_state(struct opts *o, uint32_t on, uint32_t off)
 				fprintf(o->out, "%s%s%s", first ? "" : ",", neg ? "!" : "", names[i]);
 				first = false;
 			}
-	fputc(';', o->out);
+	putc_unlocked(';', o->out);
 }
 
 static void put_matches(struct opts *o, const struct hg_match *m, size_t n)
@@ -229,7 +229,7 @@ static void put_matches(struct opts *o, const struct hg_match *m, size_t n)
 static void put_text_line(FILE *out, const char *s)
 {
 	for (; *s; s++)
-		fputc(*s == '\n' || *s == '\r' || *s == '\t' ? ' ' : *s, out);
+		putc_unlocked(*s == '\n' || *s == '\r' || *s == '\t' ? ' ' : *s, out);
 }
 
 static void put_rule(FILE *out, const struct hg_rule *r)
@@ -240,11 +240,11 @@ static void put_rule(FILE *out, const struct hg_rule *r)
 	}
 	fprintf(out, "%s %s ", hg_action_name(r->action), hg_proto_name(r->proto));
 	hg_emit_expr(out, r->src);
-	fputc(' ', out);
+	putc_unlocked(' ', out);
 	hg_emit_expr(out, r->sport);
 	fputs(r->bidirectional ? " <> " : " -> ", out);
 	hg_emit_expr(out, r->dst);
-	fputc(' ', out);
+	putc_unlocked(' ', out);
 	hg_emit_expr(out, r->dport);
 	fputs(" (", out);
 
@@ -282,7 +282,7 @@ static void put_rule(FILE *out, const struct hg_rule *r)
 		opt_begin(&o);
 		fprintf(out, "rev:%u;", r->rev);
 	}
-	fputc(')', out);
+	putc_unlocked(')', out);
 }
 
 static const struct hg_match *domainset_of(const struct hg_rule *r)
@@ -341,7 +341,7 @@ void hg_emit_suricata_rule(FILE *out, const struct hg_rule *r, size_t target_ind
 static void emit_group(FILE *out, const struct hg_rule_group *g, bool first)
 {
 	if (!first)
-		fputc('\n', out);
+		putc_unlocked('\n', out);
 	fprintf(out, "# group %s\n", g->name ? g->name : "?");
 	for (size_t i = 0; i < g->n_rules; i++) {
 		const struct hg_rule *r = g->rules[i];
@@ -349,11 +349,11 @@ static void emit_group(FILE *out, const struct hg_rule_group *g, bool first)
 		if (ds) {
 			for (size_t t = 0; t < ds->list->n_targets; t++) {
 				put_domain_rule(out, r, t);
-				fputc('\n', out);
+				putc_unlocked('\n', out);
 			}
 		} else {
 			put_rule(out, r);
-			fputc('\n', out);
+			putc_unlocked('\n', out);
 		}
 	}
 }
