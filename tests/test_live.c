@@ -414,21 +414,25 @@ static void write_tickers(const char *srv, const char *cli)
 		   "            while b'\\n' in buf:\n"
 		   "                line, buf = buf.split(b'\\n', 1)\n"
 		   "                out.write(line.decode(errors='replace') + '\\n')\n"
-		   "s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)\n"
+		   "s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)\n"
 		   "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
-		   "s.bind(('0.0.0.0', 8000)); s.listen(8)\n"
+		   "s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)\n"
+		   "s.bind(('::', 8000)); s.listen(8)\n"
 		   "while True:\n"
 		   "    c, a = s.accept()\n"
 		   "    threading.Thread(target=serve, args=(c, a[1]), daemon=True).start()\n",
 		dir);
 	fclose(f);
-	/* Client: an HTTP request, then "tick N" every 100 ms. */
+	/* Client: an HTTP request, then "tick N" every 100 ms (to the server's
+	 * IPv4 address, or the one given). */
 	f = fopen(cli, "w");
 	cr_assert_not_null(f);
 	fputs("import socket, sys, time\n"
 	      "host, port = sys.argv[1], int(sys.argv[2])\n"
-	      "s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)\n"
-	      "s.bind(('0.0.0.0', port)); s.connect(('198.51.100.10', 8000))\n"
+	      "addr = sys.argv[3] if len(sys.argv) > 3 else '198.51.100.10'\n"
+	      "v6 = ':' in addr\n"
+	      "s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_STREAM)\n"
+	      "s.bind(('::' if v6 else '0.0.0.0', port)); s.connect((addr, 8000))\n"
 	      "s.sendall(('GET / HTTP/1.1\\r\\nHost: %s\\r\\n\\r\\n' % host).encode())\n"
 	      "for i in range(600):\n"
 	      "    time.sleep(0.1)\n"
@@ -437,12 +441,12 @@ static void write_tickers(const char *srv, const char *cli)
 	fclose(f);
 }
 
-/* SIGHUP revokes: two long-lived connections, each sending a line every
- * 100 ms after an HTTP request the seed allows (Host a.amazonaws.com,
- * api.github.com). New rules drop .amazonaws.com: that connection's later
- * lines no longer reach the server (its count stops) and the new rules'
- * alert is logged; the api.github.com one keeps flowing across the same
- * reload. Fails if a reload keeps every verdict (or the ct mark lets an
+/* SIGHUP revokes: three long-lived connections, each sending a line every
+ * 100 ms after an HTTP request the seed allows (Host a.amazonaws.com over
+ * IPv4 and over IPv6, api.github.com). New rules drop .amazonaws.com: those
+ * connections' later lines no longer reach the server (their counts stop)
+ * and the new rules' alerts are logged; the api.github.com one keeps
+ * flowing across the same reload. Fails if a reload keeps every verdict (or the ct mark lets an
  * allowed flow bypass the sets forever). */
 Test(live, reload_revokes_flows_no_longer_allowed)
 {
@@ -460,12 +464,16 @@ Test(live, reload_revokes_flows_no_longer_allowed)
 	daemon_start(rules, NULL);
 	sh("(ip netns exec %sc timeout 60 " PY " %s a.amazonaws.com 40030 >%s/a.err 2>&1 &)", P, cli, dir);
 	sh("(ip netns exec %sc timeout 60 " PY " %s api.github.com 40031 >%s/b.err 2>&1 &)", P, cli, dir);
+	sh("(ip netns exec %sc timeout 60 " PY " %s a.amazonaws.com 40032 2001:db8:88::10 >%s/c.err 2>&1 &)", P, cli,
+	   dir);
 
-	char fa[256], fb[256];
+	char fa[256], fb[256], fc[256];
 	snprintf(fa, sizeof(fa), "%s/srv-40030.txt", dir);
 	snprintf(fb, sizeof(fb), "%s/srv-40031.txt", dir);
+	snprintf(fc, sizeof(fc), "%s/srv-40032.txt", dir);
 	cr_assert(wait_for(fa, "tick 10", 8000), "the allowed connection A does not flow: %s", slurp(lp));
 	cr_assert(wait_for(fb, "tick 10", 8000), "the allowed connection B does not flow: %s", slurp(lp));
+	cr_assert(wait_for(fc, "tick 10", 8000), "the allowed IPv6 connection C does not flow: %s", slurp(lp));
 
 	/* New rules: .amazonaws.com no longer allowed. */
 	sh("sed 's/\"\\.amazonaws\\.com\"/\"\\.amazonaws\\.invalid\"/' %s/" SEED " > %s/r.yaml && mv %s/r.yaml %s",
@@ -480,15 +488,17 @@ Test(live, reload_revokes_flows_no_longer_allowed)
 	free(gen0);
 	free(gen1);
 	msleep(500); /* lines in flight at the reload */
-	int a0 = count_lines(fa, "tick", NULL), b0 = count_lines(fb, "tick", NULL);
+	int a0 = count_lines(fa, "tick", NULL), b0 = count_lines(fb, "tick", NULL), c0 = count_lines(fc, "tick", NULL);
 	msleep(2000);
-	int a1 = count_lines(fa, "tick", NULL), b1 = count_lines(fb, "tick", NULL);
+	int a1 = count_lines(fa, "tick", NULL), b1 = count_lines(fb, "tick", NULL), c1 = count_lines(fc, "tick", NULL);
 	cr_expect_eq(a1, a0, "the revoked connection still reaches the server: %d then %d lines\n%s", a0, a1,
+		     slurp(lp));
+	cr_expect_eq(c1, c0, "the revoked IPv6 connection still reaches the server: %d then %d lines\n%s", c0, c1,
 		     slurp(lp));
 	cr_expect_geq(b1, b0 + 10, "the still-allowed connection stopped at the reload: %d then %d lines\n%s", b0,
 		      b1, slurp(lp));
 	char *log = slurp(lp);
-	cr_expect(strstr(log, "2 allowed flows decided again: 1 revoked, 1 still allowed, 0 undecided (kept allowed); "
+	cr_expect(strstr(log, "3 allowed flows decided again: 2 revoked, 1 still allowed, 0 undecided (kept allowed); "
 			      "0 allowed flows without a kept copy"),
 		  "%s", log);
 	free(log);
@@ -498,11 +508,16 @@ Test(live, reload_revokes_flows_no_longer_allowed)
 	cr_expect_eq(count_lines(p, "\"src_port\":40030,\"dest_ip\":\"198.51.100.10\",\"dest_port\":8000",
 				 "\"signature_id\":8,"),
 		     1, "%s", slurp(p));
+	cr_expect(wait_for(p, "\"src_port\":40032,", 2000), "no alert for the revoked IPv6 flow: %s", slurp(p));
+	cr_expect_eq(count_lines(p, "\"src_port\":40032,\"dest_ip\":\"2001:db8:88::10\",\"dest_port\":8000",
+				 "\"signature_id\":8,"),
+		     1, "%s", slurp(p));
 	cr_expect_eq(count_lines(p, "\"src_port\":40031,", NULL), 0, "%s", slurp(p));
-	/* A's verdict moved from allow4 to deny4 (both directions); B's stayed. */
-	for (int k = 0; k < 3; k++) {
-		static const char *const set[] = {"allow4", "deny4", "allow4"};
-		static const int port[] = {40030, 40030, 40031}, want[] = {0, 2, 2};
+	/* A's verdict moved from allow4 to deny4 (both directions), C's from
+	 * allow6 to deny6; B's stayed. */
+	for (int k = 0; k < 5; k++) {
+		static const char *const set[] = {"allow4", "deny4", "allow4", "allow6", "deny6"};
+		static const int port[] = {40030, 40030, 40031, 40032, 40032}, want[] = {0, 2, 2, 0, 2};
 		char *o = sh_out("ip netns exec %sg nft list set inet hostgate %s | grep -oE '\\. %d \\.' | wc -l", P,
 				 set[k], port[k]);
 		cr_expect_eq(atoi(o), want[k], "%s elements of port %d: %s", set[k], port[k], o);
