@@ -102,13 +102,13 @@
 #include <string.h>
 
 #include "hostgate/emit.h"
+#include "hostgate/table.h"
 
 /* A rule whose key product exceeds this is emitted as one rule with
  * anonymous sets instead of map elements. */
 #define KEY_ELEMS_MAX 4096
 /* More blockers than this and the overlap walk gives up (conservatively). */
 #define BLOCKERS_MAX 512
-#define VERDICT_SET_SIZE 262144
 /* The conntrack mark field of a flow the daemon allowed (B.): the
  * generation of the table that allowed it (hg_nft_opts.ct_mark_gen), in
  * the high 16 bits, so other users of ct mark keep the low ones. Only the
@@ -121,17 +121,15 @@
  * generation that is in neither set keeps its verdict: the fast path never
  * refreshes the set elements, so a long-lived flow's allow element times
  * out while the flow goes on, and a reload must not cut it then. */
-#define CT_MARK_GEN_SHIFT 16
-#define CT_MARK_GEN_MASK 0xffff0000u
 
 void hg_nft_opts_defaults(struct hg_nft_opts *o)
 {
 	*o = (struct hg_nft_opts){
-		.table = "hostgate",
+		.table = HG_TABLE_DEFAULT,
 		.nflog_group = 7,
 		.alert_log_group = 8,
 		.snaplen = 65535,
-		.verdict_timeout = 3600,
+		.verdict_timeout = HG_VSET_TIMEOUT_DEFAULT,
 		.ct_mark_gen = 1,
 	};
 }
@@ -1293,13 +1291,13 @@ static void put_named_set(FILE *out, const char *name, const struct hg_ipset *wh
 	hg_ipset_free(&part);
 }
 
-static void put_verdict_set(FILE *out, const char *name, int fam, const struct hg_nft_opts *o)
+static void put_verdict_set(FILE *out, enum hg_vset set, const struct hg_nft_opts *o)
 {
-	const char *a = fam == 4 ? "ipv4_addr" : "ipv6_addr";
-	fprintf(out,
-		"\tset %s {\n\t\ttype %s . inet_service . %s . inet_service . inet_proto\n"
-		"\t\tsize %u\n\t\tflags timeout\n\t\ttimeout %us\n\t}\n\n",
-		name, a, a, VERDICT_SET_SIZE, o->verdict_timeout ? o->verdict_timeout : 3600);
+	const char *a = hg_vset_family(set) == 4 ? "ipv4_addr" : "ipv6_addr";
+	fprintf(out, "\tset %s {\n\t\ttype ", hg_vset_name(set));
+	fprintf(out, HG_VSET_TYPE_FMT, a, a);
+	fprintf(out, "\n\t\tsize %u\n\t\tflags timeout\n\t\ttimeout %us\n\t}\n\n", HG_VSET_SIZE,
+		o->verdict_timeout ? o->verdict_timeout : HG_VSET_TIMEOUT_DEFAULT);
 }
 
 /* The key expression of a shape in one orientation (swap: reply packets
@@ -1636,6 +1634,15 @@ static void put_forward(struct emitter *e)
 		sl_verdict(pol->stateless_default));
 }
 
+/* A packet looked up in a verdict set, its ct mark set to mark. */
+static void put_vset_rule(FILE *out, enum hg_vset set, const char *mark, const char *verdict)
+{
+	const char *ip = hg_vset_family(set) == 4 ? "ip" : "ip6";
+	fputs("\t\t", out);
+	fprintf(out, HG_VSET_KEY_EXPR_FMT, ip, ip);
+	fprintf(out, " @%s ct mark set %s %s\n", hg_vset_name(set), mark, verdict);
+}
+
 static void put_stateful(struct emitter *e)
 {
 	FILE *out = e->out;
@@ -1655,25 +1662,26 @@ static void put_stateful(struct emitter *e)
 	}
 	for (size_t i = 0; !strict && i < e->alerts.n; i++)
 		put_run_rule(e, &e->alerts.v[i], "ct direction original", false);
-	uint32_t gen = (uint32_t)(o->ct_mark_gen ? o->ct_mark_gen : 1) << CT_MARK_GEN_SHIFT;
+	uint32_t gen = (uint32_t)(o->ct_mark_gen ? o->ct_mark_gen : 1) << HG_CT_MARK_GEN_SHIFT;
+	char keep[32], set[48];
+	snprintf(keep, sizeof(keep), "ct mark & 0x%08x", ~HG_CT_MARK_GEN_MASK);
+	snprintf(set, sizeof(set), "%s | 0x%08x", keep, gen);
 	fprintf(out,
 		"\t\t# B. verdicts of the daemon; an allowed flow's conntrack entry is marked with this\n"
 		"\t\t# table's generation so that its bulk packets cost one compare here instead of two\n"
 		"\t\t# set lookups (a reload changes the generation: flows go through the sets again)\n"
-		"\t\tct mark & 0x%08x == 0x%08x accept\n"
-		"\t\tip saddr . th sport . ip daddr . th dport . meta l4proto @deny4 ct mark set ct mark & 0x%08x drop\n"
-		"\t\tip6 saddr . th sport . ip6 daddr . th dport . meta l4proto @deny6 ct mark set ct mark & 0x%08x "
-		"drop\n"
-		"\t\tip saddr . th sport . ip daddr . th dport . meta l4proto @allow4 ct mark set ct mark & 0x%08x | "
-		"0x%08x accept\n"
-		"\t\tip6 saddr . th sport . ip6 daddr . th dport . meta l4proto @allow6 ct mark set ct mark & 0x%08x | "
-		"0x%08x accept\n"
+		"\t\tct mark & 0x%08x == 0x%08x accept\n",
+		HG_CT_MARK_GEN_MASK, gen);
+	put_vset_rule(out, HG_VSET_DENY4, keep, "drop");
+	put_vset_rule(out, HG_VSET_DENY6, keep, "drop");
+	put_vset_rule(out, HG_VSET_ALLOW4, set, "accept");
+	put_vset_rule(out, HG_VSET_ALLOW6, set, "accept");
+	fprintf(out,
 		"\t\t# allowed under an earlier generation and neither revoked (a deny element, which\n"
 		"\t\t# also clears the mark) nor still in the sets (its element timed out while the\n"
 		"\t\t# fast path carried it): still allowed, as conntrack still tracks it\n"
-		"\t\tct mark & 0x%08x != 0 ct mark set ct mark & 0x%08x | 0x%08x accept\n",
-		CT_MARK_GEN_MASK, gen, ~CT_MARK_GEN_MASK, ~CT_MARK_GEN_MASK, ~CT_MARK_GEN_MASK, gen,
-		~CT_MARK_GEN_MASK, gen, CT_MARK_GEN_MASK, ~CT_MARK_GEN_MASK, gen);
+		"\t\tct mark & 0x%08x != 0 ct mark set %s accept\n",
+		HG_CT_MARK_GEN_MASK, set);
 	if (p->reply_section && e->runs.n) {
 		fputs("\t\t# C. kernel-decided rules, first server-to-client packet\n", out);
 		for (size_t i = 0; i < e->runs.n; i++) {
@@ -1720,7 +1728,7 @@ int hg_emit_nft(FILE *out, const struct hg_ruleset *rs, const struct hg_nft_opts
 	struct hg_nft_opts defaults;
 	hg_nft_opts_defaults(&defaults);
 	const struct hg_nft_opts *o = opts ? opts : &defaults;
-	const char *table = o->table && *o->table ? o->table : "hostgate";
+	const char *table = o->table && *o->table ? o->table : HG_TABLE_DEFAULT;
 	for (const char *c = table; *c; c++)
 		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
 		      *c == '_' || *c == '-'))
@@ -1760,10 +1768,10 @@ int hg_emit_nft(FILE *out, const struct hg_ruleset *rs, const struct hg_nft_opts
 	put_named_set(out, "home_net6", &pol->home_net, 6);
 	put_named_set(out, "external_net4", &pol->external_net, 4);
 	put_named_set(out, "external_net6", &pol->external_net, 6);
-	put_verdict_set(out, "allow4", 4, o);
-	put_verdict_set(out, "deny4", 4, o);
-	put_verdict_set(out, "allow6", 6, o);
-	put_verdict_set(out, "deny6", 6, o);
+	put_verdict_set(out, HG_VSET_ALLOW4, o);
+	put_verdict_set(out, HG_VSET_DENY4, o);
+	put_verdict_set(out, HG_VSET_ALLOW6, o);
+	put_verdict_set(out, HG_VSET_DENY6, o);
 	put_maps(&e);
 	put_forward(&e);
 	put_stateful(&e);

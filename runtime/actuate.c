@@ -31,6 +31,7 @@
 #include "hostgate/actuate.h"
 #include "hostgate/decode.h"
 #include "hostgate/engine.h"
+#include "hostgate/table.h"
 #include "hostgate/util.h"
 
 #ifndef IPV6_HDRINCL
@@ -42,18 +43,11 @@
 #define BATCH_FLOWS 512
 #define BATCH_BYTES (160 * 1024)
 #define PKT_MAX 65535
-/* A concatenated key: every field padded to 4 bytes (nf_tables'
- * NFT_REG32 granularity): addr . port . addr . port . proto. */
-#define KEY4_LEN (4 + 4 + 4 + 4 + 4)
-#define KEY6_LEN (16 + 4 + 16 + 4 + 4)
-
-enum { SET_ALLOW4, SET_DENY4, SET_ALLOW6, SET_DENY6, N_SETS };
-static const char *const set_names[N_SETS] = {"allow4", "deny4", "allow6", "deny6"};
 
 struct pending_flow {
 	uint8_t set, klen;
 	bool del; /* delete the elements (a revoked allow) instead of adding */
-	uint8_t key[2][KEY6_LEN]; /* client to server, server to client */
+	uint8_t key[2][HG_VKEY6_LEN]; /* client to server, server to client */
 	uint64_t timeout_ms;      /* 0: the set's default */
 };
 
@@ -83,7 +77,7 @@ struct hg_actuator *hg_act_new(const char *table, char *err, size_t errlen)
 		return NULL;
 	}
 	a->fd4 = a->fd6 = a->nl = -1;
-	a->table = strdup(table ? table : "hostgate");
+	a->table = strdup(table ? table : HG_TABLE_DEFAULT);
 	a->batch = malloc(BATCH_BYTES);
 	a->pend = malloc(sizeof(*a->pend) * BATCH_FLOWS);
 	if (!a->table || !a->batch || !a->pend || strlen(a->table) > 200) {
@@ -153,7 +147,7 @@ static uint8_t put_key(uint8_t *k, const struct hg_ip *sa, uint16_t sp, const st
 	size_t al = v4 ? 4 : 16;
 	const uint8_t *s = v4 ? sa->b + 12 : sa->b, *d = v4 ? da->b + 12 : da->b;
 	uint8_t *p = k;
-	memset(k, 0, v4 ? KEY4_LEN : KEY6_LEN);
+	memset(k, 0, v4 ? HG_VKEY4_LEN : HG_VKEY6_LEN);
 	memcpy(p, s, al);
 	p += al;
 	p[0] = (uint8_t)(sp >> 8), p[1] = (uint8_t)sp;
@@ -173,7 +167,7 @@ void hg_act_verdict(struct hg_actuator *a, const struct hg_act_tuple *t, bool al
 		hg_act_commit(a);
 	bool v4 = hg_ip_is_v4(&t->cli);
 	struct pending_flow *f = &a->pend[a->n_pend++];
-	f->set = (uint8_t)(v4 ? (allow ? SET_ALLOW4 : SET_DENY4) : (allow ? SET_ALLOW6 : SET_DENY6));
+	f->set = (uint8_t)hg_vset_of(allow, v4);
 	f->klen = put_key(f->key[0], &t->cli, t->cport, &t->srv, t->sport, t->proto, v4);
 	put_key(f->key[1], &t->srv, t->sport, &t->cli, t->cport, t->proto, v4);
 	f->timeout_ms = (uint64_t)timeout_s * 1000u;
@@ -190,7 +184,7 @@ void hg_act_unallow(struct hg_actuator *a, const struct hg_act_tuple *t)
 		hg_act_commit(a);
 	bool v4 = hg_ip_is_v4(&t->cli);
 	struct pending_flow *f = &a->pend[a->n_pend++];
-	f->set = (uint8_t)(v4 ? SET_ALLOW4 : SET_ALLOW6);
+	f->set = (uint8_t)hg_vset_of(true, v4);
 	f->klen = put_key(f->key[0], &t->cli, t->cport, &t->srv, t->sport, t->proto, v4);
 	put_key(f->key[1], &t->srv, t->sport, &t->cli, t->cport, t->proto, v4);
 	f->timeout_ms = 0;
@@ -330,9 +324,9 @@ int hg_act_commit(struct hg_actuator *a)
 	struct nlbuf m = {.b = a->batch, .cap = BATCH_BYTES};
 	size_t h = nl_msg(a, &m, NFNL_MSG_BATCH_BEGIN, 0, AF_UNSPEC, NFNL_SUBSYS_NFTABLES);
 	nl_msg_end(&m, h);
-	for (int op = 0; op < 2 * N_SETS; op++) {
-		int set = op % N_SETS;
-		bool del = op >= N_SETS;
+	for (int op = 0; op < 2 * HG_VSET_N; op++) {
+		int set = op % HG_VSET_N;
+		bool del = op >= HG_VSET_N;
 		size_t msg = 0, list = 0;
 		bool open = false;
 		for (size_t i = 0; i < a->n_pend; i++) {
@@ -344,7 +338,7 @@ int hg_act_commit(struct hg_actuator *a)
 					     (NFNL_SUBSYS_NFTABLES << 8) | (del ? NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM),
 					     del ? 0 : NLM_F_CREATE, NFPROTO_INET, 0);
 				nl_put(&m, NFTA_SET_ELEM_LIST_TABLE, a->table, strlen(a->table) + 1);
-				nl_put(&m, NFTA_SET_ELEM_LIST_SET, set_names[set], strlen(set_names[set]) + 1);
+				nl_put(&m, NFTA_SET_ELEM_LIST_SET, hg_vset_name(set), strlen(hg_vset_name(set)) + 1);
 				list = nl_nest(&m, NFTA_SET_ELEM_LIST_ELEMENTS);
 				open = true;
 			}

@@ -1,0 +1,66 @@
+/* table.h - the contract between the nft emitter (compiler/emit_nft.c),
+ * which writes table inet hostgate, and the live daemon (runtime/actuate.c,
+ * cli/), which fills its verdict sets and reads its generation back.
+ * Everything both sides must agree on is written here once: the set names,
+ * their key layout as the kernel stores it, their size and timeout, and
+ * the bits of the conntrack mark that carry the table's generation. */
+#ifndef HOSTGATE_TABLE_H
+#define HOSTGATE_TABLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define HG_TABLE_DEFAULT "hostgate" /* table inet hostgate */
+
+/* The flow verdict sets, written by the daemon: one element per direction
+ * of a flow, key saddr . sport . daddr . dport . l4proto, flags timeout. */
+enum hg_vset {
+	HG_VSET_ALLOW4,
+	HG_VSET_DENY4,
+	HG_VSET_ALLOW6,
+	HG_VSET_DENY6,
+	HG_VSET_N
+};
+
+static inline const char *hg_vset_name(enum hg_vset s)
+{
+	static const char *const names[HG_VSET_N] = {"allow4", "deny4", "allow6", "deny6"};
+	return (unsigned)s < HG_VSET_N ? names[s] : NULL;
+}
+
+static inline enum hg_vset hg_vset_of(bool allow, bool v4)
+{
+	return v4 ? (allow ? HG_VSET_ALLOW4 : HG_VSET_DENY4) : (allow ? HG_VSET_ALLOW6 : HG_VSET_DENY6);
+}
+
+static inline int hg_vset_family(enum hg_vset s)
+{
+	return s == HG_VSET_ALLOW4 || s == HG_VSET_DENY4 ? 4 : 6;
+}
+
+/* Elements a verdict set holds (nft `size`): flows are 2 elements each. */
+#define HG_VSET_SIZE 262144u
+/* Seconds a verdict element lives when nothing else is configured. */
+#define HG_VSET_TIMEOUT_DEFAULT 3600u
+
+/* The key as the kernel stores a concatenation: every field padded to 4
+ * bytes (nf_tables' NFT_REG32 granularity), network byte order:
+ * addr . port(2+2 pad) . addr . port(2+2 pad) . l4proto(1+3 pad). */
+#define HG_VKEY_PORT_LEN 4
+#define HG_VKEY_PROTO_LEN 4
+#define HG_VKEY4_LEN (4 + HG_VKEY_PORT_LEN + 4 + HG_VKEY_PORT_LEN + HG_VKEY_PROTO_LEN) /* 20 */
+#define HG_VKEY6_LEN (16 + HG_VKEY_PORT_LEN + 16 + HG_VKEY_PORT_LEN + HG_VKEY_PROTO_LEN) /* 44 */
+#define HG_VKEY_MAX HG_VKEY6_LEN
+
+/* The same key in nft's words, for the emitter: the set's type and the
+ * expression that looks a packet up (%s: "ip"/"ipv4_addr" or the v6 ones). */
+#define HG_VSET_TYPE_FMT "%s . inet_service . %s . inet_service . inet_proto"
+#define HG_VSET_KEY_EXPR_FMT "%s saddr . th sport . %s daddr . th dport . meta l4proto"
+
+/* The conntrack mark of a flow the daemon allowed carries the generation
+ * of the table that allowed it in its high 16 bits (other users of ct mark
+ * keep the low ones); only the current generation takes the fast path. */
+#define HG_CT_MARK_GEN_SHIFT 16
+#define HG_CT_MARK_GEN_MASK 0xffff0000u
+
+#endif
