@@ -1,5 +1,8 @@
-/* run_live.h - the state of `hostgate run` (cmd_run.c), shared with the
- * reload's re-decision of allowed flows (run_reload.c). */
+/* run_live.h - the state of `hostgate run` and the functions of its files:
+ * cmd_run.c (main, signals, reload) calls run_opts.c, run_table.c,
+ * run_path.c, run_priv.c and run_stats.c; run_table.c calls the re-decision
+ * (run_reload.h, which sees only its narrow context). No file calls back
+ * into cmd_run.c. */
 #ifndef HOSTGATE_CLI_RUN_LIVE_H
 #define HOSTGATE_CLI_RUN_LIVE_H
 
@@ -9,9 +12,7 @@
 #include "hostgate/apply.h"
 #include "hostgate/hold.h"
 #include "hostgate/source.h"
-#include "replay_run.h"
-
-#define LINKTYPE_RAW 101
+#include "run_reload.h"
 
 struct live_stats {
 	uint64_t frames, undecodable, passthrough, refused_full;
@@ -51,36 +52,43 @@ struct live {
 	struct live_stats st;
 };
 
+/* ------------------------------------------- run_stats.c: messages */
+
 /* A message on stderr, prefixed "hostgate: ". */
 void live_log(const char *fmt, ...) HG_PRINTF(1, 2);
 /* Wall-clock microseconds (the timestamps of events). */
 uint64_t live_now_us(void);
-/* Feeds ins the SYN and SYN-ACK of the TCP flow of p (its first held
- * segment), rebuilt from its sequence numbers. */
-void live_feed_handshake(struct hg_inspector *ins, const struct hg_packet *p, uint64_t ts);
+/* The stats event: one JSON line on stderr. */
+void live_print_stats(struct live *L);
 
-/* ---------------------------------------- deciding again at reload */
+/* ------------------------------------------------ run_opts.c: options */
 
-struct redecide {
-	struct live *L;
-	const struct hg_ruleset *rs;
-	struct hg_inspector *ins;
-	uint64_t now;
-	bool logging; /* second pass: only the revoked flows, alerts logged */
-	HG_VEC(struct hg_hold_key) revoke; /* sorted for the second pass */
-	size_t checked, still, undecided, no_bytes;
-};
+extern const char live_usage[];
+/* Fills L from the command line (and the --config files it names). */
+int live_parse_args(struct live *L, int argc, char **argv);
+/* HOME_NET from the inside interfaces' networks (malloc'd), or NULL. */
+char *live_inside_networks(const struct live *L);
 
-/* Allowed flows in the verdict sets now (2 elements each); -1 unknown. */
-long live_allowed_flows(struct live *L);
-/* Decides every kept flow again on engine e: the first pass collects the
- * flows to revoke, the second (rd->logging) logs their alerts. -1 when no
- * inspector could be made. */
-int live_redecide_pass(struct redecide *rd, struct hg_engine *e);
-/* The revoked flows' deny elements, as lines of the replacing transaction. */
-void live_put_revoked(const struct redecide *rd, FILE *m);
-/* After the new table is in: alerts, allow elements deleted, kept copies
- * dropped, and the reload's counts logged. */
-void live_finish_revoke(struct redecide *rd, struct hg_engine *e);
+/* --------------------------------------------- run_path.c: the hot path */
+
+/* Reads what is ready on s (held packets, or the kernel's alert copies). */
+int live_drain_source(struct live *L, struct hg_source *s, bool held);
+/* Commits the verdicts queued during one poll round. */
+void live_flush_batch(struct live *L);
+/* The inspectors of held packets and of kernel-decided alerts, on e. */
+int live_make_inspectors(struct live *L, struct hg_engine *e, struct hg_inspector **ins,
+			 struct hg_inspector **ains);
+
+/* ------------------------------------------------ run_table.c: the table */
+
+/* Loads the rules, builds the engine and replaces the table (keeping the
+ * verdict-set elements; at a reload, revoke, denying the allowed flows the
+ * new rules no longer allow). Nothing changes on failure: 0 or -1. */
+int live_load_and_apply(struct live *L, struct hg_ruleset **rs_out, struct hg_engine **e_out, bool revoke);
+
+/* ------------------------------------------------ run_priv.c: privileges */
+
+/* Keeps CAP_NET_ADMIN and CAP_NET_RAW only; switches to user when given. */
+int live_drop_privileges(const char *user, const char *const *logs, size_t n_logs);
 
 #endif

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "run_live.h"
+#include "run_reload.h"
 
 static int key_cmp(const void *a, const void *b)
 {
@@ -17,7 +17,7 @@ static void on_redecide_alert(void *ud, const struct hg_inspect_event *ev, const
 {
 	struct redecide *rd = ud;
 	if (rd->logging)
-		run_log_alert(rd->L->alerts, rd->rs, ev, a);
+		run_log_alert(rd->alerts, rd->rs, ev, a);
 }
 
 /* The verdict of the new rules on a kept flow's packets, fed as live feeds
@@ -79,14 +79,14 @@ static bool redecide_cb(void *ud, const struct hg_hold_key *key, const uint8_t *
 int live_redecide_pass(struct redecide *rd, struct hg_engine *e)
 {
 	struct hg_inspect_callbacks cb = {.alert = on_redecide_alert, .ud = rd};
-	struct hg_inspect_config c = rd->L->ro.inspect;
+	struct hg_inspect_config c = *rd->inspect;
 	struct hg_kept_stats ks;
-	hg_kept_get_stats(rd->L->kept, &ks);
+	hg_kept_get_stats(rd->kept, &ks);
 	c.flow.max_flows = (uint32_t)(ks.flows > 1024 ? ks.flows + 1 : 1024);
 	rd->ins = hg_inspector_new(e, &c, &cb);
 	if (!rd->ins)
 		return -1;
-	hg_kept_foreach(rd->L->kept, redecide_cb, rd);
+	hg_kept_foreach(rd->kept, redecide_cb, rd);
 	hg_inspector_free(rd->ins);
 	rd->ins = NULL;
 	return 0;
@@ -101,17 +101,17 @@ void live_put_revoked(const struct redecide *rd, FILE *m)
 		char a[64], b[64];
 		hg_ip_format(&k->src, a, sizeof(a));
 		hg_ip_format(&k->dst, b, sizeof(b));
-		unsigned to = rd->L->verdict_timeout;
+		unsigned to = rd->verdict_timeout;
 		fprintf(m, "add element inet %s deny%c { %s . %u . %s . %u . %u timeout %us, %s . %u . %s . %u . %u timeout %us }\n",
-			rd->L->nft.table, hg_ip_is_v4(&k->src) ? '4' : '6', a, k->sport, b, k->dport, k->proto, to, b,
+			rd->table, hg_ip_is_v4(&k->src) ? '4' : '6', a, k->sport, b, k->dport, k->proto, to, b,
 			k->dport, a, k->sport, k->proto, to);
 	}
 }
 
 /* Allowed flows in the verdict sets now (2 elements each); -1 unknown. */
-long live_allowed_flows(struct live *L)
+long live_allowed_flows(struct hg_actuator *act)
 {
-	long a4 = hg_act_set_elements(L->act, "allow4"), a6 = hg_act_set_elements(L->act, "allow6");
+	long a4 = hg_act_set_elements(act, "allow4"), a6 = hg_act_set_elements(act, "allow6");
 	return a4 < 0 || a6 < 0 ? -1 : (a4 + a6) / 2;
 }
 
@@ -123,7 +123,7 @@ void live_finish_revoke(struct redecide *rd, struct hg_engine *e)
 	/* Counted before the revoked flows leave: what was not decided again
 	 * (no copy: carried over a restart, evicted, over the per-flow cap)
 	 * keeps its verdict. */
-	long allowed = live_allowed_flows(rd->L);
+	long allowed = live_allowed_flows(rd->act);
 	long no_copy = allowed < 0 ? -1 : allowed > (long)rd->checked ? allowed - (long)rd->checked : 0;
 	if (rd->revoke.n) {
 		qsort(rd->revoke.v, rd->revoke.n, sizeof(*rd->revoke.v), key_cmp);
@@ -136,21 +136,20 @@ void live_finish_revoke(struct redecide *rd, struct hg_engine *e)
 				const struct hg_hold_key *k = &rd->revoke.v[i];
 				struct hg_act_tuple t = {.cli = k->src, .srv = k->dst, .cport = k->sport,
 							 .sport = k->dport, .proto = k->proto};
-				hg_act_unallow(rd->L->act, &t);
+				hg_act_unallow(rd->act, &t);
 				if (one)
-					hg_act_commit(rd->L->act);
+					hg_act_commit(rd->act);
 			}
 			if (!one)
-				r = hg_act_commit(rd->L->act);
+				r = hg_act_commit(rd->act);
 			if (!r)
 				break;
 		}
 		for (size_t i = 0; i < rd->revoke.n; i++)
-			hg_kept_remove(rd->L->kept, &rd->revoke.v[i]);
+			hg_kept_remove(rd->kept, &rd->revoke.v[i]);
 	}
 	struct hg_kept_stats ks;
-	hg_kept_get_stats(rd->L->kept, &ks);
-	rd->L->st.revoked += rd->revoke.n;
+	hg_kept_get_stats(rd->kept, &ks);
 	live_log("reload: %zu allowed flows decided again: %zu revoked, %zu still allowed, %zu undecided (kept "
 	       "allowed); %ld allowed flows without a kept copy keep their verdict (carried over a restart, "
 	       "evicted: %llu copies so far, over the per-flow cap: %zu)",

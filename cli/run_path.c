@@ -1,0 +1,280 @@
+/* run_path.c - `hostgate run`'s hot path: a held packet from NFLOG to the
+ * inspector, its verdict into the kernel's sets, and what was held sent on
+ * (re-injected), discarded or reset. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "run_live.h"
+
+/* Frames read before the verdict batch is committed even if more wait. */
+#define BURST_MAX 256
+/* A decided flow whose packets still reach us this long after its verdict
+ * was written lost its set entry (timeout): write it again. */
+#define REWRITE_US 2000000ull
+
+static void on_alert(void *ud, const struct hg_inspect_event *ev, const struct hg_alert *a)
+{
+	struct live *L = ud;
+	run_log_alert(L->alerts, L->rs, ev, a);
+}
+
+static void key_of_flow(const struct hg_flow *f, struct hg_hold_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->src = f->cli;
+	k->dst = f->srv;
+	k->sport = f->cport;
+	k->dport = f->sport;
+	k->proto = f->proto;
+}
+
+static void on_flow_end(void *ud, const struct hg_inspect_event *ev, enum hg_flow_end why)
+{
+	struct live *L = ud;
+	run_log_flow_end(L->flows, ev, why);
+	/* Whatever is still held for it is dropped: fail closed. */
+	struct hg_hold_key k;
+	key_of_flow(ev->flow, &k);
+	hg_hold_remove(L->hold, &k);
+}
+
+static void on_kernel_alert(void *ud, const struct hg_inspect_event *ev, const struct hg_alert *a)
+{
+	struct live *L = ud;
+	run_log_alert(L->alerts, L->rs, ev, a);
+}
+
+
+static void inject_cb(void *ud, const uint8_t *data, size_t len)
+{
+	struct live *L = ud;
+	hg_act_inject(L->act, data, len);
+}
+
+/* Commits the verdicts queued during one poll round. The packets of the
+ * flows they allow were re-injected already: an allowed flow pays the
+ * decision, not the transaction. */
+void live_flush_batch(struct live *L)
+{
+	if (hg_act_pending(L->act))
+		hg_act_commit(L->act);
+}
+
+/* The kernel holds only packets of established TCP flows: the SYN and the
+ * SYN-ACK passed without us. The inspector must see a handshake (the rules
+ * say flow:established), so it gets one rebuilt from the first held
+ * segment: the client's ISN is its seq - 1, the server's its ack - 1. */
+void live_feed_handshake(struct hg_inspector *ins, const struct hg_packet *p, uint64_t ts)
+{
+	uint8_t b[2][60];
+	size_t ipl = p->family == 4 ? 20 : 40, tot = ipl + 20;
+	for (int k = 0; k < 2; k++) {
+		uint8_t *h = b[k];
+		memset(h, 0, tot);
+		const struct hg_ip *s = k ? &p->dst : &p->src, *d = k ? &p->src : &p->dst;
+		if (p->family == 4) {
+			h[0] = 0x45;
+			h[2] = (uint8_t)(tot >> 8);
+			h[3] = (uint8_t)tot;
+			h[8] = p->ttl;
+			h[9] = 6;
+			memcpy(h + 12, s->b + 12, 4);
+			memcpy(h + 16, d->b + 12, 4);
+		} else {
+			h[0] = 0x60;
+			h[5] = 20;
+			h[6] = 6;
+			h[7] = p->ttl;
+			memcpy(h + 8, s->b, 16);
+			memcpy(h + 24, d->b, 16);
+		}
+		uint8_t *t = h + ipl;
+		uint16_t sp = k ? p->dport : p->sport, dp = k ? p->sport : p->dport;
+		uint32_t seq = k ? p->tcp_ack - 1 : p->tcp_seq - 1, ack = k ? p->tcp_seq : 0;
+		t[0] = (uint8_t)(sp >> 8), t[1] = (uint8_t)sp;
+		t[2] = (uint8_t)(dp >> 8), t[3] = (uint8_t)dp;
+		for (int i = 0; i < 4; i++) {
+			t[4 + i] = (uint8_t)(seq >> (24 - 8 * i));
+			t[8 + i] = (uint8_t)(ack >> (24 - 8 * i));
+		}
+		t[12] = 5 << 4;
+		t[13] = k ? (HG_TCP_SYN | HG_TCP_ACK) : HG_TCP_SYN;
+		t[14] = 0xff, t[15] = 0xff;
+		hg_inspector_frame(ins, LINKTYPE_RAW, ts, h, (uint32_t)tot, (uint32_t)tot, NULL);
+	}
+}
+
+static void key_of_packet(const struct hg_packet *p, struct hg_hold_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->src = p->src;
+	k->dst = p->dst;
+	k->sport = p->sport;
+	k->dport = p->dport;
+	k->proto = p->ip_proto;
+}
+
+/* Re-injects a released packet and keeps a copy for the next reload. */
+struct inject_keep {
+	struct live *L;
+	const struct hg_hold_key *key;
+	uint64_t now;
+};
+
+static void inject_keep_cb(void *ud, const uint8_t *data, size_t len)
+{
+	struct inject_keep *ik = ud;
+	hg_act_inject(ik->L->act, data, len);
+	hg_kept_add(ik->L->kept, ik->key, data, len, ik->now);
+}
+
+static void write_verdict(struct live *L, struct hg_hold_flow *hf, bool allow, uint64_t now)
+{
+	struct hg_act_tuple t = {
+		.cli = hf->key.src, .srv = hf->key.dst,
+		.cport = hf->key.sport, .sport = hf->key.dport, .proto = hf->key.proto,
+	};
+	hg_act_verdict(L->act, &t, allow, L->verdict_timeout);
+	hf->verdict_us = now;
+}
+
+static void handle_held(struct live *L, const struct hg_frame *fr)
+{
+	L->st.frames++;
+	struct hg_packet p;
+	if (!hg_decode(&L->dec, fr->linktype, fr->ts_us, fr->data, fr->caplen, fr->wirelen, &p) ||
+	    (p.flags & (HG_PKT_F_FRAGMENT | HG_PKT_F_SNAPPED))) {
+		/* Not something we can release whole: it stays dropped. */
+		L->st.undecodable++;
+		return;
+	}
+	struct hg_hold_key k;
+	key_of_packet(&p, &k);
+	bool known = hg_hold_get(L->hold, &k, false, NULL) != NULL;
+	if (!known && p.ip_proto == 6 && (p.tcp_flags & (HG_TCP_SYN | HG_TCP_ACK)) == HG_TCP_ACK)
+		live_feed_handshake(L->ins, &p, fr->ts_us);
+	struct hg_flow *flow = NULL;
+	enum hg_verdict v = hg_inspector_frame(L->ins, fr->linktype, fr->ts_us, fr->data, fr->caplen,
+					       fr->wirelen, &flow);
+	/* Looked up again: the frame may have ended (and forgotten) a flow. */
+	struct hg_hold_flow *hf = hg_hold_get(L->hold, &k, true, NULL);
+	if (!hf || !flow) {
+		L->st.refused_full += !hf;
+		return;
+	}
+	hf->flow_id = flow->flow_id;
+	const struct hg_iflow *fi = hg_flow_user(flow);
+	/* Undecided, but every app-layer rule has had its look: nothing later
+	 * in this flow needs the daemon (§3.3: unmatched traffic passes). */
+	if (v == HG_VERDICT_UNDECIDED && hg_eng_flow_app_seen(&fi->ef) && p.payload_len)
+		v = HG_VERDICT_PASS;
+	uint64_t now = live_now_us();
+	const uint8_t *l3 = p.l3;
+	size_t l3len = p.l3_len;
+
+	switch (v) {
+	case HG_VERDICT_UNDECIDED: {
+		bool carries = p.payload_len || (p.tcp_flags & (HG_TCP_FIN | HG_TCP_RST)) || p.ip_proto != 6;
+		if (!carries && !hf->n_pkts) {
+			/* A bare ACK tells the engine nothing: let it through now. */
+			L->st.passthrough++;
+			hg_act_inject(L->act, l3, l3len);
+		} else {
+			hg_hold_push(L->hold, hf, l3, l3len);
+		}
+		break;
+	}
+	case HG_VERDICT_PASS: {
+		/* What decided the flow is kept (released packets and this one):
+		 * a reload decides it again with the new rules. */
+		bool decided_now = hf->state != HG_HOLD_PASSED;
+		struct inject_keep ik = {.L = L, .key = &k, .now = now};
+		if (decided_now) {
+			hf->state = HG_HOLD_PASSED;
+			L->st.flows_decided[HG_VERDICT_PASS]++;
+			write_verdict(L, hf, true, now);
+		} else if (now - hf->verdict_us > REWRITE_US) {
+			write_verdict(L, hf, true, now);
+		}
+		/* Sent now, what was held first: the verdict is committed at the
+		 * end of this poll round, and until the kernel holds it the
+		 * flow's next packets come here again, in order, and are sent the
+		 * same way. */
+		if (hf->n_pkts) {
+			if (decided_now)
+				hg_hold_release(L->hold, hf, inject_keep_cb, &ik);
+			else
+				hg_hold_release(L->hold, hf, inject_cb, L);
+		}
+		if (decided_now)
+			hg_kept_add(L->kept, &k, l3, l3len, now);
+		hg_act_inject(L->act, l3, l3len);
+		break;
+	}
+	case HG_VERDICT_DROP:
+	case HG_VERDICT_REJECT:
+		if (hf->state != HG_HOLD_DENIED) {
+			hf->state = HG_HOLD_DENIED;
+			L->st.flows_decided[v]++;
+			write_verdict(L, hf, false, now);
+			hg_hold_discard(L->hold, hf);
+			if (v == HG_VERDICT_REJECT && p.ip_proto == 6)
+				hg_act_tcp_reset(L->act, l3, l3len);
+		} else if (now - hf->verdict_us > REWRITE_US) {
+			write_verdict(L, hf, false, now);
+		}
+		break;
+	}
+}
+
+static void handle_alert_frame(struct live *L, const struct hg_frame *fr)
+{
+	L->st.alert_frames++;
+	hg_inspector_frame(L->ains, fr->linktype, fr->ts_us, fr->data, fr->caplen, fr->wirelen, NULL);
+}
+
+/* Reads what is ready without blocking (the descriptor is non-blocking:
+ * libpcap reports EAGAIN as an error, which here means "drained"). */
+int live_drain_source(struct live *L, struct hg_source *s, bool held)
+{
+	int n = 0;
+	struct hg_frame fr;
+	for (; n < BURST_MAX; n++) {
+		errno = 0;
+		enum hg_source_result r = hg_source_next(s, &fr);
+		if (r == HG_SOURCE_FRAME) {
+			if (held)
+				handle_held(L, &fr);
+			else
+				handle_alert_frame(L, &fr);
+			continue;
+		}
+		if (r == HG_SOURCE_ERROR && errno != EAGAIN && errno != EWOULDBLOCK &&
+		    !strstr(hg_source_error(s), "temporarily unavailable")) {
+			L->st.source_errors++;
+			if (L->st.source_errors < 10 || !(L->st.source_errors % 1000))
+				live_log("nflog: %s", hg_source_error(s));
+		}
+		break;
+	}
+	return n;
+}
+
+
+int live_make_inspectors(struct live *L, struct hg_engine *e, struct hg_inspector **ins,
+			 struct hg_inspector **ains)
+{
+	struct hg_inspect_callbacks cb = {.alert = on_alert, .flow_end = on_flow_end, .ud = L};
+	struct hg_inspect_callbacks acb = {.alert = on_kernel_alert, .ud = L};
+	*ins = hg_inspector_new(e, &L->ro.inspect, &cb);
+	struct hg_inspect_config ac = L->ro.inspect;
+	ac.flow.max_flows = 4096;
+	*ains = hg_inspector_new(e, &ac, &acb);
+	if (!*ins || !*ains) {
+		hg_inspector_free(*ins);
+		hg_inspector_free(*ains);
+		return -1;
+	}
+	return 0;
+}

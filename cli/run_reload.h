@@ -1,0 +1,50 @@
+/* run_reload.h - the reload's re-decision of allowed flows (run_reload.c):
+ * it sees only what it reads and writes (the kept copies, the actuator,
+ * the alert log, the inspector's configuration), not the daemon's state. */
+#ifndef HOSTGATE_CLI_RUN_RELOAD_H
+#define HOSTGATE_CLI_RUN_RELOAD_H
+
+#include <stdio.h>
+
+#include "hostgate/actuate.h"
+#include "hostgate/hold.h"
+#include "replay_run.h"
+
+#define LINKTYPE_RAW 101
+
+/* Feeds ins the SYN and SYN-ACK of the TCP flow of p (its first held
+ * segment), rebuilt from its sequence numbers (run_path.c). */
+void live_feed_handshake(struct hg_inspector *ins, const struct hg_packet *p, uint64_t ts);
+/* A message on stderr, prefixed "hostgate: " (run_stats.c). */
+void live_log(const char *fmt, ...) HG_PRINTF(1, 2);
+
+struct redecide {
+	/* the context */
+	struct hg_kept *kept;
+	struct hg_actuator *act;
+	struct hg_eventlog *alerts;
+	const struct hg_inspect_config *inspect;
+	const char *table;
+	uint32_t verdict_timeout;
+	const struct hg_ruleset *rs;
+	uint64_t now;
+	/* the work */
+	struct hg_inspector *ins;
+	bool logging; /* second pass: only the revoked flows, alerts logged */
+	HG_VEC(struct hg_hold_key) revoke; /* sorted for the second pass */
+	size_t checked, still, undecided, no_bytes;
+};
+
+/* Allowed flows in the verdict sets now (2 elements each); -1 unknown. */
+long live_allowed_flows(struct hg_actuator *act);
+/* Decides every kept flow again on engine e: the first pass collects the
+ * flows to revoke, the second (rd->logging) logs their alerts. -1 when no
+ * inspector could be made. */
+int live_redecide_pass(struct redecide *rd, struct hg_engine *e);
+/* The revoked flows' deny elements, as lines of the replacing transaction. */
+void live_put_revoked(const struct redecide *rd, FILE *m);
+/* After the new table is in: alerts, allow elements deleted, kept copies
+ * dropped, and the reload's counts logged. */
+void live_finish_revoke(struct redecide *rd, struct hg_engine *e);
+
+#endif

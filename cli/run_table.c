@@ -1,0 +1,184 @@
+/* run_table.c - `hostgate run`'s table: loads the rules and replaces the
+ * table in the kernel in one transaction that keeps the verdict sets (and,
+ * at a reload, denies the flows the new rules revoke). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "run_live.h"
+
+static bool is_verdict_set(const char *name, size_t n)
+{
+	static const char *const sets[] = {"allow4", "deny4", "allow6", "deny6"};
+	for (size_t i = 0; i < HG_ARRAY_LEN(sets); i++)
+		if (strlen(sets[i]) == n && !memcmp(sets[i], name, n))
+			return true;
+	return false;
+}
+
+/* Writes the first lines of the replacing transaction: the deletion of
+ * every object of the table now in the kernel except the verdict sets,
+ * which the new table then declares again unchanged (a no-op), so their
+ * elements survive by construction: nothing is listed, parsed or re-added
+ * element by element. Chains are flushed before any is deleted (jumps and
+ * set references go with their rules). The names come from a terse
+ * listing (no elements). 0, with nothing written when there is no table
+ * yet; -1 when the table holds something we cannot name (the caller then
+ * replaces the whole table). */
+static int delete_all_but_verdicts(struct hg_actuator *act, const char *table, FILE *out)
+{
+	char cmd[128], *text = NULL, *err = NULL;
+	snprintf(cmd, sizeof(cmd), "list table inet %s", table);
+	if (hg_act_nft(act, cmd, &text, &err) < 0) {
+		bool absent = err && strstr(err, "No such file or directory");
+		free(text);
+		free(err);
+		return absent ? 0 : -1;
+	}
+	char *dels = NULL, *flushes = NULL;
+	size_t dl = 0, fl = 0;
+	FILE *d = open_memstream(&dels, &dl), *f = open_memstream(&flushes, &fl);
+	int rc = d && f ? 0 : -1;
+	for (char *line = text, *next; !rc && line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		/* Objects are the lines one tab deep that open a block. */
+		if (line[0] != '\t' || line[1] == '\t' || line[strlen(line) - 1] != '{')
+			continue;
+		char kind[16], name[128];
+		if (sscanf(line + 1, "%15s %127s {", kind, name) != 2) {
+			rc = -1;
+			break;
+		}
+		if (!strcmp(kind, "chain")) {
+			fprintf(f, "flush chain inet %s %s\n", table, name);
+			fprintf(d, "delete chain inet %s %s\n", table, name);
+		} else if (!strcmp(kind, "set") || !strcmp(kind, "map")) {
+			if (!is_verdict_set(name, strlen(name)))
+				fprintf(d, "delete %s inet %s %s\n", kind, table, name);
+		} else if (!strcmp(kind, "flowtable") || !strcmp(kind, "counter") || !strcmp(kind, "quota") ||
+			   !strcmp(kind, "limit")) {
+			fprintf(d, "delete %s inet %s %s\n", kind, table, name);
+		} else {
+			rc = -1;
+		}
+	}
+	if (d)
+		fclose(d);
+	if (f)
+		fclose(f);
+	if (!rc)
+		fprintf(out, "table inet %s {}\n%s%s", table, flushes ? flushes : "", dels ? dels : "");
+	free(dels);
+	free(flushes);
+	free(text);
+	free(err);
+	return rc;
+}
+
+/* The generation of the first table this daemon applies: one past the
+ * generation of the table in the kernel (an earlier daemon's: its flows
+ * then go through the verdict sets once more), else random. Never 0. */
+static uint16_t start_generation(struct live *L)
+{
+	char cmd[128], *text = NULL, *err = NULL;
+	snprintf(cmd, sizeof(cmd), "list table inet %s", L->nft.table);
+	uint16_t gen = 0;
+	if (hg_act_nft(L->act, cmd, &text, &err) == 0 && text) {
+		/* nft lists `ct mark set ct mark & M | G` with M folded: take G. */
+		const char *at = strstr(text, "ct mark set ct mark & 0x");
+		const char *bar = at ? strchr(at, '|') : NULL;
+		unsigned long g;
+		if (bar && sscanf(bar, "| 0x%lx", &g) == 1)
+			gen = (uint16_t)((g >> 16) + 1);
+	}
+	free(text);
+	free(err);
+	if (!gen && getrandom(&gen, sizeof(gen), 0) != sizeof(gen))
+		gen = (uint16_t)live_now_us();
+	return gen ? gen : 1;
+}
+
+/* Loads the rules, builds the engine and replaces the table (keeping the
+ * verdict-set elements). At a reload (revoke), the flows the daemon
+ * allowed are decided again by the new rules: those no longer allowed get
+ * deny elements in the same transaction. On any failure nothing changes:
+ * 0 or -1. */
+int live_load_and_apply(struct live *L, struct hg_ruleset **rs_out, struct hg_engine **e_out, bool revoke)
+{
+	if (!L->home_net_given) {
+		free(L->home_net_auto);
+		L->home_net_auto = live_inside_networks(L);
+		L->ra.load.home_net = L->home_net_auto;
+	}
+	struct hg_ruleset *rs = hg_rules_args_load(&L->ra);
+	if (!rs)
+		return -1;
+	struct hg_engine *e = hg_engine_new(rs);
+	if (!e) {
+		live_log("cannot build the engine: %s", strerror(errno));
+		hg_ruleset_free(rs);
+		return -1;
+	}
+	struct redecide rd = {
+		.kept = L->kept, .act = L->act, .alerts = L->alerts, .inspect = &L->ro.inspect,
+		.table = L->nft.table, .verdict_timeout = L->verdict_timeout, .rs = rs, .now = live_now_us(),
+	};
+	if (revoke && live_redecide_pass(&rd, e) < 0) {
+		live_log("cannot decide the allowed flows again: %s", strerror(errno));
+		hg_engine_free(e);
+		hg_ruleset_free(rs);
+		return -1;
+	}
+	uint16_t gen = L->gen ? (uint16_t)(L->gen + 1) : start_generation(L);
+	gen = gen ? gen : 1;
+	/* First try keeping the verdict sets (flows decided by an earlier
+	 * daemon or ruleset keep their verdicts); if that transaction fails
+	 * (an object we do not know, a verdict set of another shape), the
+	 * whole table is replaced and those flows are decided again. */
+	char *err = NULL;
+	int r = -ENOMEM;
+	for (int keep = 1; keep >= 0; keep--) {
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *m = open_memstream(&buf, &len);
+		if (!m)
+			break;
+		struct hg_nft_opts o = L->nft;
+		o.keep_verdict_sets = keep && delete_all_but_verdicts(L->act, L->nft.table, m) == 0;
+		o.ct_mark_gen = gen;
+		r = hg_emit_nft(m, rs, &o);
+		if (!r)
+			live_put_revoked(&rd, m);
+		fclose(m);
+		if (!r) {
+			free(err);
+			err = NULL;
+			r = hg_apply_nft_text(buf, false, &err);
+		}
+		free(buf);
+		if (!r || !o.keep_verdict_sets)
+			break;
+		live_log("cannot keep the verdict sets (%s): replacing the whole table", err ? strtok(err, "\n") : "?");
+	}
+	if (r) {
+		live_log("cannot apply the table: %s", err ? err : strerror(-r));
+		free(err);
+		hg_vec_free(&rd.revoke);
+		hg_engine_free(e);
+		hg_ruleset_free(rs);
+		return -1;
+	}
+	L->gen = gen;
+	if (revoke) {
+		live_finish_revoke(&rd, e);
+		L->st.revoked += rd.revoke.n;
+	}
+	hg_vec_free(&rd.revoke);
+	*rs_out = rs;
+	*e_out = e;
+	return 0;
+}
