@@ -102,6 +102,7 @@
 #include <string.h>
 
 #include "hostgate/emit.h"
+#include "hostgate/order.h"
 #include "hostgate/table.h"
 
 /* A rule whose key product exceeds this is emitted as one rule with
@@ -270,62 +271,6 @@ static void put_comment_text(FILE *out, const char *s, size_t max)
 		fputc(s[i] == '\n' || s[i] == '\r' ? ' ' : s[i], out);
 }
 
-/* ------------------------------------------------ evaluation order */
-
-static int cmp_action_order(const void *a, const void *b)
-{
-	return hg_rule_cmp_action_order(a, b);
-}
-
-static int cmp_strict_order(const void *a, const void *b)
-{
-	return hg_rule_cmp_strict_order(a, b);
-}
-
-static int cmp_ref_priority(const void *a, const void *b)
-{
-	const struct hg_group_ref *x = *(const struct hg_group_ref *const *)a;
-	const struct hg_group_ref *y = *(const struct hg_group_ref *const *)b;
-	if (x->priority != y->priority)
-		return x->priority < y->priority ? -1 : 1;
-	return x < y ? -1 : x > y;
-}
-
-/* The policy's stateful rules in the engine's evaluation order (§2.3). */
-static struct hg_rule_rank *eval_order(const struct hg_policy *pol, size_t *n_out)
-{
-	bool strict = pol->rule_order == HG_ORDER_STRICT;
-	const struct hg_group_ref **refs = xcalloc(pol->n_stateful_refs + 1, sizeof(*refs));
-	for (size_t i = 0; i < pol->n_stateful_refs; i++)
-		refs[i] = &pol->stateful_refs[i];
-	if (strict)
-		qsort(refs, pol->n_stateful_refs, sizeof(*refs), cmp_ref_priority);
-	size_t n = 0;
-	for (size_t i = 0; i < pol->n_stateful_refs; i++)
-		if (refs[i]->group)
-			n += refs[i]->group->n_rules;
-	struct hg_rule_rank *v = xcalloc(n + 1, sizeof(*v));
-	n = 0;
-	for (size_t i = 0; i < pol->n_stateful_refs; i++) {
-		const struct hg_rule_group *g = refs[i]->group;
-		if (!g || g->type != HG_GROUP_STATEFUL)
-			continue;
-		for (size_t k = 0; k < g->n_rules; k++) {
-			const struct hg_rule *r = g->rules[k];
-			if (r->never_matches)
-				continue;
-			enum hg_action act = r->action;
-			if (refs[i]->drop_to_alert && (act == HG_ACT_DROP || act == HG_ACT_REJECT))
-				act = HG_ACT_ALERT;
-			v[n++] = (struct hg_rule_rank){r, act, (uint32_t)i, (uint32_t)k};
-		}
-	}
-	free(refs);
-	qsort(v, n, sizeof(*v), strict ? cmp_strict_order : cmp_action_order);
-	*n_out = n;
-	return v;
-}
-
 /* ------------------------------------------- what the kernel decides */
 
 /* Transport domains a rule can see. */
@@ -444,7 +389,7 @@ static bool is_blocked(const struct plan *p, const struct hg_rule *r, size_t pos
 static void plan_build(struct plan *p, const struct hg_policy *pol)
 {
 	memset(p, 0, sizeof(*p));
-	p->ev = eval_order(pol, &p->n_ev);
+	p->ev = hg_policy_stateful_order(pol, &p->n_ev);
 	p->kernel = xcalloc(p->n_ev + 1, sizeof(*p->kernel));
 	bool strict = pol->rule_order == HG_ORDER_STRICT;
 
@@ -1579,15 +1524,6 @@ static void put_stateless_rule(FILE *out, const struct hg_rule_group *g, const s
 	}
 }
 
-static int cmp_sl(const void *a, const void *b)
-{
-	const struct hg_stateless_rule *x = *(const struct hg_stateless_rule *const *)a;
-	const struct hg_stateless_rule *y = *(const struct hg_stateless_rule *const *)b;
-	if (x->priority != y->priority)
-		return x->priority < y->priority ? -1 : 1;
-	return x < y ? -1 : x > y;
-}
-
 static void put_forward(struct emitter *e)
 {
 	FILE *out = e->out;
@@ -1610,23 +1546,11 @@ static void put_forward(struct emitter *e)
 	      "\t\texthdr frag exists meta l4proto != udp drop\n",
 	      out);
 
-	const struct hg_group_ref **refs = xcalloc(pol->n_stateless_refs + 1, sizeof(*refs));
-	for (size_t i = 0; i < pol->n_stateless_refs; i++)
-		refs[i] = &pol->stateless_refs[i];
-	qsort(refs, pol->n_stateless_refs, sizeof(*refs), cmp_ref_priority);
-	for (size_t i = 0; i < pol->n_stateless_refs; i++) {
-		const struct hg_rule_group *g = refs[i]->group;
-		if (!g)
-			continue;
-		const struct hg_stateless_rule **v = xcalloc(g->n_srules + 1, sizeof(*v));
-		for (size_t k = 0; k < g->n_srules; k++)
-			v[k] = g->srules[k];
-		qsort(v, g->n_srules, sizeof(*v), cmp_sl);
-		for (size_t k = 0; k < g->n_srules; k++)
-			put_stateless_rule(out, g, v[k]);
-		free(v);
-	}
-	free(refs);
+	size_t n_sl;
+	struct hg_sl_rank *sl = hg_policy_stateless_order(pol, &n_sl);
+	for (size_t i = 0; i < n_sl; i++)
+		put_stateless_rule(out, sl[i].g, sl[i].r);
+	free(sl);
 	fprintf(out,
 		"\t\t# StatelessFragmentDefaultActions, StatelessDefaultActions\n"
 		"\t\tip frag-off & 0x3fff != 0 %s\n\t\texthdr frag exists %s\n\t\t%s\n\t}\n\n",

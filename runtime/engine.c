@@ -10,6 +10,7 @@
  * drop" (detect-engine-alert.c PacketAlertFinalize) in one ordered walk. */
 #include "hostgate/engine.h"
 #include "engine_int.h"
+#include "hostgate/order.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -59,8 +60,6 @@ struct eng_rule {
 	size_t n_cg;
 	const struct hg_match **other; /* DOMAINSET and BUFFER_PRESENT */
 	size_t n_other;
-	/* sort keys */
-	uint32_t group_pos, rule_pos;
 };
 
 /* A sorted list of rule indexes. */
@@ -92,11 +91,6 @@ struct eng_bucket {
 	struct addr_index by_dst, by_src;
 };
 
-struct eng_sl {
-	const struct hg_stateless_rule *r;
-	uint32_t group_pos;
-};
-
 struct hg_engine {
 	const struct hg_ruleset *rs;
 	const struct hg_policy *pol;
@@ -104,7 +98,7 @@ struct hg_engine {
 	size_t n_rules;
 	struct eng_bucket tp[TP__COUNT];
 	struct idx_list app[HG_APP__COUNT];
-	struct eng_sl *sl;
+	struct hg_sl_rank *sl;
 	size_t n_sl;
 	size_t n_port_indexed, n_addr_indexed;
 	size_t bytes;
@@ -225,23 +219,6 @@ static void idx_push(struct idx_list *l, uint32_t v)
 		l->v = xreallocarray(l->v, l->cap, sizeof(*l->v));
 	}
 	l->v[l->n++] = v;
-}
-
-static struct hg_rule_rank rank_of(const struct eng_rule *er)
-{
-	return (struct hg_rule_rank){er->r, er->act, er->group_pos, er->rule_pos};
-}
-
-static int cmp_action_order(const void *a, const void *b)
-{
-	struct hg_rule_rank x = rank_of(a), y = rank_of(b);
-	return hg_rule_cmp_action_order(&x, &y);
-}
-
-static int cmp_strict_order(const void *a, const void *b)
-{
-	struct hg_rule_rank x = rank_of(a), y = rank_of(b);
-	return hg_rule_cmp_strict_order(&x, &y);
 }
 
 /* Splits a rule's matches into per-buffer content groups (relative
@@ -427,23 +404,6 @@ static void build_bucket(struct hg_engine *e, struct eng_bucket *b, int tp)
 	hg_vec_free(&se);
 }
 
-static int cmp_sl(const void *a, const void *b)
-{
-	const struct eng_sl *x = a, *y = b;
-	if (x->group_pos != y->group_pos)
-		return x->group_pos < y->group_pos ? -1 : 1;
-	return x->r->priority < y->r->priority ? -1 : x->r->priority > y->r->priority;
-}
-
-static int cmp_ref_priority(const void *a, const void *b)
-{
-	const struct hg_group_ref *x = *(const struct hg_group_ref *const *)a;
-	const struct hg_group_ref *y = *(const struct hg_group_ref *const *)b;
-	if (x->priority != y->priority)
-		return x->priority < y->priority ? -1 : 1;
-	return x < y ? -1 : x > y;
-}
-
 struct hg_engine *hg_engine_new(const struct hg_ruleset *rs)
 {
 	if (!rs || !rs->policy) {
@@ -459,46 +419,23 @@ struct hg_engine *hg_engine_new(const struct hg_ruleset *rs)
 	e->pol = pol;
 	e->strict = pol->rule_order == HG_ORDER_STRICT;
 
-	/* Stateful groups in reference order; in strict order by their
-	 * reference priority (§2.3), which finalize already sorted; sorting
-	 * again (stable by position) costs nothing and keeps us honest. */
-	const struct hg_group_ref **refs = xcalloc(pol->n_stateful_refs + 1, sizeof(*refs));
-	for (size_t i = 0; i < pol->n_stateful_refs; i++)
-		refs[i] = &pol->stateful_refs[i];
-	if (e->strict)
-		qsort(refs, pol->n_stateful_refs, sizeof(*refs), cmp_ref_priority);
-
-	size_t n = 0;
-	for (size_t i = 0; i < pol->n_stateful_refs; i++)
-		if (refs[i]->group)
-			n += refs[i]->group->n_rules;
+	/* The evaluation order the nft emitter lays the kernel out in
+	 * (order.h): one function, so both agree by construction. */
+	size_t n;
+	struct hg_rule_rank *ord = hg_policy_stateful_order(pol, &n);
 	e->rules = xcalloc(n + 1, sizeof(*e->rules));
-	for (size_t i = 0; i < pol->n_stateful_refs; i++) {
-		const struct hg_rule_group *g = refs[i]->group;
-		if (!g || g->type != HG_GROUP_STATEFUL)
-			continue;
-		for (size_t k = 0; k < g->n_rules; k++) {
-			const struct hg_rule *r = g->rules[k];
-			if (r->never_matches)
-				continue;
-			struct eng_rule *er = &e->rules[e->n_rules++];
-			er->r = r;
-			er->g = g;
-			er->act = r->action;
-			/* Override DROP_TO_ALERT turns the group's blocking rules
-			 * into alerts (API StatefulRuleGroupOverride). */
-			if (refs[i]->drop_to_alert && (r->action == HG_ACT_DROP || r->action == HG_ACT_REJECT))
-				er->act = HG_ACT_ALERT;
-			er->src_any = ips_all(&r->src_set);
-			er->dst_any = ips_all(&r->dst_set);
-			er->sport_any = ports_all(&r->sport_set);
-			er->dport_any = ports_all(&r->dport_set);
-			er->group_pos = (uint32_t)i;
-			er->rule_pos = (uint32_t)k;
-		}
+	for (size_t i = 0; i < n; i++) {
+		const struct hg_rule *r = ord[i].r;
+		struct eng_rule *er = &e->rules[e->n_rules++];
+		er->r = r;
+		er->g = ord[i].g;
+		er->act = ord[i].act;
+		er->src_any = ips_all(&r->src_set);
+		er->dst_any = ips_all(&r->dst_set);
+		er->sport_any = ports_all(&r->sport_set);
+		er->dport_any = ports_all(&r->dport_set);
 	}
-	free(refs);
-	qsort(e->rules, e->n_rules, sizeof(*e->rules), e->strict ? cmp_strict_order : cmp_action_order);
+	free(ord);
 	e->bytes += sizeof(*e) + e->n_rules * sizeof(*e->rules);
 	for (size_t i = 0; i < e->n_rules; i++)
 		build_matches(e, &e->rules[i]);
@@ -516,25 +453,8 @@ struct hg_engine *hg_engine_new(const struct hg_ruleset *rs)
 	}
 
 	/* Stateless rules: groups by reference priority, rules by priority
-	 * (§3.1). */
-	size_t nsl = 0;
-	for (size_t i = 0; i < pol->n_stateless_refs; i++)
-		if (pol->stateless_refs[i].group)
-			nsl += pol->stateless_refs[i].group->n_srules;
-	e->sl = xcalloc(nsl + 1, sizeof(*e->sl));
-	const struct hg_group_ref **srefs = xcalloc(pol->n_stateless_refs + 1, sizeof(*srefs));
-	for (size_t i = 0; i < pol->n_stateless_refs; i++)
-		srefs[i] = &pol->stateless_refs[i];
-	qsort(srefs, pol->n_stateless_refs, sizeof(*srefs), cmp_ref_priority);
-	for (size_t i = 0; i < pol->n_stateless_refs; i++) {
-		const struct hg_rule_group *g = srefs[i]->group;
-		if (!g)
-			continue;
-		for (size_t k = 0; k < g->n_srules; k++)
-			e->sl[e->n_sl++] = (struct eng_sl){g->srules[k], (uint32_t)i};
-	}
-	free(srefs);
-	qsort(e->sl, e->n_sl, sizeof(*e->sl), cmp_sl);
+	 * (§3.1), the order the emitter writes them in. */
+	e->sl = hg_policy_stateless_order(pol, &e->n_sl);
 	e->bytes += e->n_sl * sizeof(*e->sl);
 	return e;
 }

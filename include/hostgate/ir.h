@@ -396,19 +396,7 @@ bool hg_proto_from_name(const char *s, enum hg_proto *p); /* case-insensitive */
 const char *hg_buffer_name(enum hg_buffer b);   /* "tls.sni" ... */
 const char *hg_list_type_name(enum hg_list_type t);
 const char *hg_sda_name(uint32_t bit);          /* "aws:drop_strict" ... */
-/* A rule's place in the policy's evaluation order (reference/anfw.md §2.3):
- * its effective action (after DROP_TO_ALERT) and its group's and its own
- * position. The engine and the nft emitter sort with the same comparators,
- * so the kernel and userspace can never disagree on which rule comes first. */
-struct hg_rule_rank {
-	const struct hg_rule *r;
-	enum hg_action act;
-	uint32_t group_pos, rule_pos;
-};
-/* DEFAULT_ACTION_ORDER: action, flowbits use, priority, then position. */
-int hg_rule_cmp_action_order(const struct hg_rule_rank *a, const struct hg_rule_rank *b);
-/* STRICT_ORDER: group priority order, then the order written. */
-int hg_rule_cmp_strict_order(const struct hg_rule_rank *a, const struct hg_rule_rank *b);
+/* The evaluation order of a policy's rules: hostgate/order.h. */
 
 /* Suricata's priority for ordering: the given one or 3. */
 static inline uint32_t hg_rule_priority(const struct hg_rule *r) { return r->priority ? r->priority : 3; }
