@@ -6,6 +6,7 @@
 
 #include "hostgate/emit.h"
 #include "hostgate/ir.h"
+#include "opts.h"
 
 enum { HG_EXIT_OK = 0, HG_EXIT_FAIL = 1, HG_EXIT_USAGE = 2 };
 
@@ -14,14 +15,23 @@ struct hg_rules_args {
 	struct hg_load_opts load;
 	HG_VEC(struct hg_param) params;
 	HG_VEC(const char *) files;
+	bool home_net_given;
 };
 
-/* Consumes a rules-related option at argv[*i] (--param, --home-net).
- * Returns 1 when consumed, 0 when not ours, -1 on a usage error. */
+/* The shared rule options (--param, --home-net, ...) as a cli_parse group
+ * applying to a (whose load options the caller has defaulted). */
+struct cli_group hg_rules_args_group(struct hg_rules_args *a);
+/* argv[first..] (cli_parse's positional arguments) into a->files. */
+void hg_rules_args_positional(struct hg_rules_args *a, int argc, char **argv, int first);
+/* Until `run` parses with cli_parse: the rule option at argv[*i]. 1
+ * consumed, 0 not ours, -1 usage error. */
 int hg_rules_args_option(struct hg_rules_args *a, int argc, char **argv, int *i);
 void hg_rules_args_fini(struct hg_rules_args *a);
 /* Loads and finalizes every file; prints diagnostics; NULL on any error. */
 struct hg_ruleset *hg_rules_args_load(struct hg_rules_args *a);
+
+/* Each command's usage line (its file's), listed by `hostgate --help`. */
+extern const struct cli_usage check_usage, compile_usage, apply_usage, replay_usage, test_usage, diff_usage;
 
 int cmd_check(int argc, char **argv);
 int cmd_compile(int argc, char **argv);

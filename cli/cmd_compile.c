@@ -8,7 +8,8 @@
 #include "cli.h"
 #include "hostgate/apply.h"
 
-/* Shared argument loop: rules options, the command's own, then files. */
+/* The three commands' options: the shared rule options, then each
+ * command's own table. */
 struct compile_args {
 	struct hg_rules_args rules;
 	struct hg_nft_opts nft;
@@ -17,7 +18,67 @@ struct compile_args {
 	bool check_only;
 };
 
-static int parse_args(struct compile_args *c, int argc, char **argv, bool allow_emit)
+enum {
+	OPT_EMIT = CLI_OPT_COMMAND,
+	OPT_OUTPUT = 'o',
+	OPT_NFLOG_GROUP = CLI_OPT_COMMAND + 1,
+	OPT_CHECK,
+};
+
+static const struct cli_opt check_opts[] = {
+	{0},
+};
+
+static const struct cli_opt compile_opts[] = {
+	{"emit", "nft|suricata|json", OPT_EMIT, "what to write (default nft)"},
+	{"output", "FILE", OPT_OUTPUT, "write to FILE (complete or not at all) instead of stdout"},
+	{"nflog-group", "N", OPT_NFLOG_GROUP, "NFLOG group of the hold rule in the nft table (default 0)"},
+	{0},
+};
+
+static const struct cli_opt apply_opts[] = {
+	{"check", NULL, OPT_CHECK, "only check the table with the kernel (nft -c); change nothing"},
+	{"nflog-group", "N", OPT_NFLOG_GROUP, "NFLOG group of the hold rule (default 0)"},
+	{0},
+};
+
+const struct cli_usage check_usage = {"check", "RULES...",
+					     "Validates rule files and reports each group's capacity."};
+const struct cli_usage compile_usage = {"compile", "RULES...",
+					       "Compiles rule files to an nftables table, Suricata rules or JSON."};
+const struct cli_usage apply_usage = {"apply", "RULES...",
+					     "Loads the compiled nftables table atomically (root)."};
+
+static int compile_set(void *ud, int val, const char *arg)
+{
+	struct compile_args *c = ud;
+	uint32_t n;
+	switch (val) {
+	case OPT_EMIT:
+		if (strcmp(arg, "nft") && strcmp(arg, "suricata") && strcmp(arg, "json")) {
+			fprintf(stderr, "hostgate: --emit wants nft, suricata or json, not '%s'\n", arg);
+			return -1;
+		}
+		c->emit = arg;
+		return 0;
+	case OPT_OUTPUT:
+		c->output = arg;
+		return 0;
+	case OPT_NFLOG_GROUP:
+		if (cli_parse_u32("nflog-group", arg, 0, 65535, &n))
+			return -1;
+		c->nft.nflog_group = (uint16_t)n;
+		return 0;
+	case OPT_CHECK:
+		c->check_only = true;
+		return 0;
+	}
+	return -1;
+}
+
+/* CLI_OK with at least one rule file, or CLI_HELP / CLI_ERROR. */
+static enum cli_result parse_args(struct compile_args *c, const struct cli_usage *u, const struct cli_opt *own,
+				  int argc, char **argv)
 {
 	memset(c, 0, sizeof(*c));
 	hg_load_opts_defaults(&c->rules.load);
@@ -25,38 +86,18 @@ static int parse_args(struct compile_args *c, int argc, char **argv, bool allow_
 	c->rules.load.lazy_matchers = true;
 	hg_nft_opts_defaults(&c->nft);
 	c->emit = "nft";
-	for (int i = 1; i < argc; i++) {
-		int r = hg_rules_args_option(&c->rules, argc, argv, &i);
-		if (r < 0)
-			return -1;
-		if (r > 0)
-			continue;
-		const char *arg = argv[i];
-		if (allow_emit && (!strcmp(arg, "--emit") || !strcmp(arg, "-o")) && i + 1 < argc) {
-			if (!strcmp(arg, "--emit"))
-				c->emit = argv[++i];
-			else
-				c->output = argv[++i];
-		} else if (!strcmp(arg, "--nflog-group") && i + 1 < argc) {
-			c->nft.nflog_group = (uint16_t)strtoul(argv[++i], NULL, 10);
-		} else if (!strcmp(arg, "--check")) {
-			c->check_only = true;
-		} else if (arg[0] == '-' && arg[1]) {
-			fprintf(stderr, "hostgate: unknown option '%s'\n", arg);
-			return -1;
-		} else {
-			hg_vec_push(&c->rules.files, arg);
-		}
-	}
-	if (c->rules.files.n == 0) {
-		fprintf(stderr, "hostgate: no rule files given\n");
-		return -1;
-	}
-	if (strcmp(c->emit, "nft") && strcmp(c->emit, "suricata") && strcmp(c->emit, "json")) {
-		fprintf(stderr, "hostgate: --emit wants nft, suricata or json, not '%s'\n", c->emit);
-		return -1;
-	}
-	return 0;
+	struct cli_group groups[] = {
+		hg_rules_args_group(&c->rules),
+		{"options", own, compile_set, c},
+	};
+	int first;
+	enum cli_result r = cli_parse(u, groups, HG_ARRAY_LEN(groups), argc, argv, &first);
+	if (r != CLI_OK)
+		return r;
+	hg_rules_args_positional(&c->rules, argc, argv, first);
+	if (c->rules.files.n == 0)
+		return cli_usage_error(u, "no rule files given");
+	return CLI_OK;
 }
 
 static void print_capacity(const struct hg_ruleset *rs)
@@ -76,8 +117,9 @@ static void print_capacity(const struct hg_ruleset *rs)
 int cmd_check(int argc, char **argv)
 {
 	struct compile_args c;
-	int status = HG_EXIT_USAGE;
-	if (parse_args(&c, argc, argv, false) < 0)
+	enum cli_result pr = parse_args(&c, &check_usage, check_opts, argc, argv);
+	int status = pr == CLI_HELP ? HG_EXIT_OK : HG_EXIT_USAGE;
+	if (pr != CLI_OK)
 		goto out;
 	struct hg_ruleset *rs = hg_rules_args_load(&c.rules);
 	if (!rs)
@@ -95,10 +137,11 @@ out:
 int cmd_compile(int argc, char **argv)
 {
 	struct compile_args c;
-	int status = HG_EXIT_USAGE;
 	FILE *out = NULL;
 	struct hg_ruleset *rs = NULL;
-	if (parse_args(&c, argc, argv, true) < 0)
+	enum cli_result pr = parse_args(&c, &compile_usage, compile_opts, argc, argv);
+	int status = pr == CLI_HELP ? HG_EXIT_OK : HG_EXIT_USAGE;
+	if (pr != CLI_OK)
 		goto out;
 	rs = hg_rules_args_load(&c.rules);
 	if (!rs)
@@ -154,8 +197,9 @@ out:
 int cmd_apply(int argc, char **argv)
 {
 	struct compile_args c;
-	int status = HG_EXIT_USAGE;
-	if (parse_args(&c, argc, argv, false) < 0)
+	enum cli_result pr = parse_args(&c, &apply_usage, apply_opts, argc, argv);
+	int status = pr == CLI_HELP ? HG_EXIT_OK : HG_EXIT_USAGE;
+	if (pr != CLI_OK)
 		goto out;
 	struct hg_ruleset *rs = hg_rules_args_load(&c.rules);
 	if (!rs)

@@ -122,14 +122,32 @@ static void replay_sink(void *ud, struct flow_record *r)
 		print_record_line(o->out, r);
 }
 
+
 /* RULES... FILE: the capture is the last argument. */
 static int split_rules_and_capture(struct hg_rules_args *ra, const char **capture, size_t want_captures)
 {
 	if (ra->files.n < want_captures + 1) {
-		fprintf(stderr, "hostgate: want RULES... and a capture file\n");
+		cli_usage_error(&replay_usage, "want RULES... and a capture file");
 		return -1;
 	}
 	*capture = ra->files.v[--ra->files.n];
+	return 0;
+}
+
+enum { OPT_JSON = CLI_OPT_COMMAND };
+
+static const struct cli_opt replay_opts[] = {
+	{"json", NULL, OPT_JSON, "one JSON object per flow (EVE-like) instead of the table"},
+	{0},
+};
+
+const struct cli_usage replay_usage = {
+	"replay", "RULES... FILE.pcap",
+	"Replays a capture through the rules: each flow's verdict, the deciding rule, ANFW's logs."};
+
+static int set_json(void *ud, int val, const char *arg)
+{
+	*(bool *)ud = true;
 	return 0;
 }
 
@@ -138,14 +156,10 @@ int cmd_replay(int argc, char **argv)
 	struct hg_rules_args ra = {0};
 	struct run_opts ro;
 	bool json = false;
-	int status = HG_EXIT_USAGE;
-	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		puts("usage: hostgate replay RULES... FILE.pcap [--json] [--alert-log F] [--flow-log F]\n"
-		     "       [--log-format anfw|eve] [--home-net CIDR,...] [--param N=V] [--max-flows N]\n"
-		     "       [--stream-depth BYTES] [--overlap-policy first|drop]");
-		return HG_EXIT_OK;
-	}
-	if (run_cmdline(argc, argv, &ra, &ro, &json) < 0)
+	struct cli_group own = {"output options", replay_opts, set_json, &json};
+	int pr = run_cmdline(&replay_usage, &own, 1, argc, argv, &ra, &ro);
+	int status = pr == CLI_HELP ? HG_EXIT_OK : HG_EXIT_USAGE;
+	if (pr != CLI_OK)
 		goto out;
 	const char *capture;
 	if (split_rules_and_capture(&ra, &capture, 1) < 0)
@@ -195,20 +209,25 @@ static void describe(char *buf, size_t len, const struct flow_record *r)
 		snprintf(buf, len, "%s (no rule decided)", hg_verdict_name(r->verdict));
 }
 
+const struct cli_usage diff_usage = {
+	"diff", "OLD-RULES NEW-RULES FILE.pcap",
+	"Replays a capture through two rulesets: the flows whose verdict changes (exit 1 when any)."};
+
 int cmd_diff(int argc, char **argv)
 {
 	struct run_opts ro;
 	struct hg_rules_args old = {0}, new = {0};
-	int status = HG_EXIT_USAGE;
 	HG_VEC(const char *) pos = {0};
-	if (run_cmdline(argc, argv, &old, &ro, NULL) < 0)
+	int pr = run_cmdline(&diff_usage, NULL, 0, argc, argv, &old, &ro);
+	int status = pr == CLI_HELP ? HG_EXIT_OK : HG_EXIT_USAGE;
+	if (pr != CLI_OK)
 		goto out;
 	/* The positional arguments: OLD NEW FILE. */
 	for (size_t i = 0; i < old.files.n; i++)
 		hg_vec_push(&pos, old.files.v[i]);
 	old.files.n = 0;
 	if (pos.n != 3) {
-		fprintf(stderr, "usage: hostgate diff OLD-RULES NEW-RULES FILE.pcap\n");
+		cli_usage_error(&diff_usage, "want OLD-RULES NEW-RULES FILE.pcap");
 		goto out;
 	}
 	/* Both rulesets get the same --param/--home-net. */

@@ -194,6 +194,10 @@ static bool check_case(const struct case_def *c, const struct capture_result *ca
 	return true;
 }
 
+const struct cli_usage test_usage = {
+	"test", "RULES... CASES.yaml",
+	"Replays the captures a cases file names and checks each case's expected verdict (exit 1 on any failure)."};
+
 int cmd_test(int argc, char **argv)
 {
 	struct hg_rules_args ra = {0};
@@ -206,10 +210,13 @@ int cmd_test(int argc, char **argv)
 	HG_VEC(struct capture_result) caps = {0};
 	struct hg_diag d;
 	hg_diag_init(&d);
-	if (run_cmdline(argc, argv, &ra, &ro, NULL) < 0)
+	int pr = run_cmdline(&test_usage, NULL, 0, argc, argv, &ra, &ro);
+	if (pr == CLI_HELP)
+		status = HG_EXIT_OK;
+	if (pr != CLI_OK)
 		goto out;
 	if (ra.files.n < 2) {
-		fprintf(stderr, "usage: hostgate test RULES... CASES.yaml\n");
+		cli_usage_error(&test_usage, "want RULES... and a CASES.yaml");
 		goto out;
 	}
 	const char *cases_path = ra.files.v[--ra.files.n];

@@ -3,42 +3,69 @@
 #include <string.h>
 
 #include "cli.h"
+#include "version.h"
 
 struct command {
-	const char *name;
+	const struct cli_usage *usage;
 	int (*fn)(int argc, char **argv);
-	const char *usage;
 };
 
+/* Until run parses its options with cli_parse (its file is being split). */
+static const struct cli_usage run_cmd_usage = {
+	"run", "RULES... --inside IF[,IF...]",
+	"The live gateway daemon: holds each new flow's first bytes, decides, installs the verdict."};
+
 static const struct command commands[] = {
-	{"check", cmd_check, "check RULES...                     validate rule files, report capacity"},
-	{"compile", cmd_compile, "compile RULES... [--emit nft|suricata|json] [-o FILE]"},
-	{"apply", cmd_apply, "apply RULES... [--check]           load the nftables table atomically"},
-	{"replay", cmd_replay, "replay RULES... FILE.pcap [--json] [--alert-log F] [--flow-log F] [--log-format anfw|eve]"},
-	{"test", cmd_test, "test RULES... CASES.yaml            compare verdicts with expectations"},
-	{"diff", cmd_diff, "diff OLD NEW FILE.pcap              flows whose verdict changes"},
-	{"run", cmd_run, "run RULES... --inside IF[,IF...] [--nflog-group N] [--alert-log F] ...  the live daemon"},
+	{&check_usage, cmd_check},   {&compile_usage, cmd_compile}, {&apply_usage, cmd_apply},
+	{&replay_usage, cmd_replay}, {&test_usage, cmd_test},       {&diff_usage, cmd_diff},
+	{&run_cmd_usage, cmd_run},
 };
 
 static void usage(FILE *out)
 {
-	fputs("usage: hostgate COMMAND [OPTIONS] ...\n\ncommands:\n", out);
+	fputs("usage: hostgate COMMAND [OPTIONS] ARGS...\n"
+	      "       hostgate COMMAND --help\n"
+	      "       hostgate --version\n\n"
+	      "An egress firewall speaking AWS Network Firewall's rule language, enforced with nftables.\n\n"
+	      "commands:\n",
+	      out);
 	for (size_t i = 0; i < HG_ARRAY_LEN(commands); i++)
-		fprintf(out, "  hostgate %s\n", commands[i].usage);
-	fputs("\nrule options: --param NAME=VALUE (CloudFormation Parameters), --home-net CIDR[,CIDR...]\n",
+		fprintf(out, "  %-8s %s\n", commands[i].usage->command, commands[i].usage->summary);
+	fputs("\nexit status: 0 success; 1 a negative result (a failed test case, a changed verdict,\n"
+	      "a failed apply); 2 bad input or usage.\n"
+	      "See hostgate(1).\n",
 	      out);
 }
 
 int main(int argc, char **argv)
 {
-	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? HG_EXIT_USAGE : HG_EXIT_OK;
+	if (argc < 2) {
+		usage(stderr);
+		return HG_EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		/* `hostgate help COMMAND` is `hostgate COMMAND --help`. */
+		if (argc > 2 && !strcmp(argv[1], "help"))
+			for (size_t i = 0; i < HG_ARRAY_LEN(commands); i++)
+				if (!strcmp(argv[2], commands[i].usage->command)) {
+					char *av[] = {argv[2], (char *)"--help", NULL};
+					return commands[i].fn(2, av);
+				}
+		usage(stdout);
+		return HG_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version")) {
+		/* The git description when it says more than the version. */
+		const char *git = HG_GIT_DESCRIBE;
+		if (*git && strcmp(git, HG_PROJECT_VERSION) && strcmp(git + (*git == 'v'), HG_PROJECT_VERSION))
+			printf("hostgate %s (git %s)\n", HG_PROJECT_VERSION, git);
+		else
+			printf("hostgate %s\n", HG_PROJECT_VERSION);
+		return HG_EXIT_OK;
 	}
 	for (size_t i = 0; i < HG_ARRAY_LEN(commands); i++)
-		if (!strcmp(argv[1], commands[i].name))
+		if (!strcmp(argv[1], commands[i].usage->command))
 			return commands[i].fn(argc - 1, argv + 1);
-	fprintf(stderr, "hostgate: unknown command '%s'\n", argv[1]);
-	usage(stderr);
+	fprintf(stderr, "hostgate: unknown command '%s'\n(see hostgate --help)\n", argv[1]);
 	return HG_EXIT_USAGE;
 }

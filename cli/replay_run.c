@@ -18,33 +18,41 @@ void run_opts_defaults(struct run_opts *o)
 	o->availability_zone = "local";
 }
 
-int run_opts_option(struct run_opts *o, int argc, char **argv, int *i)
+enum {
+	OPT_MAX_FLOWS = CLI_OPT_RUN,
+	OPT_STREAM_DEPTH,
+	OPT_OVERLAP_POLICY,
+	OPT_ALERT_LOG,
+	OPT_FLOW_LOG,
+	OPT_LOG_FORMAT,
+};
+
+static const struct cli_opt run_opts_table[] = {
+	{"max-flows", "N", OPT_MAX_FLOWS, "flows tracked at once (oldest evicted beyond)"},
+	{"stream-depth", "BYTES", OPT_STREAM_DEPTH, "client bytes inspected per flow"},
+	{"overlap-policy", "first|drop", OPT_OVERLAP_POLICY, "conflicting TCP overlaps: first wins, or drop the flow"},
+	{"alert-log", "FILE", OPT_ALERT_LOG, "write ANFW alert log lines to FILE"},
+	{"flow-log", "FILE", OPT_FLOW_LOG, "write ANFW flow log lines to FILE"},
+	{"log-format", "anfw|eve", OPT_LOG_FORMAT, "log line format (default anfw)"},
+	{0},
+};
+
+static int run_opts_set(void *ud, int val, const char *v)
 {
-	static const char *const with_value[] = {"--max-flows", "--stream-depth", "--overlap-policy",
-						 "--alert-log", "--flow-log", "--log-format", NULL};
-	const char *arg = argv[*i];
-	bool ours = false;
-	for (size_t k = 0; with_value[k]; k++)
-		ours |= !strcmp(arg, with_value[k]);
-	if (!ours)
-		return 0;
-	if (*i + 1 >= argc) {
-		fprintf(stderr, "hostgate: %s needs a value\n", arg);
-		return -1;
-	}
-	const char *v = argv[++*i];
-	char *end;
-	if (!strcmp(arg, "--max-flows") || !strcmp(arg, "--stream-depth")) {
-		unsigned long n = strtoul(v, &end, 10);
-		if (*end || n == 0 || n > 100000000ul) {
-			fprintf(stderr, "hostgate: %s wants a positive number, not '%s'\n", arg, v);
+	struct run_opts *o = ud;
+	uint32_t n;
+	switch (val) {
+	case OPT_MAX_FLOWS:
+		if (cli_parse_u32("max-flows", v, 1, 100000000u, &n))
 			return -1;
-		}
-		if (!strcmp(arg, "--max-flows"))
-			o->inspect.flow.max_flows = (uint32_t)n;
-		else
-			o->inspect.stream.depth_to_server = (uint32_t)n;
-	} else if (!strcmp(arg, "--overlap-policy")) {
+		o->inspect.flow.max_flows = n;
+		return 0;
+	case OPT_STREAM_DEPTH:
+		if (cli_parse_u32("stream-depth", v, 1, 100000000u, &n))
+			return -1;
+		o->inspect.stream.depth_to_server = n;
+		return 0;
+	case OPT_OVERLAP_POLICY:
 		if (!strcmp(v, "first"))
 			o->inspect.stream.policy = HG_STREAM_POLICY_FIRST_WINS;
 		else if (!strcmp(v, "drop"))
@@ -53,39 +61,57 @@ int run_opts_option(struct run_opts *o, int argc, char **argv, int *i)
 			fprintf(stderr, "hostgate: --overlap-policy wants first or drop, not '%s'\n", v);
 			return -1;
 		}
-	} else if (!strcmp(arg, "--alert-log")) {
+		return 0;
+	case OPT_ALERT_LOG:
 		o->alert_log = v;
-	} else if (!strcmp(arg, "--flow-log")) {
+		return 0;
+	case OPT_FLOW_LOG:
 		o->flow_log = v;
-	} else if (!hg_log_format_parse(v, &o->log_format)) {
-		fprintf(stderr, "hostgate: --log-format wants anfw or eve, not '%s'\n", v);
-		return -1;
+		return 0;
+	case OPT_LOG_FORMAT:
+		if (!hg_log_format_parse(v, &o->log_format)) {
+			fprintf(stderr, "hostgate: --log-format wants anfw or eve, not '%s'\n", v);
+			return -1;
+		}
+		return 0;
 	}
-	return 1;
+	return -1;
 }
 
-int run_cmdline(int argc, char **argv, struct hg_rules_args *ra, struct run_opts *ro, bool *json)
+struct cli_group run_opts_group(struct run_opts *o)
+{
+	return (struct cli_group){"inspection and log options", run_opts_table, run_opts_set, o};
+}
+
+int run_opts_option(struct run_opts *o, int argc, char **argv, int *i)
+{
+	for (const struct cli_opt *t = run_opts_table; t->name; t++) {
+		if (strncmp(argv[*i], "--", 2) || strcmp(argv[*i] + 2, t->name))
+			continue;
+		if (*i + 1 >= argc) {
+			fprintf(stderr, "hostgate: %s needs a value\n", argv[*i]);
+			return -1;
+		}
+		*i += 1;
+		return run_opts_set(o, t->val, argv[*i]) < 0 ? -1 : 1;
+	}
+	return 0;
+}
+
+int run_cmdline(const struct cli_usage *u, struct cli_group *own, size_t n_own, int argc, char **argv,
+		struct hg_rules_args *ra, struct run_opts *ro)
 {
 	hg_load_opts_defaults(&ra->load);
 	run_opts_defaults(ro);
-	for (int i = 1; i < argc; i++) {
-		int r = hg_rules_args_option(ra, argc, argv, &i);
-		if (!r)
-			r = run_opts_option(ro, argc, argv, &i);
-		if (r < 0)
-			return -1;
-		if (r)
-			continue;
-		if (json && !strcmp(argv[i], "--json")) {
-			*json = true;
-		} else if (argv[i][0] == '-' && argv[i][1]) {
-			fprintf(stderr, "hostgate: unknown option '%s'\n", argv[i]);
-			return -1;
-		} else {
-			hg_vec_push(&ra->files, argv[i]);
-		}
-	}
-	return 0;
+	struct cli_group groups[4] = {hg_rules_args_group(ra), run_opts_group(ro)};
+	size_t n = 2;
+	for (size_t i = 0; i < n_own && n < HG_ARRAY_LEN(groups); i++)
+		groups[n++] = own[i];
+	int first;
+	enum cli_result r = cli_parse(u, groups, n, argc, argv, &first);
+	if (r == CLI_OK)
+		hg_rules_args_positional(ra, argc, argv, first);
+	return r;
 }
 
 static char *slice_dup(struct hg_slice s)

@@ -41,14 +41,18 @@ struct run_opts {
 };
 
 void run_opts_defaults(struct run_opts *o);
-/* Parses --max-flows, --stream-depth, --overlap-policy, --alert-log,
- * --flow-log, --log-format. 1 consumed, 0 not ours, -1 usage error. */
+/* --max-flows, --stream-depth, --overlap-policy, --alert-log, --flow-log,
+ * --log-format as a cli_parse group applying to o. */
+struct cli_group run_opts_group(struct run_opts *o);
+/* Until `run` parses with cli_parse: the option at argv[*i]. 1 consumed,
+ * 0 not ours, -1 usage error. */
 int run_opts_option(struct run_opts *o, int argc, char **argv, int *i);
 
-/* The command line of replay, test and diff: rules options, run options,
- * --json when json is not NULL; everything else positional, into
- * ra->files. 0, or -1 after a usage message. */
-int run_cmdline(int argc, char **argv, struct hg_rules_args *ra, struct run_opts *ro, bool *json);
+/* The command line of replay, test and diff: rule options, run options and
+ * the command's own groups; the positional arguments into ra->files.
+ * Returns cli_parse's result (CLI_HELP: usage printed, exit 0). */
+int run_cmdline(const struct cli_usage *u, struct cli_group *own, size_t n_own, int argc, char **argv,
+		struct hg_rules_args *ra, struct run_opts *ro);
 
 /* Per-flow sink: called at each flow's end with its finished record. */
 typedef void (*record_fn)(void *ud, struct flow_record *r);

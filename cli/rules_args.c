@@ -5,27 +5,63 @@
 
 #include "cli.h"
 
+/* A new shared option: a line here (value from the CLI_OPT_RULES range)
+ * and a case in rules_args_set(). */
+enum {
+	OPT_PARAM = CLI_OPT_RULES,
+	OPT_HOME_NET,
+};
+
+static const struct cli_opt rules_opts[] = {
+	{"param", "NAME=VALUE", OPT_PARAM, "a CloudFormation template's Parameter (repeatable)"},
+	{"home-net", "CIDR[,CIDR...]", OPT_HOME_NET, "HOME_NET (default RFC 1918 and fc00::/7)"},
+	{0},
+};
+
+static int rules_args_set(void *ud, int val, const char *arg)
+{
+	struct hg_rules_args *a = ud;
+	switch (val) {
+	case OPT_HOME_NET:
+		a->load.home_net = arg;
+		a->home_net_given = true;
+		return 0;
+	case OPT_PARAM: {
+		const char *eq = strchr(arg, '=');
+		if (!eq || eq == arg) {
+			fprintf(stderr, "hostgate: --param wants NAME=VALUE, got '%s'\n", arg);
+			return -1;
+		}
+		struct hg_param p = {.name = xstrndup(arg, (size_t)(eq - arg)), .value = eq + 1};
+		hg_vec_push(&a->params, p);
+		return 0;
+	}
+	}
+	return -1;
+}
+
+struct cli_group hg_rules_args_group(struct hg_rules_args *a)
+{
+	return (struct cli_group){"rule options", rules_opts, rules_args_set, a};
+}
+
+void hg_rules_args_positional(struct hg_rules_args *a, int argc, char **argv, int first)
+{
+	for (int i = first; i < argc; i++)
+		hg_vec_push(&a->files, argv[i]);
+}
+
 int hg_rules_args_option(struct hg_rules_args *a, int argc, char **argv, int *i)
 {
-	const char *arg = argv[*i];
-	if (!strcmp(arg, "--param") || !strcmp(arg, "--home-net")) {
+	for (const struct cli_opt *o = rules_opts; o->name; o++) {
+		if (strncmp(argv[*i], "--", 2) || strcmp(argv[*i] + 2, o->name))
+			continue;
 		if (*i + 1 >= argc) {
-			fprintf(stderr, "hostgate: %s needs a value\n", arg);
+			fprintf(stderr, "hostgate: %s needs a value\n", argv[*i]);
 			return -1;
 		}
-		const char *val = argv[++*i];
-		if (!strcmp(arg, "--home-net")) {
-			a->load.home_net = val;
-			return 1;
-		}
-		const char *eq = strchr(val, '=');
-		if (!eq || eq == val) {
-			fprintf(stderr, "hostgate: --param wants NAME=VALUE, got '%s'\n", val);
-			return -1;
-		}
-		struct hg_param p = {.name = xstrndup(val, (size_t)(eq - val)), .value = eq + 1};
-		hg_vec_push(&a->params, p);
-		return 1;
+		*i += 1;
+		return rules_args_set(a, o->val, argv[*i]) < 0 ? -1 : 1;
 	}
 	return 0;
 }
