@@ -23,15 +23,13 @@ struct hg_rules_args {
 struct cli_group hg_rules_args_group(struct hg_rules_args *a);
 /* argv[first..] (cli_parse's positional arguments) into a->files. */
 void hg_rules_args_positional(struct hg_rules_args *a, int argc, char **argv, int first);
-/* Until `run` parses with cli_parse: the rule option at argv[*i]. 1
- * consumed, 0 not ours, -1 usage error. */
-int hg_rules_args_option(struct hg_rules_args *a, int argc, char **argv, int *i);
 void hg_rules_args_fini(struct hg_rules_args *a);
 /* Loads and finalizes every file; prints diagnostics; NULL on any error. */
 struct hg_ruleset *hg_rules_args_load(struct hg_rules_args *a);
 
 /* Each command's usage line (its file's), listed by `hostgate --help`. */
-extern const struct cli_usage check_usage, compile_usage, apply_usage, replay_usage, test_usage, diff_usage;
+extern const struct cli_usage check_usage, compile_usage, apply_usage, replay_usage, test_usage, diff_usage,
+	run_usage;
 
 int cmd_check(int argc, char **argv);
 int cmd_compile(int argc, char **argv);

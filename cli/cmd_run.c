@@ -119,12 +119,13 @@ int cmd_run(int argc, char **argv)
 	hg_hold_config_defaults(&L->holdc);
 	hg_kept_config_defaults(&L->keptc);
 	L->stats_interval = 60;
-	if (live_parse_args(L, argc, argv) < 0) {
-		fputs(live_usage, stderr);
+	int parsed = live_parse_args(L, argc, argv);
+	if (parsed == CLI_HELP)
+		status = HG_EXIT_OK;
+	if (parsed != CLI_OK)
 		goto out;
-	}
 	if (!L->ra.files.n || !L->inside.n) {
-		fprintf(stderr, "hostgate: run needs rule files and --inside\n%s", live_usage);
+		cli_usage_error(&run_usage, "needs rule files and --inside");
 		goto out;
 	}
 	for (size_t i = 0; i < L->inside.n; i++)

@@ -10,15 +10,10 @@ struct command {
 	int (*fn)(int argc, char **argv);
 };
 
-/* Until run parses its options with cli_parse (its file is being split). */
-static const struct cli_usage run_cmd_usage = {
-	"run", "RULES... --inside IF[,IF...]",
-	"The live gateway daemon: holds each new flow's first bytes, decides, installs the verdict."};
-
 static const struct command commands[] = {
 	{&check_usage, cmd_check},   {&compile_usage, cmd_compile}, {&apply_usage, cmd_apply},
 	{&replay_usage, cmd_replay}, {&test_usage, cmd_test},       {&diff_usage, cmd_diff},
-	{&run_cmd_usage, cmd_run},
+	{&run_usage, cmd_run},
 };
 
 static void usage(FILE *out)

@@ -120,3 +120,22 @@ int cli_parse_u32(const char *opt, const char *v, uint32_t lo, uint32_t hi, uint
 	*out = (uint32_t)n;
 	return 0;
 }
+
+int cli_set_by_name(const struct cli_group *groups, size_t n_groups, const char *name, const char *value)
+{
+	for (size_t g = 0; g < n_groups; g++)
+		for (const struct cli_opt *o = groups[g].opts; o->name; o++) {
+			if (strcmp(o->name, name))
+				continue;
+			if (!o->metavar) {
+				/* A flag: "", true or yes sets it; false or no leaves it. */
+				if (!strcmp(value, "false") || !strcmp(value, "no"))
+					return 0;
+				if (*value && strcmp(value, "true") && strcmp(value, "yes"))
+					return -1;
+				value = NULL;
+			}
+			return groups[g].fn(groups[g].ud, o->val, value) < 0 ? -1 : 0;
+		}
+	return -2;
+}

@@ -61,6 +61,12 @@ enum cli_result cli_parse(const struct cli_usage *u, const struct cli_group *gro
 /* The usage text cli_parse prints for -h. */
 void cli_print_usage(FILE *out, const struct cli_usage *u, const struct cli_group *groups, size_t n_groups);
 
+/* Applies the option called name (a configuration file's key) with value,
+ * as if given on the command line; a flag takes "", true/yes or false/no.
+ * 0, -1 bad value (message printed by the group, or none for a flag),
+ * -2 no such option. */
+int cli_set_by_name(const struct cli_group *groups, size_t n_groups, const char *name, const char *value);
+
 /* A decimal number in lo..hi for option opt; -1 after a message. */
 int cli_parse_u32(const char *opt, const char *v, uint32_t lo, uint32_t hi, uint32_t *out);
 

@@ -83,21 +83,6 @@ struct cli_group run_opts_group(struct run_opts *o)
 	return (struct cli_group){"inspection and log options", run_opts_table, run_opts_set, o};
 }
 
-int run_opts_option(struct run_opts *o, int argc, char **argv, int *i)
-{
-	for (const struct cli_opt *t = run_opts_table; t->name; t++) {
-		if (strncmp(argv[*i], "--", 2) || strcmp(argv[*i] + 2, t->name))
-			continue;
-		if (*i + 1 >= argc) {
-			fprintf(stderr, "hostgate: %s needs a value\n", argv[*i]);
-			return -1;
-		}
-		*i += 1;
-		return run_opts_set(o, t->val, argv[*i]) < 0 ? -1 : 1;
-	}
-	return 0;
-}
-
 int run_cmdline(const struct cli_usage *u, struct cli_group *own, size_t n_own, int argc, char **argv,
 		struct hg_rules_args *ra, struct run_opts *ro)
 {

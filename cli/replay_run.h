@@ -44,9 +44,6 @@ void run_opts_defaults(struct run_opts *o);
 /* --max-flows, --stream-depth, --overlap-policy, --alert-log, --flow-log,
  * --log-format as a cli_parse group applying to o. */
 struct cli_group run_opts_group(struct run_opts *o);
-/* Until `run` parses with cli_parse: the option at argv[*i]. 1 consumed,
- * 0 not ours, -1 usage error. */
-int run_opts_option(struct run_opts *o, int argc, char **argv, int *i);
 
 /* The command line of replay, test and diff: rule options, run options and
  * the command's own groups; the positional arguments into ra->files.

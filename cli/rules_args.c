@@ -51,21 +51,6 @@ void hg_rules_args_positional(struct hg_rules_args *a, int argc, char **argv, in
 		hg_vec_push(&a->files, argv[i]);
 }
 
-int hg_rules_args_option(struct hg_rules_args *a, int argc, char **argv, int *i)
-{
-	for (const struct cli_opt *o = rules_opts; o->name; o++) {
-		if (strncmp(argv[*i], "--", 2) || strcmp(argv[*i] + 2, o->name))
-			continue;
-		if (*i + 1 >= argc) {
-			fprintf(stderr, "hostgate: %s needs a value\n", argv[*i]);
-			return -1;
-		}
-		*i += 1;
-		return rules_args_set(a, o->val, argv[*i]) < 0 ? -1 : 1;
-	}
-	return 0;
-}
-
 void hg_rules_args_fini(struct hg_rules_args *a)
 {
 	for (size_t i = 0; i < a->params.n; i++)

@@ -29,7 +29,7 @@ struct live {
 	HG_VEC(const char *) inside;
 	char *inside_storage;
 	char *home_net_auto;
-	bool home_net_given;
+	unsigned config_depth; /* --config files being read (nesting bound) */
 	uint32_t stats_interval;
 	uint32_t verdict_timeout;
 	const char *user;
@@ -63,8 +63,9 @@ void live_print_stats(struct live *L);
 
 /* ------------------------------------------------ run_opts.c: options */
 
-extern const char live_usage[];
-/* Fills L from the command line (and the --config files it names). */
+/* Fills L from the command line (and the --config files it names); the
+ * usage is run_usage. cli_parse's result: CLI_HELP printed the usage. */
+extern const struct cli_usage run_usage;
 int live_parse_args(struct live *L, int argc, char **argv);
 /* HOME_NET from the inside interfaces' networks (malloc'd), or NULL. */
 char *live_inside_networks(const struct live *L);

@@ -11,37 +11,118 @@
 
 #include "run_live.h"
 
-const char live_usage[] =
-	"usage: hostgate run RULES... --inside IF[,IF...] [--nflog-group N] [--alert-log F]\n"
-	"       [--flow-log F] [--log-format anfw|eve] [--stats-interval S] [--user NAME]\n"
-	"       [--remove-on-exit] [--verdict-timeout S] [--home-net CIDR,...] [--config FILE]\n"
-	"       [--reload-keep-bytes N] [--reload-keep-flow-bytes N]\n";
+const struct cli_usage run_usage = {
+	"run", "RULES... --inside IF[,IF...]",
+	"The live gateway daemon: holds each new flow's first bytes, decides, installs the verdict."};
 
-static int parse_u32(const char *opt, const char *v, uint32_t lo, uint32_t hi, uint32_t *out)
+enum {
+	OPT_INSIDE = CLI_OPT_COMMAND,
+	OPT_NFLOG_GROUP,
+	OPT_ALERT_LOG_GROUP,
+	OPT_STATS_INTERVAL,
+	OPT_VERDICT_TIMEOUT,
+	OPT_HOLD_FLOWS,
+	OPT_RELOAD_KEEP_BYTES,
+	OPT_RELOAD_KEEP_FLOW_BYTES,
+	OPT_USER,
+	OPT_CONFIG,
+	OPT_REMOVE_ON_EXIT,
+};
+
+static const struct cli_opt live_opts[] = {
+	{"inside", "IF[,IF...]", OPT_INSIDE, "the interfaces clients are behind (repeatable)"},
+	{"config", "FILE", OPT_CONFIG, "read options from FILE: `key: value` lines, `rules: FILE`"},
+	{"user", "NAME", OPT_USER, "switch to this user after opening the sockets"},
+	{"nflog-group", "N", OPT_NFLOG_GROUP, "NFLOG group of held packets (default 0)"},
+	{"alert-log-group", "N", OPT_ALERT_LOG_GROUP, "NFLOG group of the table's own alerts"},
+	{"stats-interval", "SECONDS", OPT_STATS_INTERVAL, "a stats event every SECONDS (0: never; default 60)"},
+	{"verdict-timeout", "SECONDS", OPT_VERDICT_TIMEOUT, "how long a flow's verdict element lives"},
+	{"hold-flows", "N", OPT_HOLD_FLOWS, "undecided flows held at once (default 65536)"},
+	{"reload-keep-bytes", "BYTES", OPT_RELOAD_KEEP_BYTES, "first bytes kept of allowed flows, in all, for reload"},
+	{"reload-keep-flow-bytes", "BYTES", OPT_RELOAD_KEEP_FLOW_BYTES, "first bytes kept per allowed flow"},
+	{"remove-on-exit", NULL, OPT_REMOVE_ON_EXIT, "delete the table on exit (default: it stays, fail closed)"},
+	{0},
+};
+
+static int read_config(struct live *L, const char *path);
+
+static int live_set(void *ud, int val, const char *v)
 {
-	char *end;
-	errno = 0;
-	unsigned long n = strtoul(v, &end, 10);
-	if (errno || !*v || *end || n < lo || n > hi) {
-		fprintf(stderr, "hostgate: %s wants a number in %u..%u, not '%s'\n", opt, lo, hi, v);
-		return -1;
+	struct live *L = ud;
+	uint32_t n;
+	switch (val) {
+	case OPT_INSIDE: {
+		char *list = xstrdup(v);
+		for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ","))
+			hg_vec_push(&L->inside, tok);
+		/* list is referenced by L->inside: kept for the process's life */
+		return 0;
 	}
-	*out = (uint32_t)n;
-	return 0;
+	case OPT_NFLOG_GROUP:
+		if (cli_parse_u32("nflog-group", v, 0, 65535, &n))
+			return -1;
+		L->nft.nflog_group = (uint16_t)n;
+		return 0;
+	case OPT_ALERT_LOG_GROUP:
+		if (cli_parse_u32("alert-log-group", v, 0, 65535, &n))
+			return -1;
+		L->nft.alert_log_group = (uint16_t)n;
+		return 0;
+	case OPT_STATS_INTERVAL:
+		return cli_parse_u32("stats-interval", v, 0, 86400, &L->stats_interval);
+	case OPT_VERDICT_TIMEOUT:
+		return cli_parse_u32("verdict-timeout", v, 1, 86400 * 7, &L->verdict_timeout);
+	case OPT_HOLD_FLOWS:
+		return cli_parse_u32("hold-flows", v, 16, 1u << 24, &L->holdc.max_flows);
+	case OPT_RELOAD_KEEP_BYTES:
+		if (cli_parse_u32("reload-keep-bytes", v, 0, UINT32_MAX, &n))
+			return -1;
+		L->keptc.total_bytes = n;
+		return 0;
+	case OPT_RELOAD_KEEP_FLOW_BYTES:
+		return cli_parse_u32("reload-keep-flow-bytes", v, 256, 65536, &L->keptc.flow_bytes);
+	case OPT_USER:
+		L->user = v;
+		return 0;
+	case OPT_CONFIG:
+		return read_config(L, v);
+	case OPT_REMOVE_ON_EXIT:
+		L->remove_on_exit = true;
+		return 0;
+	}
+	return -1;
+}
+
+static size_t live_groups(struct live *L, struct cli_group *g)
+{
+	g[0] = hg_rules_args_group(&L->ra);
+	g[1] = run_opts_group(&L->ro);
+	g[2] = (struct cli_group){"daemon options", live_opts, live_set, L};
+	return 3;
 }
 
 /* --config FILE: `key: value` lines with the long options' names (`rules:`
- * adds a rule file); '#' starts a comment. Read before the command line,
- * which overrides it. Strings are kept for the process's life. */
+ * adds a rule file); '#' starts a comment. Applied where --config stands on
+ * the command line: options after it override it. A file may name another
+ * (config_depth bounds the nesting: a file that includes itself is an
+ * error, not a stack overflow). Strings are kept for the process's life. */
+enum { CONFIG_MAX_DEPTH = 8 };
+
 static int read_config(struct live *L, const char *path)
 {
+	if (L->config_depth >= CONFIG_MAX_DEPTH) {
+		fprintf(stderr, "hostgate: %s: --config nested more than %d deep (a file including itself?)\n",
+			path, CONFIG_MAX_DEPTH);
+		return -1;
+	}
 	FILE *f = fopen(path, "r");
 	if (!f) {
 		fprintf(stderr, "hostgate: %s: %s\n", path, strerror(errno));
 		return -1;
 	}
-	HG_VEC(char *) av = {0};
-	hg_vec_push(&av, xstrdup("run"));
+	L->config_depth++;
+	struct cli_group groups[3];
+	size_t n_groups = live_groups(L, groups);
 	char line[4096];
 	unsigned lineno = 0;
 	int rc = 0;
@@ -69,89 +150,33 @@ static int read_config(struct live *L, const char *path)
 		while (*v == ' ' || *v == '\t')
 			v++;
 		if (!strcmp(s, "rules")) {
-			hg_vec_push(&av, xstrdup(v));
+			hg_vec_push(&L->ra.files, xstrdup(v));
 			continue;
 		}
-		if (!strcmp(s, "remove-on-exit")) {
-			if (!*v || !strcmp(v, "true") || !strcmp(v, "yes"))
-				hg_vec_push(&av, xstrdup("--remove-on-exit"));
-			continue;
-		}
-		hg_vec_push(&av, xasprintf("--%s", s));
-		hg_vec_push(&av, xstrdup(v));
+		/* The value stays referenced (paths, names): never freed. */
+		int r = cli_set_by_name(groups, n_groups, s, xstrdup(v));
+		if (r == -2)
+			fprintf(stderr, "%s:%u:1: error: unknown option '%s'\n", path, lineno, s);
+		else if (r < 0)
+			fprintf(stderr, "%s:%u:1: error: bad value for '%s'\n", path, lineno, s);
+		if (r < 0)
+			rc = -1;
 	}
 	fclose(f);
-	if (!rc)
-		rc = live_parse_args(L, (int)av.n, av.v);
-	/* The strings stay referenced by L (files, paths): never freed. */
-	hg_vec_free(&av);
+	L->config_depth--;
 	return rc;
 }
 
 int live_parse_args(struct live *L, int argc, char **argv)
 {
-	for (int i = 1; i < argc; i++) {
-		int r = hg_rules_args_option(&L->ra, argc, argv, &i);
-		if (r > 0 && !strcmp(argv[i - 1], "--home-net"))
-			L->home_net_given = true;
-		if (!r)
-			r = run_opts_option(&L->ro, argc, argv, &i);
-		if (r < 0)
-			return -1;
-		if (r)
-			continue;
-		const char *a = argv[i];
-		bool has_val = i + 1 < argc;
-		if (!strcmp(a, "--remove-on-exit")) {
-			L->remove_on_exit = true;
-		} else if (a[0] == '-' && a[1] && !has_val) {
-			fprintf(stderr, "hostgate: %s needs a value (or is unknown)\n", a);
-			return -1;
-		} else if (!strcmp(a, "--inside")) {
-			char *list = xstrdup(argv[++i]);
-			for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ","))
-				hg_vec_push(&L->inside, tok);
-			/* list is referenced by L->inside: kept for the process's life */
-		} else if (!strcmp(a, "--nflog-group")) {
-			uint32_t g;
-			if (parse_u32(a, argv[++i], 0, 65535, &g))
-				return -1;
-			L->nft.nflog_group = (uint16_t)g;
-		} else if (!strcmp(a, "--alert-log-group")) {
-			uint32_t g;
-			if (parse_u32(a, argv[++i], 0, 65535, &g))
-				return -1;
-			L->nft.alert_log_group = (uint16_t)g;
-		} else if (!strcmp(a, "--stats-interval")) {
-			if (parse_u32(a, argv[++i], 0, 86400, &L->stats_interval))
-				return -1;
-		} else if (!strcmp(a, "--verdict-timeout")) {
-			if (parse_u32(a, argv[++i], 1, 86400 * 7, &L->verdict_timeout))
-				return -1;
-		} else if (!strcmp(a, "--hold-flows")) {
-			if (parse_u32(a, argv[++i], 16, 1u << 24, &L->holdc.max_flows))
-				return -1;
-		} else if (!strcmp(a, "--reload-keep-bytes")) {
-			uint32_t n;
-			if (parse_u32(a, argv[++i], 0, UINT32_MAX, &n))
-				return -1;
-			L->keptc.total_bytes = n;
-		} else if (!strcmp(a, "--reload-keep-flow-bytes")) {
-			if (parse_u32(a, argv[++i], 256, 65536, &L->keptc.flow_bytes))
-				return -1;
-		} else if (!strcmp(a, "--user")) {
-			L->user = argv[++i];
-		} else if (!strcmp(a, "--config")) {
-			if (read_config(L, argv[++i]))
-				return -1;
-		} else if (a[0] == '-' && a[1]) {
-			fprintf(stderr, "hostgate: unknown option '%s'\n", a);
-			return -1;
-		} else {
-			hg_vec_push(&L->ra.files, a);
-		}
-	}
-	return 0;
+	struct cli_group groups[3];
+	size_t n_groups = live_groups(L, groups);
+	int first;
+	enum cli_result r = cli_parse(&run_usage, groups, n_groups, argc, argv, &first);
+	if (r != CLI_OK)
+		return r;
+	hg_rules_args_positional(&L->ra, argc, argv, first);
+	return CLI_OK;
 }
 
 /* HOME_NET when neither --home-net nor the rules say: the networks of the

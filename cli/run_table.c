@@ -109,7 +109,7 @@ static uint16_t start_generation(struct live *L)
  * 0 or -1. */
 int live_load_and_apply(struct live *L, struct hg_ruleset **rs_out, struct hg_engine **e_out, bool revoke)
 {
-	if (!L->home_net_given) {
+	if (!L->ra.home_net_given) {
 		free(L->home_net_auto);
 		L->home_net_auto = live_inside_networks(L);
 		L->ra.load.home_net = L->home_net_auto;

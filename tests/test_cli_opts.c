@@ -192,6 +192,22 @@ Test(cli_opts, two_tables_claiming_one_value_abort, .signal = SIGABRT)
 	cli_parse(&u, g, 2, a.c, a.v, &first);
 }
 
+Test(cli_opts, set_by_name_as_a_config_file_does, .init = cr_redirect_stderr)
+{
+	struct hg_rules_args ra = {0};
+	struct run_opts ro;
+	hg_load_opts_defaults(&ra.load);
+	run_opts_defaults(&ro);
+	struct cli_group g[] = {hg_rules_args_group(&ra), run_opts_group(&ro)};
+	cr_assert_eq(cli_set_by_name(g, 2, "home-net", "192.0.2.0/24"), 0);
+	cr_assert_str_eq(ra.load.home_net, "192.0.2.0/24");
+	cr_assert_eq(cli_set_by_name(g, 2, "max-flows", "77"), 0);
+	cr_assert_eq(ro.inspect.flow.max_flows, 77);
+	cr_assert_eq(cli_set_by_name(g, 2, "max-flows", "none"), -1);
+	cr_assert_eq(cli_set_by_name(g, 2, "no-such-key", "1"), -2);
+	hg_rules_args_fini(&ra);
+}
+
 /* ---- through the binary -------------------------------------------------- */
 
 static const char *bin(void)
@@ -219,8 +235,7 @@ Test(cli_binary, help_and_version_to_stdout_exit_0)
 
 Test(cli_binary, every_command_has_help)
 {
-	/* run: once its options move to cli_parse (its file is being split). */
-	const char *cmds[] = {"check", "compile", "apply", "replay", "test", "diff"};
+	const char *cmds[] = {"check", "compile", "apply", "replay", "test", "diff", "run"};
 	for (size_t i = 0; i < HG_ARRAY_LEN(cmds); i++)
 		for (int form = 0; form < 3; form++) {
 			const char *flag = form == 0 ? "--help" : form == 1 ? "-h" : "";
@@ -256,4 +271,32 @@ Test(cli_binary, option_forms_give_the_same_output)
 	cr_assert_str_eq(a, b);
 	free(a);
 	free(b);
+}
+
+Test(cli_binary, run_config_errors_are_located_and_bounded)
+{
+	char dir[] = "/tmp/hg-cliopts-XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	/* A file that includes itself: an error, not a stack overflow. */
+	char path[128];
+	snprintf(path, sizeof(path), "%s/self.conf", dir);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "# loops\nconfig: %s/self.conf\n", dir);
+	fclose(f);
+	char *out = sh_out("%s run --config=%s/self.conf 2>&1; echo rc=$?", bin(), dir);
+	cr_assert(strstr(out, "nested more than") && strstr(out, "rc=2"), "%s", out);
+	free(out);
+	/* An unknown key and a bad value, each with file:line. */
+	snprintf(path, sizeof(path), "%s/bad.conf", dir);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "inside: lo\nno-such-key: 1\n\nhold-flows: 3\n");
+	fclose(f);
+	out = sh_out("%s run --config %s/bad.conf 2>&1; echo rc=$?", bin(), dir);
+	cr_assert(strstr(out, "bad.conf:2:1: error: unknown option 'no-such-key'"), "%s", out);
+	cr_assert(strstr(out, "bad.conf:4:1: error: bad value for 'hold-flows'"), "%s", out);
+	cr_assert(strstr(out, "rc=2"), "%s", out);
+	free(out);
+	sh("rm -rf %s", dir);
 }
