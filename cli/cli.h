@@ -31,6 +31,10 @@ struct hg_ruleset *hg_rules_args_load(struct hg_rules_args *a);
 extern const struct cli_usage check_usage, compile_usage, apply_usage, replay_usage, test_usage, diff_usage,
 	run_usage;
 
+/* s made safe to print on a terminal (term_escape.c): control bytes,
+ * invalid UTF-8, bidi and zero-width characters escaped; malloc'd. */
+char *cli_term_escape(const char *s);
+
 int cmd_check(int argc, char **argv);
 int cmd_compile(int argc, char **argv);
 int cmd_apply(int argc, char **argv);

@@ -94,22 +94,29 @@ static const char *record_name(const struct flow_record *r, const char **kind)
 	return *kind = "", "";
 }
 
+/* The table is for a terminal: every name from the wire (and the rules'
+ * messages) goes through cli_term_escape, so a hostile SNI cannot split a
+ * row, move the cursor or reorder what is shown. */
 static void print_record_line(FILE *out, const struct flow_record *r)
 {
 	char src[80], dst[80];
 	const char *kind;
-	const char *name = record_name(r, &kind);
+	char *name = cli_term_escape(record_name(r, &kind));
+	char *msg = cli_term_escape(r->msg), *group = cli_term_escape(r->group);
 	format_endpoint(src, sizeof(src), &r->cli, r->cport);
 	format_endpoint(dst, sizeof(dst), &r->srv, r->sport);
 	fprintf(out, "%-4s %-22s -> %-24s %-7s %s%s%-28s %-6s", proto_name(r->proto), src, dst,
 		hg_app_proto_name(r->app), kind, *kind ? "=" : "", name, hg_verdict_name(r->verdict));
 	if (r->sid)
-		fprintf(out, " sid %u \"%s\"%s%s", r->sid, r->msg, r->group ? " in " : "", r->group ? r->group : "");
+		fprintf(out, " sid %u \"%s\"%s%s", r->sid, msg, r->group ? " in " : "", group);
 	else if (r->msg)
-		fprintf(out, " (%s)", r->msg);
+		fprintf(out, " (%s)", msg);
 	if (r->evasion)
 		fputs(" [evasion]", out);
 	fputc('\n', out);
+	free(name);
+	free(msg);
+	free(group);
 }
 
 static void replay_sink(void *ud, struct flow_record *r)
@@ -202,11 +209,15 @@ static int record_cmp(const void *a, const void *b)
 
 static void describe(char *buf, size_t len, const struct flow_record *r)
 {
-	if (r->sid)
-		snprintf(buf, len, "%s (sid %u \"%s\"%s%s)", hg_verdict_name(r->verdict), r->sid, r->msg,
-			 r->group ? " in " : "", r->group ? r->group : "");
-	else
+	if (r->sid) {
+		char *msg = cli_term_escape(r->msg), *group = cli_term_escape(r->group);
+		snprintf(buf, len, "%s (sid %u \"%s\"%s%s)", hg_verdict_name(r->verdict), r->sid, msg,
+			 r->group ? " in " : "", group);
+		free(msg);
+		free(group);
+	} else {
 		snprintf(buf, len, "%s (no rule decided)", hg_verdict_name(r->verdict));
+	}
 }
 
 const struct cli_usage diff_usage = {
@@ -257,13 +268,14 @@ int cmd_diff(int argc, char **argv)
 					continue;
 				char src[80], dst[80], da[512], db[512];
 				const char *kind;
-				const char *name = record_name(a, &kind);
+				char *name = cli_term_escape(record_name(a, &kind));
 				format_endpoint(src, sizeof(src), &a->cli, a->cport);
 				format_endpoint(dst, sizeof(dst), &a->srv, a->sport);
 				describe(da, sizeof(da), a);
 				describe(db, sizeof(db), b);
 				printf("%s %s -> %s %s%s%s: %s -> %s\n", proto_name(a->proto), src, dst, kind,
 				       *kind ? "=" : "", name, da, db);
+				free(name);
 				changed++;
 			}
 			printf("diff: %zu of %zu flows change verdict\n", changed, c[0].v.n);

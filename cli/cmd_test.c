@@ -182,8 +182,11 @@ static bool check_case(const struct case_def *c, const struct capture_result *ca
 	}
 	if (wrong) {
 		printf("FAIL %s: %zu of %zu flows got %s", name, wrong, selected, hg_verdict_name(bad->verdict));
-		if (bad->sid)
-			printf(" (sid %u \"%s\")", bad->sid, bad->msg);
+		if (bad->sid) {
+			char *msg = cli_term_escape(bad->msg);
+			printf(" (sid %u \"%s\")", bad->sid, msg);
+			free(msg);
+		}
 		printf(", want %s", hg_verdict_name(c->verdict));
 		if (c->sid >= 0)
 			printf(" (sid %ld)", c->sid);

@@ -300,3 +300,69 @@ Test(cli_binary, run_config_errors_are_located_and_bounded)
 	free(out);
 	sh("rm -rf %s", dir);
 }
+
+/* ---- the replay table on a terminal (issue 11) --------------------------- */
+
+Test(term_escape, vectors)
+{
+	static const struct {
+		const char *in, *out;
+	} v[] = {
+		{"plain.example.com", "plain.example.com"},
+		{"a\r\nb", "a\\x0d\\x0ab"},
+		{"\x1b[2J", "\\x1b[2J"},
+		{"del\x7f", "del\\x7f"},
+		{"c1\xc2\x85", "c1\\u0085"},                       /* NEL */
+		{"rlo\xe2\x80\xae.com", "rlo\\u202e.com"},          /* RIGHT-TO-LEFT OVERRIDE */
+		{"iso\xe2\x81\xa6x\xe2\x81\xa9", "iso\\u2066x\\u2069"}, /* isolates */
+		{"ls\xe2\x80\xa8", "ls\\u2028"},
+		{"zw\xe2\x80\x8b", "zw\\u200b"},
+		{"bom\xef\xbb\xbf", "bom\\ufeff"},
+		{"b\xc3\xbc" "cher.de", "b\xc3\xbc" "cher.de"},     /* valid UTF-8 stays */
+		{"\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80"},           /* 4-byte stays */
+		{"bad\xff", "bad\\xff"},
+		{"over\xc0\xaf", "over\\xc0\\xaf"},                 /* overlong '/' */
+		{"sur\xed\xa0\x80", "sur\\xed\\xa0\\x80"},          /* a surrogate */
+		{"cut\xe2\x80", "cut\\xe2\\x80"},                   /* truncated */
+		{"back\\slash", "back\\\\slash"},
+	};
+	for (size_t i = 0; i < HG_ARRAY_LEN(v); i++) {
+		char *e = cli_term_escape(v[i].in);
+		cr_assert_str_eq(e, v[i].out, "vector %zu", i);
+		free(e);
+	}
+	char *e = cli_term_escape(NULL);
+	cr_assert_str_eq(e, "");
+	free(e);
+}
+
+static bool has_bytes(const char *s, const char *needle)
+{
+	return strstr(s, needle) != NULL;
+}
+
+Test(replay_table, hostile_names_are_escaped)
+{
+	const char *src = getenv("HG_SRCDIR");
+	cr_assert(src);
+	/* tests/data/replay/hostile-names.pcap: 7 flows (make_hostile_names.py). */
+	char *out = sh_out("%s replay %s/rulesets/seed-zero-trust.yaml %s/tests/data/replay/hostile-names.pcap", bin(),
+			   src, src);
+	size_t lines = 0;
+	for (const char *p = out; *p; p++)
+		lines += *p == '\n';
+	cr_assert_eq(lines, 8, "one row per flow plus the summary: %s", out);
+	size_t bad;
+	cr_assert(hg_utf8_valid((const unsigned char *)out, strlen(out), &bad), "invalid UTF-8 at %zu", bad);
+	cr_assert(!has_bytes(out, "\r") && !has_bytes(out, "\x1b") && !has_bytes(out, "\xe2\x80\xae") &&
+		  !has_bytes(out, "\xe2\x80\x8b"),
+		  "raw control or bidi bytes in the table");
+	cr_assert(has_bytes(out, "sni=evil.example.com\\x0d\\x0aTCP fake"), "%s", out);
+	cr_assert(has_bytes(out, "sni=a\\x1b[31mred"), "%s", out);
+	cr_assert(has_bytes(out, "sni=moc.elpmaxe\\u202e.example.com"), "%s", out);
+	cr_assert(has_bytes(out, "sni=zero\\u200bwidth"), "%s", out);
+	cr_assert(has_bytes(out, "sni=bad\\xff\\xfeutf8"), "%s", out);
+	cr_assert(has_bytes(out, "sni=back\\\\slash"), "%s", out);
+	cr_assert(has_bytes(out, "host=rtl\\u202emoc"), "%s", out);
+	free(out);
+}
