@@ -16,6 +16,7 @@ struct hg_rules_args {
 	HG_VEC(struct hg_param) params;
 	HG_VEC(const char *) files;
 	bool home_net_given;
+	bool strict; /* --strict: warnings are errors */
 };
 
 /* The shared rule options (--param, --home-net, ...) as a cli_parse group

@@ -10,11 +10,15 @@
 enum {
 	OPT_PARAM = CLI_OPT_RULES,
 	OPT_HOME_NET,
+	OPT_STRICT,
+	OPT_ATTACH_GROUPS,
 };
 
 static const struct cli_opt rules_opts[] = {
 	{"param", "NAME=VALUE", OPT_PARAM, "a CloudFormation template's Parameter (repeatable)"},
 	{"home-net", "CIDR[,CIDR...]", OPT_HOME_NET, "HOME_NET (default RFC 1918 and fc00::/7)"},
+	{"strict", NULL, OPT_STRICT, "treat every warning as an error"},
+	{"attach-groups", NULL, OPT_ATTACH_GROUPS, "append rule groups the policy does not reference"},
 	{0},
 };
 
@@ -22,6 +26,12 @@ static int rules_args_set(void *ud, int val, const char *arg)
 {
 	struct hg_rules_args *a = ud;
 	switch (val) {
+	case OPT_STRICT:
+		a->strict = true;
+		return 0;
+	case OPT_ATTACH_GROUPS:
+		a->load.attach_groups = true;
+		return 0;
 	case OPT_HOME_NET:
 		a->load.home_net = arg;
 		a->home_net_given = true;
@@ -65,6 +75,7 @@ struct hg_ruleset *hg_rules_args_load(struct hg_rules_args *a)
 	a->load.n_params = a->params.n;
 	struct hg_diag d;
 	hg_diag_init(&d);
+	d.strict = a->strict;
 	struct hg_ruleset *rs = hg_ruleset_new();
 	for (size_t i = 0; i < a->files.n; i++)
 		hg_load_file(rs, a->files.v[i], &a->load, &d);

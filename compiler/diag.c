@@ -20,6 +20,8 @@ void hg_diag_fini(struct hg_diag *d)
 
 void hg_diag_vadd(struct hg_diag *d, enum hg_diag_level lvl, struct hg_loc loc, const char *fmt, va_list ap)
 {
+	if (lvl == HG_DIAG_WARNING && d->strict)
+		lvl = HG_DIAG_ERROR;
 	if (lvl == HG_DIAG_ERROR)
 		d->errors++;
 	else if (lvl == HG_DIAG_WARNING)

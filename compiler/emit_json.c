@@ -451,6 +451,8 @@ static void put_refs(struct jw *w, const char *k, const struct hg_group_ref *ref
 		kv_u(w, "priority", refs[i].priority);
 		if (refs[i].drop_to_alert)
 			kv_bool(w, "drop_to_alert", true);
+		if (refs[i].group && refs[i].group->attached)
+			kv_bool(w, "attached", true);
 		kv_loc(w, "loc", refs[i].loc);
 		jw_close(w, '}');
 	}
@@ -481,6 +483,7 @@ static void put_policy(struct jw *w, const struct hg_policy *p)
 	put_custom(w, "stateless_fragment_custom", p->stateless_fragment_custom, p->n_stateless_fragment_custom);
 	kv_str(w, "rule_order", order_name(p->rule_order));
 	kv_str(w, "stream_exception_policy", sep_names[p->stream_exception]);
+	kv_u(w, "tcp_idle_timeout", p->tcp_idle_timeout);
 	jw_key(w, "stateful_default_actions");
 	jw_open(w, '[');
 	for (unsigned b = 0; b < 8; b++)

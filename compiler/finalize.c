@@ -441,6 +441,65 @@ static bool resolve_refs(struct fin *f, struct hg_group_ref *refs, size_t n, enu
 	return ok;
 }
 
+static bool group_referenced(const struct hg_policy *p, const struct hg_rule_group *g)
+{
+	for (size_t i = 0; i < p->n_stateful_refs; i++)
+		if (p->stateful_refs[i].group == g)
+			return true;
+	for (size_t i = 0; i < p->n_stateless_refs; i++)
+		if (p->stateless_refs[i].group == g)
+			return true;
+	return false;
+}
+
+/* Appends a reference to g after the policy's own (priority one past the
+ * highest where priorities order groups). */
+static void attach_group(struct fin *f, struct hg_group_ref **refs, size_t *n, struct hg_rule_group *g,
+			 bool numbered)
+{
+	struct hg_group_ref *v = hg_arena_alloc(f->rs->arena, (*n + 1) * sizeof(*v));
+	if (*n)
+		memcpy(v, *refs, *n * sizeof(*v));
+	uint32_t prio = 0;
+	for (size_t i = 0; numbered && i < *n; i++)
+		if (v[i].priority > prio)
+			prio = v[i].priority;
+	v[*n] = (struct hg_group_ref){.loc = g->loc, .arn = g->arn, .priority = numbered ? prio + 1 : 0, .group = g};
+	*refs = v;
+	(*n)++;
+	g->attached = true;
+}
+
+/* A group in the inputs that the policy does not reference would never be
+ * enforced (ANFW evaluates only referenced groups): an error, unless
+ * --attach-groups asks to append such groups, in input order. */
+static bool check_loose_groups(struct fin *f)
+{
+	struct hg_policy *p = f->p;
+	if (p->synthesized)
+		return true;
+	bool ok = true;
+	for (size_t i = 0; i < f->rs->n_groups; i++) {
+		struct hg_rule_group *g = f->rs->groups[i];
+		if (group_referenced(p, g))
+			continue;
+		bool stateful = g->type == HG_GROUP_STATEFUL;
+		if (!(f->o && f->o->attach_groups)) {
+			hg_diag_error(f->d, g->loc,
+				      "rule group '%s' is not referenced by firewall policy '%s', so it would never "
+				      "be enforced; reference it in %s or pass --attach-groups",
+				      g->name ? g->name : "?", p->name ? p->name : "?",
+				      stateful ? "StatefulRuleGroupReferences" : "StatelessRuleGroupReferences");
+			ok = false;
+		} else if (stateful) {
+			attach_group(f, &p->stateful_refs, &p->n_stateful_refs, g, p->rule_order == HG_ORDER_STRICT);
+		} else {
+			attach_group(f, &p->stateless_refs, &p->n_stateless_refs, g, true);
+		}
+	}
+	return ok;
+}
+
 /* Stable insertion sort by priority: refs are few (ANFW allows 20). */
 static void sort_refs(struct hg_group_ref *refs, size_t n)
 {
@@ -487,6 +546,9 @@ static bool check_policy(struct fin *f)
 	struct hg_policy *p = f->p;
 	bool ok = resolve_refs(f, p->stateful_refs, p->n_stateful_refs, HG_GROUP_STATEFUL);
 	ok &= resolve_refs(f, p->stateless_refs, p->n_stateless_refs, HG_GROUP_STATELESS);
+	ok &= check_loose_groups(f);
+	if (!p->tcp_idle_timeout)
+		p->tcp_idle_timeout = HG_TCP_IDLE_DEFAULT;
 
 	/* §3.1: stateless groups run by Priority, lowest first. */
 	if (check_ref_priorities(f, p->stateless_refs, p->n_stateless_refs, "stateless"))

@@ -686,6 +686,17 @@ static bool enum_of(struct ld *L, const struct cval *s, const char *what, const 
 	return false;
 }
 
+static const char *const booleans[] = {"false", "False", "FALSE", "true", "True", "TRUE", NULL};
+
+static bool get_bool(struct ld *L, const struct hg_ynode *n, const char *what, bool *v)
+{
+	int k;
+	if (!get_enum(L, n, what, booleans, &k))
+		return false;
+	*v = k >= 3;
+	return true;
+}
+
 /* A real YAML list of mappings (rules, references): no intrinsics. */
 static bool get_seq(struct ld *L, const struct hg_ynode *n, const char *what)
 {
@@ -1526,7 +1537,28 @@ struct group_meta {
 	const char *arn, *logical_id;
 	struct hg_loc loc;
 	const struct hg_ynode *type, *capacity;
+	const struct hg_ynode *tags; /* [{Key, Value}] */
 };
+
+/* The hostgate:lint-ignore tag silences lint codes for the group (the
+ * value lists them: "HG104 HG105"). Other tags are AWS metadata. */
+static const char *lint_ignore_tag(struct ld *L, const struct hg_ynode *tags, bool *okp)
+{
+	if (!tags || tags->kind != HG_Y_SEQ)
+		return NULL;
+	for (size_t i = 0; i < tags->n_items; i++) {
+		const struct hg_ynode *t = tags->items[i], *k = hg_ymap_get(t, "Key"), *v = hg_ymap_get(t, "Value");
+		struct cval vs;
+		if (!k || !v || k->kind != HG_Y_SCALAR || strcmp(k->str, "hostgate:lint-ignore"))
+			continue;
+		if (!get_str(L, v, "hostgate:lint-ignore", &vs)) {
+			*okp = false;
+			return NULL;
+		}
+		return vs.s;
+	}
+	return NULL;
+}
 
 static const char *const group_types[] = {"STATEFUL", "STATELESS", NULL};
 static const char *const rule_orders[] = {"DEFAULT_ACTION_ORDER", "STRICT_ORDER", NULL};
@@ -1554,6 +1586,7 @@ static struct hg_rule_group *build_group(struct ld *L, const struct hg_ynode *in
 					  type == HG_GROUP_STATELESS ? "stateless-rulegroup" : "stateful-rulegroup",
 					  m->name);
 	g->logical_id = m->logical_id;
+	g->lint_ignore = lint_ignore_tag(L, m->tags, &ok);
 	if (m->capacity && !get_uint(L, m->capacity, "Capacity", 1, 1000000, &g->capacity))
 		ok = false;
 	if (!inner) {
@@ -1732,6 +1765,18 @@ static bool group_refs(struct ld *L, const struct hg_ynode *n, const char *what,
 		}
 		if ((x = hg_ymap_get(it, "Priority")))
 			ok &= get_uint(L, x, "Priority", 1, 65535, &r->priority);
+		/* API StatefulRuleGroupReference.DeepThreatInspection: AWS's
+		 * analysis of the logs of its active-threat-defense managed
+		 * groups, which changes no verdict here. */
+		if ((x = hg_ymap_get(it, "DeepThreatInspection"))) {
+			bool deep = false;
+			if (!get_bool(L, x, "DeepThreatInspection", &deep))
+				ok = false;
+			else if (deep)
+				hg_diag_warn(L->d, nloc(L, x),
+					     "DeepThreatInspection ignored: it lets AWS analyse the logs of managed "
+					     "threat groups and changes no verdict");
+		}
 		if ((x = hg_ymap_get(it, "Override"))) {
 			int a;
 			if (check_map(L, x, "Override", ov_keys, NULL) && (x = hg_ymap_get(x, "Action"))) {
@@ -1778,6 +1823,50 @@ static bool policy_vars(struct ld *L, struct hg_policy *p, const struct hg_ynode
 
 static const char *const stream_exc[] = {"DROP", "CONTINUE", "REJECT", NULL};
 
+/* TLS inspection (decrypting and re-encrypting with the customer's
+ * certificates) is not something hostgate does: the setting is accepted
+ * with a warning, since ignoring it changes what the rules see, never
+ * what they match in hostgate. Session holding exists only together with
+ * TLS inspection: "If true, TLSInspectionConfigurationArn is required"
+ * (API FirewallPolicy.EnableTLSSessionHolding; DG session-holding-tls). */
+static bool tls_settings(struct ld *L, const struct hg_policy *p, const struct hg_ynode *n)
+{
+	const struct hg_ynode *arn = hg_ymap_get(n, "TLSInspectionConfigurationArn");
+	const struct hg_ynode *hold = hg_ymap_get(n, "EnableTLSSessionHolding");
+	struct cval s;
+	bool ok = true, holding = false;
+	if (arn) {
+		if (!get_str(L, arn, "TLSInspectionConfigurationArn", &s))
+			ok = false;
+		else if (s.len)
+			hg_diag_warn(L->d, nloc(L, arn),
+				     "TLSInspectionConfigurationArn ignored: hostgate does not decrypt TLS, so "
+				     "rules see the ClientHello and plaintext HTTP only (no TLS inspection)");
+	}
+	if (hold && !get_bool(L, hold, "EnableTLSSessionHolding", &holding))
+		ok = false;
+	if (holding && !(arn && ok && s.len)) {
+		ERR(L, nloc(L, hold), "EnableTLSSessionHolding needs TLSInspectionConfigurationArn (session holding "
+				      "is part of TLS inspection)");
+		ok = false;
+	} else if (holding) {
+		/* DG session-holding-tls: incompatible with the app-layer
+		 * drop-established default actions. */
+		if (p->default_actions &
+		    (HG_SDA_DROP_ESTABLISHED_APP_LAYER | HG_SDA_DROP_ESTABLISHED_APP_LAYER_TO_SERVER)) {
+			ERR(L, nloc(L, hold), "EnableTLSSessionHolding cannot be used with the application-layer "
+					      "drop-established default actions");
+			ok = false;
+		} else {
+			hg_diag_warn(L->d, nloc(L, hold),
+				     "EnableTLSSessionHolding ignored: it holds TLS inspection's handshakes, and "
+				     "hostgate does no TLS inspection (it holds every inspected flow's first "
+				     "payload until decided anyway)");
+		}
+	}
+	return ok;
+}
+
 static struct hg_policy *build_policy(struct ld *L, const struct hg_ynode *n, const char *name, const char *arn,
 				      struct hg_loc loc, bool *okp)
 {
@@ -1794,6 +1883,7 @@ static struct hg_policy *build_policy(struct ld *L, const struct hg_ynode *n, co
 					   NULL};
 	static const char *const req[] = {"StatelessDefaultActions", "StatelessFragmentDefaultActions", NULL};
 	static const char *const eng_keys[] = {"RuleOrder", "StreamExceptionPolicy", "FlowTimeouts", NULL};
+	static const char *const ft_keys[] = {"TcpIdleTimeoutSeconds", NULL};
 	struct hg_policy *p = hg_arena_alloc(L->a, sizeof(*p));
 	p->loc = loc;
 	p->name = name;
@@ -1841,6 +1931,16 @@ static struct hg_policy *build_policy(struct ld *L, const struct hg_ynode *n, co
 				else
 					ok = false;
 			}
+			/* API FlowTimeouts: TcpIdleTimeoutSeconds 60..6000, 350
+			 * when absent (finalize fills the default). */
+			if ((y = hg_ymap_get(x, "FlowTimeouts"))) {
+				const struct hg_ynode *t;
+				if (!check_map(L, y, "FlowTimeouts", ft_keys, NULL))
+					ok = false;
+				else if ((t = hg_ymap_get(y, "TcpIdleTimeoutSeconds")))
+					ok &= get_uint(L, t, "TcpIdleTimeoutSeconds", HG_TCP_IDLE_MIN, HG_TCP_IDLE_MAX,
+						       &p->tcp_idle_timeout);
+			}
 		} else {
 			ok = false;
 		}
@@ -1849,6 +1949,7 @@ static struct hg_policy *build_policy(struct ld *L, const struct hg_ynode *n, co
 		ok &= stateful_defaults(L, p, x);
 	if ((x = hg_ymap_get(n, "PolicyVariables")))
 		ok &= policy_vars(L, p, x);
+	ok &= tls_settings(L, p, n);
 	*okp &= ok;
 	return p;
 }
@@ -1981,6 +2082,7 @@ static bool load_template(struct ld *L, const struct hg_ynode *root)
 			.loc = nloc(L, r->key),
 			.type = hg_ymap_get(r->props, "Type"),
 			.capacity = hg_ymap_get(r->props, "Capacity"),
+			.tags = hg_ymap_get(r->props, "Tags"),
 		};
 		r->group = build_group(L, hg_ymap_get(r->props, "RuleGroup"), &m, &ok);
 	}
@@ -2099,6 +2201,7 @@ static bool load_describe_group(struct ld *L, const struct hg_ynode *root)
 		m.arn = opt_str(L, resp, "RuleGroupArn", &ok);
 		m.type = hg_ymap_get(resp, "Type");
 		m.capacity = hg_ymap_get(resp, "Capacity");
+		m.tags = hg_ymap_get(resp, "Tags");
 		m.loc = nloc(L, resp);
 	}
 	const struct hg_ynode *inner = hg_ymap_get(root, "RuleGroup");
@@ -2145,7 +2248,8 @@ static bool load_create_group(struct ld *L, const struct hg_ynode *root)
 	struct group_meta m = {.name = opt_str(L, root, "RuleGroupName", &ok),
 			       .loc = nloc(L, root),
 			       .type = hg_ymap_get(root, "Type"),
-			       .capacity = hg_ymap_get(root, "Capacity")};
+			       .capacity = hg_ymap_get(root, "Capacity"),
+			       .tags = hg_ymap_get(root, "Tags")};
 	if (!m.name)
 		m.name = base_name(L);
 	if (hg_ymap_get(root, "Rules")) {

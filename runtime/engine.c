@@ -494,6 +494,11 @@ void hg_engine_get_info(const struct hg_engine *e, struct hg_engine_info *out)
 	out->bytes = e->bytes;
 }
 
+const struct hg_policy *hg_engine_policy(const struct hg_engine *e)
+{
+	return e->pol;
+}
+
 /* ------------------------------------------------------- stateless */
 
 static bool sl_match(const struct hg_stateless_rule *r, const struct hg_eng_pkt *p)

@@ -76,6 +76,13 @@ struct hg_inspector *hg_inspector_new(const struct hg_engine *e, const struct hg
 	ins->streams = hg_stream_ctx_new(&c->stream);
 	ins->defrag = hg_defrag_new(&c->defrag);
 	struct hg_flow_config fc = c->flow;
+	/* FlowTimeouts.TcpIdleTimeoutSeconds: an established TCP flow idle
+	 * that long is forgotten, so its next packet starts a midstream flow
+	 * that StreamExceptionPolicy decides (API FlowTimeouts). */
+	const struct hg_policy *pol = hg_engine_policy(e);
+	uint32_t *est = &fc.timeout_s[HG_FLOW_PC_TCP][HG_FLOW_S_ESTABLISHED];
+	if (!*est && pol && pol->tcp_idle_timeout)
+		*est = pol->tcp_idle_timeout;
 	fc.user_size = sizeof(struct hg_iflow);
 	fc.end_cb = on_flow_end;
 	fc.ud = ins;

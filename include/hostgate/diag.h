@@ -33,6 +33,8 @@ struct hg_diag {
 	/* Past this many errors further ones are counted but not stored, so
 	 * a hostile file cannot grow the list without bound. */
 	size_t max_records;
+	/* --strict: every warning is recorded as an error. */
+	bool strict;
 };
 
 void hg_diag_init(struct hg_diag *d);

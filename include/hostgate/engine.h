@@ -218,5 +218,7 @@ struct hg_engine_info {
 	size_t bytes;
 };
 void hg_engine_get_info(const struct hg_engine *e, struct hg_engine_info *out);
+/* The policy the engine decides with (its settings: flow timeouts...). */
+const struct hg_policy *hg_engine_policy(const struct hg_engine *e);
 
 #endif

@@ -286,6 +286,11 @@ struct hg_rule_group {
 	struct hg_stateless_rule **srules;
 	size_t n_srules;
 	uint32_t consumed_capacity; /* as ANFW counts it (filled by finalize) */
+	/* Lint codes silenced for this group ("HG104,HG105"), from its
+	 * hostgate:lint-ignore tag; NULL when none. */
+	const char *lint_ignore;
+	/* Not referenced by the policy; appended by --attach-groups. */
+	bool attached;
 };
 
 struct hg_group_ref {
@@ -313,6 +318,10 @@ struct hg_policy {
 	size_t n_stateful_refs;
 	enum hg_rule_order rule_order;
 	enum hg_stream_exception stream_exception;
+	/* FlowTimeouts.TcpIdleTimeoutSeconds (60..6000; finalize fills in
+	 * ANFW's default, 350): the conntrack, flow-table and verdict-element
+	 * lifetime of an idle TCP flow. */
+	uint32_t tcp_idle_timeout;
 	uint32_t default_actions; /* HG_SDA_* */
 	struct hg_var **vars;     /* PolicyVariables.RuleVariables */
 	size_t n_vars;
@@ -353,7 +362,16 @@ struct hg_load_opts {
 	 * names), and a million-name matcher costs about half the time and
 	 * a third of the memory of compiling its list. Default false. */
 	bool lazy_matchers;
+	/* Rule groups that the inputs' policy does not reference are appended
+	 * to its references (--attach-groups) instead of being an error. */
+	bool attach_groups;
 };
+
+/* ANFW's FlowTimeouts.TcpIdleTimeoutSeconds default and range (API
+ * FlowTimeouts). */
+#define HG_TCP_IDLE_DEFAULT 350
+#define HG_TCP_IDLE_MIN 60
+#define HG_TCP_IDLE_MAX 6000
 
 void hg_load_opts_defaults(struct hg_load_opts *o);
 
