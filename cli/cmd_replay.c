@@ -55,6 +55,11 @@ static void print_record_json(FILE *out, const struct flow_record *r)
 		print_json_str(out, r->quic_sni);
 		fputs("},", out);
 	}
+	if (r->dns_query) {
+		fputs("\"dns\":{\"query\":", out);
+		print_json_str(out, r->dns_query);
+		fputs("},", out);
+	}
 	fprintf(out, "\"verdict\":\"%s\",", hg_verdict_name(r->verdict));
 	if (r->sid) {
 		fprintf(out, "\"decided_by\":{\"signature_id\":%u,\"signature\":", r->sid);
@@ -91,6 +96,8 @@ static const char *record_name(const struct flow_record *r, const char **kind)
 		return *kind = "host", r->host;
 	if (r->quic_sni)
 		return *kind = "quic", r->quic_sni;
+	if (r->dns_query)
+		return *kind = "dns", r->dns_query;
 	return *kind = "", "";
 }
 

@@ -120,6 +120,7 @@ void flow_record_fill(struct flow_record *r, const struct hg_engine *e, const st
 			!fi->app.tls_sni.p;
 	r->host = slice_dup(fi->app.http_host);
 	r->quic_sni = slice_dup(fi->app.quic_sni);
+	r->dns_query = slice_dup(fi->app.dns_query);
 	r->verdict = hg_iflow_verdict(fi);
 	r->evasion = fi->evasion;
 	for (int d = 0; d < 2; d++) {
@@ -141,6 +142,7 @@ void flow_record_free(struct flow_record *r)
 	free(r->sni);
 	free(r->host);
 	free(r->quic_sni);
+	free(r->dns_query);
 	free(r->msg);
 	free(r->group);
 	for (size_t i = 0; i < r->alert_msgs.n; i++)
@@ -393,6 +395,7 @@ void record_list_sink(void *ud, struct flow_record *r)
 	k.sni = r->sni ? xstrdup(r->sni) : NULL;
 	k.host = r->host ? xstrdup(r->host) : NULL;
 	k.quic_sni = r->quic_sni ? xstrdup(r->quic_sni) : NULL;
+	k.dns_query = r->dns_query ? xstrdup(r->dns_query) : NULL;
 	k.msg = r->msg ? xstrdup(r->msg) : NULL;
 	k.group = r->group ? xstrdup(r->group) : NULL;
 	memset(&k.alert_sids, 0, sizeof(k.alert_sids));

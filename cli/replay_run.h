@@ -15,6 +15,7 @@ struct flow_record {
 	uint64_t first_us;
 	enum hg_app_proto app;
 	char *sni, *host, *quic_sni; /* NULL when absent */
+	char *dns_query;             /* first question name of a DNS request */
 	bool tls_no_sni;
 	enum hg_verdict verdict;
 	uint32_t sid;          /* deciding rule's sid, 0 if none */

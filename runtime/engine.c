@@ -60,6 +60,7 @@ struct eng_rule {
 	size_t n_cg;
 	const struct hg_match **other; /* DOMAINSET and BUFFER_PRESENT */
 	size_t n_other;
+	bool dns_query; /* reads dns.query, a multi-buffer (rule_match_any) */
 };
 
 /* A sorted list of rule indexes. */
@@ -119,6 +120,7 @@ const char *hg_verdict_name(enum hg_verdict v)
 
 static const char *const app_names[HG_APP__COUNT] = {
 	"unknown", "unknown", "failed", "tls", "http", "quic", "ssh", "dns", "smtp", "ftp", "http2",
+	"smb", "dcerpc", "imap", "msn", "krb5", "ikev2", "tftp", "ntp", "dhcp",
 };
 
 const char *hg_app_proto_name(enum hg_app_proto a)
@@ -132,8 +134,8 @@ bool hg_eng_flow_app_seen(const struct hg_eng_flow *f)
 }
 
 /* The app-layer protocol a rule protocol needs; UNKNOWN for the transport
- * ones. Protocols no parser of ours identifies (smb, dcerpc, ...) map to
- * HG_APP__COUNT: such rules never match. */
+ * ones. Every app-layer protocol the loader accepts is detected
+ * (runtime/inspect.c, detect.c). */
 static enum hg_app_proto rule_app(enum hg_proto p)
 {
 	switch (p) {
@@ -149,6 +151,15 @@ static enum hg_app_proto rule_app(enum hg_proto p)
 	case HG_PROTO_SMTP: return HG_APP_SMTP;
 	case HG_PROTO_FTP: return HG_APP_FTP;
 	case HG_PROTO_HTTP2: return HG_APP_HTTP2;
+	case HG_PROTO_SMB: return HG_APP_SMB;
+	case HG_PROTO_DCERPC: return HG_APP_DCERPC;
+	case HG_PROTO_IMAP: return HG_APP_IMAP;
+	case HG_PROTO_MSN: return HG_APP_MSN;
+	case HG_PROTO_KRB5: return HG_APP_KRB5;
+	case HG_PROTO_IKEV2: return HG_APP_IKEV2;
+	case HG_PROTO_TFTP: return HG_APP_TFTP;
+	case HG_PROTO_NTP: return HG_APP_NTP;
+	case HG_PROTO_DHCP: return HG_APP_DHCP;
 	default: return HG_APP__COUNT;
 	}
 }
@@ -233,6 +244,7 @@ static void build_matches(struct hg_engine *e, struct eng_rule *er)
 	e->bytes += r->n_matches * (sizeof(*er->cg) + sizeof(*er->other));
 	for (size_t i = 0; i < r->n_matches; i++) {
 		const struct hg_match *m = &r->matches[i];
+		er->dns_query |= m->buffer == HG_BUF_DNS_QUERY;
 		if (m->kind != HG_MATCH_CONTENT) {
 			er->other[er->n_other++] = m;
 			continue;
@@ -739,6 +751,23 @@ static bool rule_match(const struct eng_rule *er, const struct hg_eng_pkt *p,
 	return true;
 }
 
+/* A rule on dns.query matches when one of the request's names satisfies
+ * all of its dns.query conditions (Suricata 7 multi-buffers: every match
+ * of the rule on the buffer looks at the same name). */
+static bool rule_match_any(const struct eng_rule *er, const struct hg_eng_pkt *p,
+			   const struct hg_eng_app *a, uint64_t bits, uint32_t *sid)
+{
+	if (!er->dns_query || a->n_dns_queries <= 1)
+		return rule_match(er, p, a, bits, sid);
+	struct hg_eng_app one = *a;
+	for (size_t k = 0; k < a->n_dns_queries; k++) {
+		one.dns_query = a->dns_queries[k];
+		if (rule_match(er, p, &one, bits, sid))
+			return true;
+	}
+	return false;
+}
+
 /* --------------------------------------------------------- alerts */
 
 struct pending {
@@ -977,7 +1006,7 @@ static enum hg_verdict stateful_eval(const struct hg_engine *e, struct hg_eng_fl
 		const struct eng_rule *er = &e->rules[idx];
 		const struct hg_rule *r = er->r;
 		uint32_t sid;
-		if (!rule_match(er, p, a, f->flowbits, &sid))
+		if (!rule_match_any(er, p, a, f->flowbits, &sid))
 			continue;
 		/* Later rules of this packet see the bits this one sets. */
 		if (r->n_flowbits)

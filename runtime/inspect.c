@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { TRIED_TLS = 1u << 0, TRIED_HTTP = 1u << 1, TRIED_QUIC = 1u << 2 };
+enum { TRIED_TLS = 1u << 0, TRIED_HTTP = 1u << 1, TRIED_QUIC = 1u << 2, TRIED_DNS = 1u << 3 };
 
 struct hg_inspector {
 	const struct hg_engine *engine;
@@ -25,6 +25,8 @@ struct hg_inspector {
 	uint32_t quic_states;
 	/* Joins a ClientHello fragmented over several TLS records. */
 	uint8_t tls_scratch[TLS_SCRATCH_MAX];
+	/* DNS question names as parsed, before the flow keeps its copy. */
+	uint8_t dns_names[DNS_NAMES_CAP];
 	/* The packet being inspected, for the alert callback. */
 	struct hg_flow *cur_flow;
 	enum hg_dir cur_dir;
@@ -45,6 +47,7 @@ static void release_app(struct hg_inspector *ins, struct hg_iflow *fi)
 		free(fi->buf->quic);
 		ins->quic_states--;
 	}
+	free(fi->buf->dns);
 	free(fi->buf);
 	fi->buf = NULL;
 }
@@ -122,7 +125,8 @@ enum hg_verdict hg_iflow_verdict(const struct hg_iflow *fi)
 }
 
 static const char *const evasion_names[] = {"stream-overlap", "frag-overlap", "host-conflict",
-					    "host-mismatch", "ech", "sni-trailing-dot"};
+					    "host-mismatch", "ech", "sni-trailing-dot",
+					    "dns-multi-question"};
 static const char *const evasion_msgs[] = {
 	"hostgate: TCP segments overlap with different data (evasion)",
 	"hostgate: IP fragments overlap with different data (evasion)",
@@ -130,6 +134,7 @@ static const char *const evasion_msgs[] = {
 	"hostgate: HTTP request URI authority differs from the Host header",
 	"hostgate: TLS encrypted ClientHello; the SNI is the outer name",
 	"hostgate: TLS SNI ends with a dot (RFC 6066 forbids it; raw tls.sni matches no list target)",
+	"hostgate: DNS request with more than one question (RFC 9619); dns.query matches each",
 };
 
 const char *hg_evasion_name(uint32_t bit)
@@ -287,19 +292,74 @@ static void detect_http(struct hg_inspector *ins, struct hg_iflow *fi, const uin
 	}
 }
 
+/* A DNS message from the client: the flow is DNS; a request's question
+ * names become dns.query (a copy the flow keeps: one block, the slices
+ * then the names). A response sent first has no dns.query. */
+static void keep_dns(struct hg_inspector *ins, struct hg_iflow *fi, const struct dns_msg *m)
+{
+	fi->app.proto = HG_APP_DNS;
+	fi->done = 1;
+	if (m->flags & DNS_F_MULTI_QUESTION)
+		flag_evasion(ins, fi, HG_EVASION_DNS_MULTI_QUESTION, false);
+	if ((m->flags & DNS_F_RESPONSE) || !m->n_queries)
+		return;
+	struct hg_iflow_app *b = app_buf(ins, fi);
+	if (!b)
+		return;
+	size_t bytes = 0;
+	for (unsigned i = 0; i < m->n_queries; i++)
+		bytes += m->q[i].name.len;
+	b->dns = malloc(m->n_queries * sizeof(*b->dns) + bytes + 1);
+	if (!b->dns) {
+		ins->st.appbuf_nomem++;
+		return;
+	}
+	uint8_t *names = (uint8_t *)(b->dns + m->n_queries);
+	for (unsigned i = 0; i < m->n_queries; i++) {
+		if (m->q[i].name.len)
+			memcpy(names, m->q[i].name.p, m->q[i].name.len);
+		b->dns[i] = (struct hg_slice){names, m->q[i].name.len};
+		names += m->q[i].name.len;
+	}
+	b->n_dns = m->n_queries;
+	fi->app.dns_query = b->dns[0];
+	fi->app.dns_queries = b->dns;
+	fi->app.n_dns_queries = b->n_dns;
+}
+
+/* DNS over TCP (RFC 1035 §4.2.2): the length-prefixed message. */
+static void detect_dns_tcp(struct hg_inspector *ins, struct hg_iflow *fi, const uint8_t *data, size_t len,
+			   size_t limit)
+{
+	struct dns_msg m;
+	enum hg_parse r = dns_tcp_parse(data, len, limit, ins->dns_names, sizeof(ins->dns_names), &m);
+	if (r == HG_PARSE_NOT_THIS)
+		fi->tried |= TRIED_DNS;
+	else if (r == HG_PARSE_FOUND)
+		keep_dns(ins, fi, &m);
+	else if (r == HG_PARSE_INVALID) {
+		fi->app.proto = HG_APP_DNS;
+		fi->done = 1;
+	}
+}
+
 static void detect_tcp(struct hg_inspector *ins, struct hg_flow *f, struct hg_iflow *fi)
 {
 	size_t len;
 	const uint8_t *data = hg_stream_data(&f->stream[HG_DIR_TO_SERVER], &len);
 	if (!data || !len)
 		return;
+	size_t limit = hg_stream_get_config(ins->streams)->depth_to_server;
 	if (!(fi->tried & TRIED_TLS))
 		detect_tls(ins, fi, data, len);
 	if (!fi->done && fi->app.proto != HG_APP_TLS && !(fi->tried & TRIED_HTTP))
-		detect_http(ins, fi, data, len, hg_stream_get_config(ins->streams)->depth_to_server);
+		detect_http(ins, fi, data, len, limit);
+	if (!fi->done && (fi->tried & (TRIED_TLS | TRIED_HTTP)) == (TRIED_TLS | TRIED_HTTP) &&
+	    !(fi->tried & TRIED_DNS))
+		detect_dns_tcp(ins, fi, data, len, limit);
 	if (fi->done)
 		return;
-	if ((fi->tried & (TRIED_TLS | TRIED_HTTP)) == (TRIED_TLS | TRIED_HTTP)) {
+	if ((fi->tried & (TRIED_TLS | TRIED_HTTP | TRIED_DNS)) == (TRIED_TLS | TRIED_HTTP | TRIED_DNS)) {
 		fi->app.proto = len >= 4 && !memcmp(data, "SSH-", 4) ? HG_APP_SSH : HG_APP_FAILED;
 		fi->done = 1;
 	} else if (hg_stream_complete(&f->stream[HG_DIR_TO_SERVER])) {
@@ -356,6 +416,18 @@ static void detect_udp(struct hg_inspector *ins, struct hg_iflow *fi, const stru
 				return;
 		}
 		fi->tried |= TRIED_QUIC;
+		if (b && b->quic) {
+			/* Not QUIC: the 9 KiB state goes back now, not at flow end. */
+			free(b->quic);
+			b->quic = NULL;
+			ins->quic_states--;
+		}
+	}
+	struct dns_msg m;
+	if (dns_udp_parse(p->payload, p->payload_len, ins->dns_names, sizeof(ins->dns_names), &m) ==
+	    HG_PARSE_FOUND) {
+		keep_dns(ins, fi, &m);
+		return;
 	}
 	fi->app.proto = HG_APP_FAILED;
 	fi->done = 1;

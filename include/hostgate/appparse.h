@@ -215,4 +215,57 @@ enum hg_parse quic_payload_parse(struct quic_state *st, const uint8_t *plain, si
 bool quic_initial_keys(uint32_t version, const uint8_t *dcid, size_t dcid_len,
 		       uint8_t key[16], uint8_t iv[12], uint8_t hp[16]);
 
+/* ---- DNS message (runtime/dns.c) ---------------------------------------- */
+
+/* Questions kept per message (their names are dns.query, a multi-buffer:
+ * a rule matches if one of them does). A message with more still parses;
+ * DNS_F_QUESTIONS_DROPPED says the rest were not kept. */
+#define DNS_MAX_QUERIES 8
+/* Room for the rendered names of one message: any single name fits (a
+ * name is at most 255 bytes on the wire, RFC 1035 §2.3.4, so at most 253
+ * rendered); what does not fit is dropped like extra questions. */
+#define DNS_NAMES_CAP 1024u
+
+enum {
+	DNS_F_RESPONSE = 1u << 0,          /* QR set: a response, not a request */
+	DNS_F_MULTI_QUESTION = 1u << 1,    /* QDCOUNT > 1 (RFC 9619: not for QUERY) */
+	DNS_F_QUESTIONS_DROPPED = 1u << 2, /* questions beyond what we keep */
+	DNS_F_COMPRESSED_QNAME = 1u << 3,  /* a question name used a pointer */
+	DNS_F_TRAILING = 1u << 4,          /* bytes after the last record */
+	DNS_F_TRUNCATED = 1u << 5,         /* TCP: the records after the questions */
+					   /* lie beyond what the caller buffers */
+};
+
+struct dns_query {
+	struct hg_slice name; /* labels joined by '.', as sent; root: "" */
+	uint16_t qtype, qclass;
+};
+
+struct dns_msg {
+	uint16_t id, hflags; /* the header's flags word */
+	uint8_t opcode, rcode;
+	uint16_t qdcount, ancount, nscount, arcount;
+	unsigned n_queries;  /* kept in q[] */
+	struct dns_query q[DNS_MAX_QUERIES];
+	uint32_t flags;      /* DNS_F_* */
+	size_t consumed;     /* bytes of input the message took (TCP: with its prefix) */
+	const char *err;
+};
+
+/* Parses one DNS message (RFC 1035 §4.1) as a UDP datagram carries it.
+ * Question names are rendered into names (names_cap bytes, DNS_NAMES_CAP
+ * is enough for any name; the result's slices point there). Every name,
+ * compressed or not, is bounded: labels <= 63, names <= 255 wire bytes,
+ * pointers only backwards of the labels that hold them. FOUND: a
+ * well-formed message; NOT_THIS: these bytes are not one. */
+enum hg_parse dns_udp_parse(const uint8_t *dgram, size_t len, uint8_t *names, size_t names_cap,
+			    struct dns_msg *out);
+
+/* The same over TCP (RFC 1035 §4.2.2): a 2-byte length, then the message.
+ * NEED_MORE until the message is whole; with limit bytes buffered and the
+ * message still longer, the questions are enough (FOUND with
+ * DNS_F_TRUNCATED) and INVALID when even they are cut. */
+enum hg_parse dns_tcp_parse(const uint8_t *buf, size_t len, size_t limit, uint8_t *names,
+			    size_t names_cap, struct dns_msg *out);
+
 #endif

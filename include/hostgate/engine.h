@@ -70,6 +70,15 @@ enum hg_app_proto {
 	HG_APP_SMTP,
 	HG_APP_FTP,
 	HG_APP_HTTP2,
+	HG_APP_SMB,
+	HG_APP_DCERPC,
+	HG_APP_IMAP,
+	HG_APP_MSN,
+	HG_APP_KRB5,
+	HG_APP_IKEV2,
+	HG_APP_TFTP,
+	HG_APP_NTP,
+	HG_APP_DHCP,
 	HG_APP__COUNT
 };
 
@@ -101,7 +110,13 @@ struct hg_eng_app {
 	struct hg_slice http_header_names; /* "\r\nHost\r\nAccept\r\n\r\n" (§6) */
 	struct hg_slice http_uri, http_method, http_user_agent;
 	struct hg_slice quic_sni;      /* for logs; no rule buffer reads it (§5.4) */
+	/* dns.query: the question names of a DNS request (a multi-buffer,
+	 * as in Suricata 7: a rule matches when one name satisfies all of its
+	 * dns.query matches). dns_query is the first; the engine tries each
+	 * of dns_queries[0..n_dns_queries) in turn. Absent for responses. */
 	struct hg_slice dns_query;
+	const struct hg_slice *dns_queries;
+	size_t n_dns_queries;
 	/* ja4.hash: the JA4 fingerprint of the TLS or QUIC ClientHello; set
 	 * once the whole ClientHello is parsed (absent before). */
 	struct hg_slice ja4;

@@ -25,6 +25,7 @@ enum {
 	HG_EVASION_HOST_MISMATCH = 1u << 3,  /* absolute URI authority != Host header */
 	HG_EVASION_ECH = 1u << 4,            /* encrypted ClientHello: the SNI is the outer one */
 	HG_EVASION_SNI_TRAILING_DOT = 1u << 5, /* SNI ends in '.', which RFC 6066 §3 forbids */
+	HG_EVASION_DNS_MULTI_QUESTION = 1u << 6, /* DNS request with QDCOUNT > 1 (RFC 9619) */
 };
 #define HG_SID_EVASION_BASE 9900001u /* + bit index of HG_EVASION_* */
 
@@ -41,6 +42,9 @@ struct hg_iflow_app {
 	uint8_t ja4[40]; /* ja4.hash (TLS_JA4_LEN bytes) */
 	uint16_t ja4_len;
 	struct quic_state *quic; /* UDP flows that look like QUIC */
+	/* dns.query: one allocation, the slices then the names they point to */
+	struct hg_slice *dns;
+	size_t n_dns;
 };
 
 /* The inspector's area in each flow (the flow table's user data). */
@@ -48,7 +52,7 @@ struct hg_iflow {
 	struct hg_eng_flow ef;
 	struct hg_eng_app app;
 	struct hg_iflow_app *buf;
-	uint8_t tried;       /* parsers that said NOT_THIS (private bits) */
+	uint32_t tried;      /* parsers that said NOT_THIS (private bits) */
 	uint8_t done;        /* app layer complete: stop parsing */
 	uint8_t forced;      /* enum hg_verdict imposed by an evasion policy */
 	uint32_t evasion;    /* HG_EVASION_* */
