@@ -1,15 +1,8 @@
 /* actuate.c - what the live daemon does to the kernel: verdict-set elements
- * as one nf_tables netlink batch per commit (many flows per transaction),
- * re-injection of held datagrams through raw sockets, TCP resets for
- * rejected flows; other nft commands (listings) through libnftables.
- *
- * Why netlink by hand for the elements: libnftables parses text, fetches
- * its cache and waits for the kernel's answers on every call, ~0.4 ms per
- * commit here (several ms on a loaded machine); the daemon's poll loop is
- * blocked meanwhile and every held packet behind it waits. A batch of
- * NEWSETELEM messages is a few µs to build, and the kernel runs it in our
- * sendmsg: errors (only errors: no NLM_F_ACK) are queued before sendto
- * returns and read back without blocking.
+ * as one nf_tables netlink batch per commit (verdict_batch.c builds it; it
+ * is sent here on a libmnl socket and every answer read back), re-injection
+ * of held datagrams through raw sockets, TCP resets for rejected flows;
+ * other nft commands (listings) through libnftables.
  *
  * Re-injected datagrams leave through the gateway's output path: conntrack
  * finds the flow's entry (created when the SYN was forwarded) and the
@@ -22,9 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <linux/netfilter.h>
-#include <linux/netfilter/nf_tables.h>
-#include <linux/netfilter/nfnetlink.h>
+#include <libmnl/libmnl.h>
 #include <linux/netlink.h>
 #include <nftables/libnftables.h>
 
@@ -32,34 +23,33 @@
 #include "hostgate/decode.h"
 #include "hostgate/engine.h"
 #include "hostgate/table.h"
-#include "hostgate/util.h"
+#include "hostgate/verdict_batch.h"
 
 #ifndef IPV6_HDRINCL
 #define IPV6_HDRINCL 36 /* linux/in6.h, Linux >= 4.5 */
 #endif
 
-/* Flows per transaction: 2 elements each, <= 76 bytes an element in the
- * message, so a full batch stays well under BATCH_BYTES. */
+/* Flows per transaction (2 elements each): the daemon's poll burst is
+ * smaller, a reload's revocations commit in steps of this. */
 #define BATCH_FLOWS 512
-#define BATCH_BYTES (160 * 1024)
+/* Socket buffers: a whole batch must fit the send buffer (the kernel takes
+ * it in one sendmsg), every answer the receive buffer (they are queued
+ * before sendmsg returns; one lost is a batch of unknown outcome). */
+#define NL_SNDBUF (1024 * 1024)
+#define NL_RCVBUF (256 * 1024)
 #define PKT_MAX 65535
-
-struct pending_flow {
-	uint8_t set, klen;
-	bool del; /* delete the elements (a revoked allow) instead of adding */
-	uint8_t key[2][HG_VKEY6_LEN]; /* client to server, server to client */
-	uint64_t timeout_ms;      /* 0: the set's default */
-};
 
 struct hg_actuator {
 	struct nft_ctx *nft;
 	char *table;
-	int fd4, fd6, nl;
+	int fd4, fd6;
+	struct mnl_socket *nl;
 	uint32_t seq;
-	struct pending_flow *pend;
-	size_t n_pend;
-	uint8_t *batch;
+	struct hg_vbatch *vb;
 	uint8_t scratch[PKT_MAX];
+	uint8_t answers[32 * 1024];
+	char last_error[512];
+	int held_error; /* a commit the full queue made on its own failed */
 	struct hg_act_stats st;
 };
 
@@ -69,6 +59,32 @@ static void set_err(char *err, size_t errlen, const char *what, int e)
 		snprintf(err, errlen, "%s: %s", what, strerror(e));
 }
 
+/* The nfnetlink socket: non-blocking (answers are read only once queued),
+ * extended acks (the kernel's text and the offending attribute), answers
+ * without a copy of the request (NETLINK_CAP_ACK). */
+static struct mnl_socket *nl_open(void)
+{
+	struct mnl_socket *nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (!nl)
+		return NULL;
+	int one = 1, snd = NL_SNDBUF, rcv = NL_RCVBUF;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
+	    mnl_socket_setsockopt(nl, NETLINK_EXT_ACK, &one, sizeof(one)) < 0) {
+		int e = errno;
+		mnl_socket_close(nl);
+		errno = e;
+		return NULL;
+	}
+	mnl_socket_setsockopt(nl, NETLINK_CAP_ACK, &one, sizeof(one));
+	/* FORCE: past net.core.[rw]mem_max, as we hold CAP_NET_ADMIN. */
+	int fd = mnl_socket_get_fd(nl);
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &snd, sizeof(snd)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &snd, sizeof(snd));
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	return nl;
+}
+
 struct hg_actuator *hg_act_new(const char *table, char *err, size_t errlen)
 {
 	struct hg_actuator *a = calloc(1, sizeof(*a));
@@ -76,11 +92,9 @@ struct hg_actuator *hg_act_new(const char *table, char *err, size_t errlen)
 		set_err(err, errlen, "actuator", ENOMEM);
 		return NULL;
 	}
-	a->fd4 = a->fd6 = a->nl = -1;
+	a->fd4 = a->fd6 = -1;
 	a->table = strdup(table ? table : HG_TABLE_DEFAULT);
-	a->batch = malloc(BATCH_BYTES);
-	a->pend = malloc(sizeof(*a->pend) * BATCH_FLOWS);
-	if (!a->table || !a->batch || !a->pend || strlen(a->table) > 200) {
+	if (!a->table || strlen(a->table) > 200 || !(a->vb = hg_vbatch_new(a->table, BATCH_FLOWS))) {
 		set_err(err, errlen, "actuator", ENOMEM);
 		goto fail;
 	}
@@ -96,16 +110,11 @@ struct hg_actuator *hg_act_new(const char *table, char *err, size_t errlen)
 		set_err(err, errlen, "raw IPv6 socket (IPV6_HDRINCL)", errno);
 		goto fail;
 	}
-	a->nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_NETFILTER);
-	struct sockaddr_nl local = {.nl_family = AF_NETLINK};
-	if (a->nl < 0 || bind(a->nl, (struct sockaddr *)&local, sizeof(local)) < 0) {
+	a->nl = nl_open();
+	if (!a->nl) {
 		set_err(err, errlen, "nfnetlink socket", errno);
 		goto fail;
 	}
-	int sz = BATCH_BYTES * 2;
-	setsockopt(a->nl, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
-	/* Errors without a copy of the request: short answers. */
-	setsockopt(a->nl, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
 	a->nft = nft_ctx_new(NFT_CTX_DEFAULT);
 	if (!a->nft || nft_ctx_buffer_output(a->nft) || nft_ctx_buffer_error(a->nft)) {
 		set_err(err, errlen, "libnftables context", ENOMEM);
@@ -130,48 +139,30 @@ void hg_act_free(struct hg_actuator *a)
 		close(a->fd4);
 	if (a->fd6 >= 0)
 		close(a->fd6);
-	if (a->nl >= 0)
-		close(a->nl);
-	free(a->pend);
-	free(a->batch);
+	if (a->nl)
+		mnl_socket_close(a->nl);
+	hg_vbatch_free(a->vb);
 	free(a->table);
 	free(a);
 }
 
 /* ------------------------------------------------------------ verdicts */
 
-/* One direction's key: saddr . sport . daddr . dport . l4proto. */
-static uint8_t put_key(uint8_t *k, const struct hg_ip *sa, uint16_t sp, const struct hg_ip *da, uint16_t dp,
-		       uint8_t proto, bool v4)
+static void queue(struct hg_actuator *a, const struct hg_act_tuple *t, enum hg_vset set, bool del,
+		  uint64_t timeout_ms)
 {
-	size_t al = v4 ? 4 : 16;
-	const uint8_t *s = v4 ? sa->b + 12 : sa->b, *d = v4 ? da->b + 12 : da->b;
-	uint8_t *p = k;
-	memset(k, 0, v4 ? HG_VKEY4_LEN : HG_VKEY6_LEN);
-	memcpy(p, s, al);
-	p += al;
-	p[0] = (uint8_t)(sp >> 8), p[1] = (uint8_t)sp;
-	p += 4;
-	memcpy(p, d, al);
-	p += al;
-	p[0] = (uint8_t)(dp >> 8), p[1] = (uint8_t)dp;
-	p += 4;
-	p[0] = proto;
-	p += 4;
-	return (uint8_t)(p - k);
+	if (hg_vbatch_flows(a->vb) >= BATCH_FLOWS) {
+		/* The caller learns of a failure here at its next commit. */
+		int r = hg_act_commit(a);
+		if (r && !a->held_error)
+			a->held_error = r;
+	}
+	hg_vbatch_add(a->vb, t, set, del, timeout_ms);
 }
 
 void hg_act_verdict(struct hg_actuator *a, const struct hg_act_tuple *t, bool allow, uint32_t timeout_s)
 {
-	if (a->n_pend >= BATCH_FLOWS)
-		hg_act_commit(a);
-	bool v4 = hg_ip_is_v4(&t->cli);
-	struct pending_flow *f = &a->pend[a->n_pend++];
-	f->set = (uint8_t)hg_vset_of(allow, v4);
-	f->klen = put_key(f->key[0], &t->cli, t->cport, &t->srv, t->sport, t->proto, v4);
-	put_key(f->key[1], &t->srv, t->sport, &t->cli, t->cport, t->proto, v4);
-	f->timeout_ms = (uint64_t)timeout_s * 1000u;
-	f->del = false;
+	queue(a, t, hg_vset_of(allow, hg_ip_is_v4(&t->cli)), false, (uint64_t)timeout_s * 1000u);
 	if (allow)
 		a->st.verdicts_allow++;
 	else
@@ -180,21 +171,18 @@ void hg_act_verdict(struct hg_actuator *a, const struct hg_act_tuple *t, bool al
 
 void hg_act_unallow(struct hg_actuator *a, const struct hg_act_tuple *t)
 {
-	if (a->n_pend >= BATCH_FLOWS)
-		hg_act_commit(a);
-	bool v4 = hg_ip_is_v4(&t->cli);
-	struct pending_flow *f = &a->pend[a->n_pend++];
-	f->set = (uint8_t)hg_vset_of(true, v4);
-	f->klen = put_key(f->key[0], &t->cli, t->cport, &t->srv, t->sport, t->proto, v4);
-	put_key(f->key[1], &t->srv, t->sport, &t->cli, t->cport, t->proto, v4);
-	f->timeout_ms = 0;
-	f->del = true;
+	queue(a, t, hg_vset_of(true, hg_ip_is_v4(&t->cli)), true, 0);
 	a->st.unallowed++;
 }
 
 size_t hg_act_pending(const struct hg_actuator *a)
 {
-	return a->n_pend;
+	return hg_vbatch_flows(a->vb);
+}
+
+const char *hg_act_last_error(const struct hg_actuator *a)
+{
+	return a->last_error;
 }
 
 int hg_act_nft(struct hg_actuator *a, const char *cmd, char **out, char **err)
@@ -234,149 +222,90 @@ long hg_act_set_elements(struct hg_actuator *a, const char *set)
 	return n;
 }
 
-/* ------------------------------------------------- netlink messages */
-
-struct nlbuf {
-	uint8_t *b;
-	size_t len, cap;
-};
-
-static struct nlattr *nl_put(struct nlbuf *m, uint16_t type, const void *data, size_t len)
+/* Reads every answer queued on the socket without blocking, each handed
+ * to the batch (NULL: dropped, stale). 0, or -errno when recv failed
+ * otherwise than by running dry (ENOBUFS: answers were lost). */
+static int read_answers(struct hg_actuator *a, struct hg_vbatch *vb)
 {
-	struct nlattr *at = (struct nlattr *)(m->b + m->len);
-	at->nla_type = type;
-	at->nla_len = (uint16_t)(NLA_HDRLEN + len);
-	if (len)
-		memcpy(m->b + m->len + NLA_HDRLEN, data, len);
-	size_t pad = NLA_ALIGN(NLA_HDRLEN + len);
-	memset(m->b + m->len + NLA_HDRLEN + len, 0, pad - NLA_HDRLEN - len);
-	m->len += pad;
-	return at;
-}
-
-static size_t nl_nest(struct nlbuf *m, uint16_t type)
-{
-	size_t off = m->len;
-	nl_put(m, type | NLA_F_NESTED, NULL, 0);
-	return off;
-}
-
-static void nl_nest_end(struct nlbuf *m, size_t off)
-{
-	((struct nlattr *)(m->b + off))->nla_len = (uint16_t)(m->len - off);
-}
-
-static size_t nl_msg(struct hg_actuator *a, struct nlbuf *m, uint16_t type, uint16_t flags, uint8_t family,
-		     uint16_t res_id)
-{
-	size_t off = m->len;
-	struct nlmsghdr *nh = (struct nlmsghdr *)(m->b + off);
-	nh->nlmsg_type = type;
-	nh->nlmsg_flags = (uint16_t)(NLM_F_REQUEST | flags);
-	nh->nlmsg_seq = ++a->seq;
-	nh->nlmsg_pid = 0;
-	struct nfgenmsg *g = (struct nfgenmsg *)(m->b + off + NLMSG_HDRLEN);
-	g->nfgen_family = family;
-	g->version = NFNETLINK_V0;
-	g->res_id = htons(res_id);
-	m->len += NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(*g));
-	return off;
-}
-
-static void nl_msg_end(struct nlbuf *m, size_t off)
-{
-	((struct nlmsghdr *)(m->b + off))->nlmsg_len = (uint32_t)(m->len - off);
-}
-
-static void put_u64be(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (56 - 8 * i));
-}
-
-/* Reads what the kernel answered without blocking: with no NLM_F_ACK only
- * errors come back. The first error, or 0. */
-static int read_errors(struct hg_actuator *a)
-{
-	int first = 0;
-	uint8_t buf[8192];
 	for (;;) {
-		ssize_t n = recv(a->nl, buf, sizeof(buf), MSG_DONTWAIT);
-		if (n <= 0)
-			break;
-		for (struct nlmsghdr *nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (size_t)n); nh = NLMSG_NEXT(nh, n)) {
-			if (nh->nlmsg_type != NLMSG_ERROR ||
-			    nh->nlmsg_len < NLMSG_LENGTH(sizeof(struct nlmsgerr)))
+		ssize_t n = mnl_socket_recvfrom(a->nl, a->answers, sizeof(a->answers));
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			if (errno == EINTR)
 				continue;
-			const struct nlmsgerr *e = NLMSG_DATA(nh);
-			if (e->error && !first)
-				first = e->error;
+			return -errno;
 		}
+		if (n == 0)
+			return 0;
+		if (vb)
+			hg_vbatch_answers(vb, a->answers, (size_t)n);
 	}
-	return first;
 }
+
+static void commit_failed(struct hg_actuator *a, size_t flows, int r)
+{
+	/* The flows stay held in the kernel (fail closed) and the daemon
+	 * keeps deciding them; the error is counted and said. */
+	a->st.commit_errors++;
+	a->st.last_errno = -r;
+	if (a->st.commit_errors < 10 || !(a->st.commit_errors % 1000))
+		fprintf(stderr, "hostgate: verdict set update failed (%zu flows, %llu failures so far): %s\n", flows,
+			(unsigned long long)a->st.commit_errors, a->last_error);
+}
+
+static int commit_batch(struct hg_actuator *a);
 
 int hg_act_commit(struct hg_actuator *a)
 {
-	if (!a->n_pend)
-		return 0;
-	read_errors(a); /* nothing should wait; stale answers are not ours */
-	struct nlbuf m = {.b = a->batch, .cap = BATCH_BYTES};
-	size_t h = nl_msg(a, &m, NFNL_MSG_BATCH_BEGIN, 0, AF_UNSPEC, NFNL_SUBSYS_NFTABLES);
-	nl_msg_end(&m, h);
-	for (int op = 0; op < 2 * HG_VSET_N; op++) {
-		int set = op % HG_VSET_N;
-		bool del = op >= HG_VSET_N;
-		size_t msg = 0, list = 0;
-		bool open = false;
-		for (size_t i = 0; i < a->n_pend; i++) {
-			const struct pending_flow *f = &a->pend[i];
-			if (f->set != set || f->del != del)
-				continue;
-			if (!open) {
-				msg = nl_msg(a, &m,
-					     (NFNL_SUBSYS_NFTABLES << 8) | (del ? NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM),
-					     del ? 0 : NLM_F_CREATE, NFPROTO_INET, 0);
-				nl_put(&m, NFTA_SET_ELEM_LIST_TABLE, a->table, strlen(a->table) + 1);
-				nl_put(&m, NFTA_SET_ELEM_LIST_SET, hg_vset_name(set), strlen(hg_vset_name(set)) + 1);
-				list = nl_nest(&m, NFTA_SET_ELEM_LIST_ELEMENTS);
-				open = true;
-			}
-			for (int dir = 0; dir < 2; dir++) {
-				size_t el = nl_nest(&m, NFTA_LIST_ELEM);
-				size_t key = nl_nest(&m, NFTA_SET_ELEM_KEY);
-				nl_put(&m, NFTA_DATA_VALUE, f->key[dir], f->klen);
-				nl_nest_end(&m, key);
-				if (f->timeout_ms) {
-					uint8_t to[8];
-					put_u64be(to, f->timeout_ms);
-					nl_put(&m, NFTA_SET_ELEM_TIMEOUT, to, 8);
-				}
-				nl_nest_end(&m, el);
-			}
-		}
-		if (open) {
-			nl_nest_end(&m, list);
-			nl_msg_end(&m, msg);
-		}
-	}
-	h = nl_msg(a, &m, NFNL_MSG_BATCH_END, 0, AF_UNSPEC, NFNL_SUBSYS_NFTABLES);
-	nl_msg_end(&m, h);
+	int held = a->held_error;
+	a->held_error = 0;
+	int r = commit_batch(a);
+	return held ? held : r;
+}
 
-	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
-	ssize_t w = sendto(a->nl, m.b, m.len, 0, (struct sockaddr *)&kernel, sizeof(kernel));
-	int r = w < 0 ? -errno : (size_t)w != m.len ? -EMSGSIZE : read_errors(a);
-	a->st.commits++;
+static int commit_batch(struct hg_actuator *a)
+{
+	size_t flows = hg_vbatch_flows(a->vb);
+	if (!flows)
+		return 0;
+	a->last_error[0] = 0;
+	read_answers(a, NULL); /* nothing should wait; stale answers are not ours */
+	int r = hg_vbatch_build(a->vb, a->seq, &a->seq);
 	if (r) {
-		/* One bad element fails the transaction: the flows stay held in
-		 * the kernel (fail closed) and the daemon keeps deciding them. */
-		a->st.commit_errors++;
-		if (a->st.commit_errors < 10 || !(a->st.commit_errors % 1000))
-			fprintf(stderr, "hostgate: verdict set update failed (%zu flows): %s\n", a->n_pend,
-				strerror(-r));
+		snprintf(a->last_error, sizeof(a->last_error), "building the batch: %s", strerror(-r));
+	} else {
+		struct iovec iov[8];
+		size_t n = hg_vbatch_iovec(a->vb, iov, 8);
+		size_t len = 0;
+		for (size_t i = 0; i < n && n <= 8; i++)
+			len += iov[i].iov_len;
+		struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+		struct msghdr mh = {.msg_name = &kernel, .msg_namelen = sizeof(kernel), .msg_iov = iov,
+				    .msg_iovlen = n};
+		ssize_t w = n <= 8 ? sendmsg(mnl_socket_get_fd(a->nl), &mh, 0) : (errno = EMSGSIZE, -1);
+		if (w < 0) {
+			r = -errno;
+			snprintf(a->last_error, sizeof(a->last_error), "sending the batch (%zu bytes): %s", len,
+				 strerror(errno));
+		} else if ((size_t)w != len) {
+			r = -EMSGSIZE;
+			snprintf(a->last_error, sizeof(a->last_error), "batch sent in part (%zd of %zu bytes)", w, len);
+		} else {
+			int rr = read_answers(a, a->vb);
+			r = hg_vbatch_result(a->vb, a->last_error, sizeof(a->last_error));
+			if (rr && !r) {
+				r = rr;
+				snprintf(a->last_error, sizeof(a->last_error), "reading the kernel's answers: %s",
+					 strerror(-rr));
+			}
+		}
 	}
-	a->n_pend = 0;
-	return r ? -EINVAL : 0;
+	a->st.commits++;
+	if (r)
+		commit_failed(a, flows, r);
+	hg_vbatch_clear(a->vb);
+	return r;
 }
 
 /* ----------------------------------------------------------- checksums */

@@ -1,6 +1,6 @@
 /* actuate.h - the live daemon's hands: flow verdicts written into the
- * table's verdict sets (allow4/deny4/allow6/deny6, batched into one
- * libnftables transaction), held packets re-injected through raw sockets
+ * table's verdict sets (table.h; many flows batched into one nf_tables
+ * transaction, verdict_batch.h), held packets re-injected through raw sockets
  * with their TCP/UDP checksum recomputed, and TCP resets for rejects.
  *
  * An allowed flow's held packets are re-injected as soon as it is decided
@@ -42,7 +42,7 @@ void hg_act_free(struct hg_actuator *a);
 
 /* Queues the verdict of a flow: both directions into allow or deny, with a
  * timeout in seconds (0: the set's default). Commits by itself when the
- * batch buffer is full. */
+ * queue is full; the next hg_act_commit() returns that commit's failure. */
 void hg_act_verdict(struct hg_actuator *a, const struct hg_act_tuple *t, bool allow, uint32_t timeout_s);
 /* Queues the deletion of a flow's allow elements (both directions): a
  * verdict revoked at a reload. Deletions run in the same transaction as
@@ -52,9 +52,16 @@ void hg_act_verdict(struct hg_actuator *a, const struct hg_act_tuple *t, bool al
 void hg_act_unallow(struct hg_actuator *a, const struct hg_act_tuple *t);
 /* Number of queued verdicts not yet committed. */
 size_t hg_act_pending(const struct hg_actuator *a);
-/* Runs the queued verdicts as one transaction. 0, or -EINVAL when nft
- * refused it (the message goes to stderr, counted). */
+/* Runs the queued verdicts as one transaction and reads every answer of
+ * the kernel back. 0, or the -errno of the first refusal (of this commit or
+ * of one the full queue made since the last call) (-ENOBUFS when
+ * answers were lost: the outcome is unknown); a failure is counted in
+ * commit_errors, said on stderr (the first ones, then every 1000th) and
+ * described by hg_act_last_error(). The queue is empty after either way. */
 int hg_act_commit(struct hg_actuator *a);
+/* The last failed commit, as a line: the set, the operation, the kernel's
+ * own text (NETLINK_EXT_ACK), the element it pointed at. "" after success. */
+const char *hg_act_last_error(const struct hg_actuator *a);
 
 /* Runs one nft command (list, add...) and returns its output (malloc'd) in
  * *out when out is not NULL; listings are terse (no set elements). 0 or -EINVAL; *err gets nft's error text. */
