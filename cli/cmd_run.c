@@ -168,11 +168,6 @@ int cmd_run(int argc, char **argv)
 		live_log("cannot set up the engine: %s", strerror(errno));
 		goto out;
 	}
-	long carried = live_allowed_flows(L->act);
-	if (carried > 0)
-		live_log("%ld allowed flows carried over keep their verdict (no copy: a reload cannot decide them "
-		       "again)",
-		       carried);
 	L->alerts = run_open_log(L->ro.alert_log, &L->ro, L->rs);
 	L->flows = run_open_log(L->ro.flow_log, &L->ro, L->rs);
 	if ((L->ro.alert_log && !L->alerts) || (L->ro.flow_log && !L->flows))
@@ -188,6 +183,10 @@ int cmd_run(int argc, char **argv)
 	const char *logs[] = {L->ro.alert_log, L->ro.flow_log};
 	if (live_drop_privileges(L->user, logs, 2) < 0)
 		goto out;
+	/* Counted by a thread of its own (after the drop: it has no more
+	 * privileges than the daemon), while held packets are released. */
+	live_count_allowed(L->nft.table, 0, true, "",
+			   " allowed flows carried over keep their verdict (no copy: a reload cannot decide them again)");
 
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigemptyset(&sa.sa_mask);
@@ -241,7 +240,7 @@ int cmd_run(int argc, char **argv)
 		char *e2 = NULL;
 		char cmd[128];
 		snprintf(cmd, sizeof(cmd), "delete table inet %s", L->nft.table);
-		if (hg_act_nft(L->act, cmd, NULL, &e2) < 0)
+		if (hg_apply_nft_text(cmd, false, &e2) < 0)
 			live_log("cannot remove the table: %s", e2 ? e2 : "?");
 		free(e2);
 	}

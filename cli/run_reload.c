@@ -108,52 +108,53 @@ void live_put_revoked(const struct redecide *rd, FILE *m)
 	}
 }
 
-/* Allowed flows in the verdict sets now (2 elements each); -1 unknown. */
-long live_allowed_flows(struct hg_actuator *act)
-{
-	long a4 = hg_act_set_elements(act, "allow4"), a6 = hg_act_set_elements(act, "allow6");
-	return a4 < 0 || a6 < 0 ? -1 : (a4 + a6) / 2;
-}
-
 /* After the new table is in: alerts of the revoked flows (the new rules'
  * sids), their allow elements deleted (one batch; one by one when an
  * element is already gone), their kept bytes dropped. */
 void live_finish_revoke(struct redecide *rd, struct hg_engine *e)
 {
-	/* Counted before the revoked flows leave: what was not decided again
-	 * (no copy: carried over a restart, evicted, over the per-flow cap)
-	 * keeps its verdict. */
-	long allowed = live_allowed_flows(rd->act);
-	long no_copy = allowed < 0 ? -1 : allowed > (long)rd->checked ? allowed - (long)rd->checked : 0;
 	if (rd->revoke.n) {
 		qsort(rd->revoke.v, rd->revoke.n, sizeof(*rd->revoke.v), key_cmp);
 		rd->logging = true;
 		if (live_redecide_pass(rd, e) < 0)
 			live_log("reload: cannot log the revoked flows' alerts: %s", strerror(errno));
-		for (int one = 0; one < 2; one++) {
-			int r = 0;
-			for (size_t i = 0; i < rd->revoke.n; i++) {
-				const struct hg_hold_key *k = &rd->revoke.v[i];
-				struct hg_act_tuple t = {.cli = k->src, .srv = k->dst, .cport = k->sport,
-							 .sport = k->dport, .proto = k->proto};
-				hg_act_unallow(rd->act, &t);
-				if (one)
-					hg_act_commit(rd->act);
-			}
-			if (!one)
-				r = hg_act_commit(rd->act);
-			if (!r)
-				break;
+		/* One transaction; if any element is gone (timed out: ENOENT
+		 * fails the whole of it), flow by flow, each failure said. */
+		for (size_t i = 0; i < rd->revoke.n; i++)
+			hg_act_unallow(rd->act, &(struct hg_act_tuple){.cli = rd->revoke.v[i].src,
+									 .srv = rd->revoke.v[i].dst,
+									 .cport = rd->revoke.v[i].sport,
+									 .sport = rd->revoke.v[i].dport,
+									 .proto = rd->revoke.v[i].proto});
+		int r = hg_act_commit(rd->act);
+		size_t failed = 0, gone = 0;
+		for (size_t i = 0; r && i < rd->revoke.n; i++) {
+			const struct hg_hold_key *k = &rd->revoke.v[i];
+			hg_act_unallow(rd->act, &(struct hg_act_tuple){.cli = k->src, .srv = k->dst, .cport = k->sport,
+									 .sport = k->dport, .proto = k->proto});
+			int r1 = hg_act_commit(rd->act);
+			gone += r1 == -ENOENT;
+			failed += r1 && r1 != -ENOENT;
 		}
+		if (failed)
+			live_log("reload: the allow elements of %zu revoked flows could not be deleted (%s); their deny "
+				 "elements stop them",
+				 failed, hg_act_last_error(rd->act));
+		if (gone)
+			live_log("reload: %zu revoked flows had no allow elements left (timed out)", gone);
 		for (size_t i = 0; i < rd->revoke.n; i++)
 			hg_kept_remove(rd->kept, &rd->revoke.v[i]);
 	}
 	struct hg_kept_stats ks;
 	hg_kept_get_stats(rd->kept, &ks);
 	live_log("reload: %zu allowed flows decided again: %zu revoked, %zu still allowed, %zu undecided (kept "
-	       "allowed); %ld allowed flows without a kept copy keep their verdict (carried over a restart, "
-	       "evicted: %llu copies so far, over the per-flow cap: %zu)",
-	       rd->checked, rd->revoke.n, rd->still, rd->undecided, no_copy, (unsigned long long)ks.evicted,
-	       rd->no_bytes);
+		 "allowed)",
+		 rd->checked, rd->revoke.n, rd->still, rd->undecided);
+	/* What was not decided again (no copy: carried over a restart,
+	 * evicted, over the per-flow cap) keeps its verdict: the allowed flows
+	 * in the sets now, less the ones decided again and kept. */
+	live_count_allowed(rd->table, (long)(rd->still + rd->undecided), false, "reload: ",
+			   " allowed flows without a kept copy keep their verdict (carried over a restart, evicted: "
+			   "%llu copies so far, over the per-flow cap: %zu)",
+			   (unsigned long long)ks.evicted, rd->no_bytes);
 }
-

@@ -35,8 +35,12 @@ struct redecide {
 	size_t checked, still, undecided, no_bytes;
 };
 
-/* Allowed flows in the verdict sets now (2 elements each); -1 unknown. */
-long live_allowed_flows(struct hg_actuator *act);
+/* Logs prefix, the number of allowed flows in the verdict sets less minus,
+ * and the suffix (a format), once a thread of its own has counted them
+ * (run_count.c): the count never holds up held packets. quiet_zero: no
+ * line when the number is 0. */
+void live_count_allowed(const char *table, long minus, bool quiet_zero, const char *prefix, const char *suffix_fmt,
+			...) HG_PRINTF(5, 6);
 /* Decides every kept flow again on engine e: the first pass collects the
  * flows to revoke, the second (rd->logging) logs their alerts. -1 when no
  * inspector could be made. */

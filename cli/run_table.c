@@ -7,13 +7,14 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "hostgate/table.h"
+#include "hostgate/table_read.h"
 #include "run_live.h"
 
-static bool is_verdict_set(const char *name, size_t n)
+static bool is_verdict_set(const char *name)
 {
-	static const char *const sets[] = {"allow4", "deny4", "allow6", "deny6"};
-	for (size_t i = 0; i < HG_ARRAY_LEN(sets); i++)
-		if (strlen(sets[i]) == n && !memcmp(sets[i], name, n))
+	for (int s = 0; s < HG_VSET_N; s++)
+		if (!strcmp(hg_vset_name((enum hg_vset)s), name))
 			return true;
 	return false;
 }
@@ -23,59 +24,34 @@ static bool is_verdict_set(const char *name, size_t n)
  * which the new table then declares again unchanged (a no-op), so their
  * elements survive by construction: nothing is listed, parsed or re-added
  * element by element. Chains are flushed before any is deleted (jumps and
- * set references go with their rules). The names come from a terse
- * listing (no elements). 0, with nothing written when there is no table
- * yet; -1 when the table holds something we cannot name (the caller then
- * replaces the whole table). */
-static int delete_all_but_verdicts(struct hg_actuator *act, const char *table, FILE *out)
+ * set references go with their rules). The objects are read back through
+ * netlink (table_read.h), without their elements. 0, with nothing written
+ * when there is no table yet; -1 when the table holds something we cannot
+ * name (the caller then replaces the whole table). */
+static int delete_all_but_verdicts(const char *table, FILE *out)
 {
-	char cmd[128], *text = NULL, *err = NULL;
-	snprintf(cmd, sizeof(cmd), "list table inet %s", table);
-	if (hg_act_nft(act, cmd, &text, &err) < 0) {
-		bool absent = err && strstr(err, "No such file or directory");
-		free(text);
-		free(err);
-		return absent ? 0 : -1;
+	struct hg_table_objects objs;
+	int r = hg_table_read_objects(table, &objs);
+	if (r == -ENOENT)
+		return 0;
+	if (r) {
+		live_log("cannot read the table back: %s", strerror(-r));
+		return -1;
 	}
-	char *dels = NULL, *flushes = NULL;
-	size_t dl = 0, fl = 0;
-	FILE *d = open_memstream(&dels, &dl), *f = open_memstream(&flushes, &fl);
-	int rc = d && f ? 0 : -1;
-	for (char *line = text, *next; !rc && line && *line; line = next) {
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = 0;
-		/* Objects are the lines one tab deep that open a block. */
-		if (line[0] != '\t' || line[1] == '\t' || line[strlen(line) - 1] != '{')
-			continue;
-		char kind[16], name[128];
-		if (sscanf(line + 1, "%15s %127s {", kind, name) != 2) {
+	int rc = 0;
+	for (size_t i = 0; i < objs.n; i++)
+		if (!objs.v[i].kind)
 			rc = -1;
-			break;
-		}
-		if (!strcmp(kind, "chain")) {
-			fprintf(f, "flush chain inet %s %s\n", table, name);
-			fprintf(d, "delete chain inet %s %s\n", table, name);
-		} else if (!strcmp(kind, "set") || !strcmp(kind, "map")) {
-			if (!is_verdict_set(name, strlen(name)))
-				fprintf(d, "delete %s inet %s %s\n", kind, table, name);
-		} else if (!strcmp(kind, "flowtable") || !strcmp(kind, "counter") || !strcmp(kind, "quota") ||
-			   !strcmp(kind, "limit")) {
-			fprintf(d, "delete %s inet %s %s\n", kind, table, name);
-		} else {
-			rc = -1;
-		}
+	if (!rc) {
+		fprintf(out, "table inet %s {}\n", table);
+		for (size_t i = 0; i < objs.n; i++)
+			if (!strcmp(objs.v[i].kind, "chain"))
+				fprintf(out, "flush chain inet %s %s\n", table, objs.v[i].name);
+		for (size_t i = 0; i < objs.n; i++)
+			if (strcmp(objs.v[i].kind, "set") || !is_verdict_set(objs.v[i].name))
+				fprintf(out, "delete %s inet %s %s\n", objs.v[i].kind, table, objs.v[i].name);
 	}
-	if (d)
-		fclose(d);
-	if (f)
-		fclose(f);
-	if (!rc)
-		fprintf(out, "table inet %s {}\n%s%s", table, flushes ? flushes : "", dels ? dels : "");
-	free(dels);
-	free(flushes);
-	free(text);
-	free(err);
+	hg_table_objects_free(&objs);
 	return rc;
 }
 
@@ -84,19 +60,9 @@ static int delete_all_but_verdicts(struct hg_actuator *act, const char *table, F
  * then go through the verdict sets once more), else random. Never 0. */
 static uint16_t start_generation(struct live *L)
 {
-	char cmd[128], *text = NULL, *err = NULL;
-	snprintf(cmd, sizeof(cmd), "list table inet %s", L->nft.table);
 	uint16_t gen = 0;
-	if (hg_act_nft(L->act, cmd, &text, &err) == 0 && text) {
-		/* nft lists `ct mark set ct mark & M | G` with M folded: take G. */
-		const char *at = strstr(text, "ct mark set ct mark & 0x");
-		const char *bar = at ? strchr(at, '|') : NULL;
-		unsigned long g;
-		if (bar && sscanf(bar, "| 0x%lx", &g) == 1)
-			gen = (uint16_t)((g >> 16) + 1);
-	}
-	free(text);
-	free(err);
+	if (hg_table_read_generation(L->nft.table, &gen) == 0)
+		gen++;
 	if (!gen && getrandom(&gen, sizeof(gen), 0) != sizeof(gen))
 		gen = (uint16_t)live_now_us();
 	return gen ? gen : 1;
@@ -148,7 +114,7 @@ int live_load_and_apply(struct live *L, struct hg_ruleset **rs_out, struct hg_en
 		if (!m)
 			break;
 		struct hg_nft_opts o = L->nft;
-		o.keep_verdict_sets = keep && delete_all_but_verdicts(L->act, L->nft.table, m) == 0;
+		o.keep_verdict_sets = keep && delete_all_but_verdicts(L->nft.table, m) == 0;
 		o.ct_mark_gen = gen;
 		r = hg_emit_nft(m, rs, &o);
 		if (!r)

@@ -11,6 +11,8 @@
  *                                      key saddr . sport . daddr . dport .
  *                                      l4proto, one entry per direction,
  *                                      flags timeout, bounded size
+ *   set generation                     the table's generation, one element
+ *                                      (read back by the daemon; table.h)
  *   map kN                             kernel-decided 5-tuple rules, one
  *                                      per family and class (see A.)
  *   set alertN                         keys of kernel alert rules
@@ -1696,6 +1698,8 @@ int hg_emit_nft(FILE *out, const struct hg_ruleset *rs, const struct hg_nft_opts
 	put_verdict_set(out, HG_VSET_DENY4, o);
 	put_verdict_set(out, HG_VSET_ALLOW6, o);
 	put_verdict_set(out, HG_VSET_DENY6, o);
+	fprintf(out, "\tset %s {\n\t\ttype mark\n\t\telements = { 0x%08x }\n\t}\n\n", HG_SET_GENERATION,
+		(unsigned)(o->ct_mark_gen ? o->ct_mark_gen : 1));
 	put_maps(&e);
 	put_forward(&e);
 	put_stateful(&e);

@@ -17,7 +17,6 @@
 
 #include <libmnl/libmnl.h>
 #include <linux/netlink.h>
-#include <nftables/libnftables.h>
 
 #include "hostgate/actuate.h"
 #include "hostgate/decode.h"
@@ -40,7 +39,6 @@
 #define PKT_MAX 65535
 
 struct hg_actuator {
-	struct nft_ctx *nft;
 	char *table;
 	int fd4, fd6;
 	struct mnl_socket *nl;
@@ -115,14 +113,6 @@ struct hg_actuator *hg_act_new(const char *table, char *err, size_t errlen)
 		set_err(err, errlen, "nfnetlink socket", errno);
 		goto fail;
 	}
-	a->nft = nft_ctx_new(NFT_CTX_DEFAULT);
-	if (!a->nft || nft_ctx_buffer_output(a->nft) || nft_ctx_buffer_error(a->nft)) {
-		set_err(err, errlen, "libnftables context", ENOMEM);
-		goto fail;
-	}
-	/* Listings (hg_act_nft) name objects; a verdict set's elements, up
-	 * to a million, are never wanted in text. */
-	nft_ctx_output_set_flags(a->nft, nft_ctx_output_get_flags(a->nft) | NFT_CTX_OUTPUT_TERSE);
 	return a;
 fail:
 	hg_act_free(a);
@@ -133,8 +123,6 @@ void hg_act_free(struct hg_actuator *a)
 {
 	if (!a)
 		return;
-	if (a->nft)
-		nft_ctx_free(a->nft);
 	if (a->fd4 >= 0)
 		close(a->fd4);
 	if (a->fd6 >= 0)
@@ -183,43 +171,6 @@ size_t hg_act_pending(const struct hg_actuator *a)
 const char *hg_act_last_error(const struct hg_actuator *a)
 {
 	return a->last_error;
-}
-
-int hg_act_nft(struct hg_actuator *a, const char *cmd, char **out, char **err)
-{
-	if (out)
-		*out = NULL;
-	if (err)
-		*err = NULL;
-	int r = nft_run_cmd_from_buffer(a->nft, cmd);
-	const char *o = nft_ctx_get_output_buffer(a->nft);
-	const char *e = nft_ctx_get_error_buffer(a->nft);
-	if (out)
-		*out = strdup(o ? o : "");
-	if (r != 0) {
-		if (err)
-			*err = strdup(e && *e ? e : "nft refused the command\n");
-		return -EINVAL;
-	}
-	return 0;
-}
-
-long hg_act_set_elements(struct hg_actuator *a, const char *set)
-{
-	char cmd[256];
-	snprintf(cmd, sizeof(cmd), "list set inet %s %s", a->table, set);
-	unsigned flags = nft_ctx_output_get_flags(a->nft);
-	nft_ctx_output_set_flags(a->nft, flags & ~(unsigned)NFT_CTX_OUTPUT_TERSE);
-	int r = nft_run_cmd_from_buffer(a->nft, cmd);
-	nft_ctx_output_set_flags(a->nft, flags);
-	if (r != 0)
-		return -1;
-	/* Every element of a verdict set has a timeout: one "expires" each. */
-	long n = 0;
-	const char *o = nft_ctx_get_output_buffer(a->nft);
-	for (const char *at = o; at && (at = strstr(at, " expires ")); at++)
-		n++;
-	return n;
 }
 
 /* Reads every answer queued on the socket without blocking, each handed

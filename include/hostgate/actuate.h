@@ -34,7 +34,7 @@ struct hg_act_stats {
 
 struct hg_actuator;
 
-/* Opens the raw sockets and the libnftables context for table inet `table`
+/* Opens the raw sockets and the netlink socket for table inet `table`
  * (copied). Needs CAP_NET_RAW and CAP_NET_ADMIN. NULL with a message in
  * err on failure. */
 struct hg_actuator *hg_act_new(const char *table, char *err, size_t errlen);
@@ -62,14 +62,6 @@ int hg_act_commit(struct hg_actuator *a);
 /* The last failed commit, as a line: the set, the operation, the kernel's
  * own text (NETLINK_EXT_ACK), the element it pointed at. "" after success. */
 const char *hg_act_last_error(const struct hg_actuator *a);
-
-/* Runs one nft command (list, add...) and returns its output (malloc'd) in
- * *out when out is not NULL; listings are terse (no set elements). 0 or -EINVAL; *err gets nft's error text. */
-int hg_act_nft(struct hg_actuator *a, const char *cmd, char **out, char **err);
-
-/* Number of elements of one of the table's verdict sets (a full listing:
- * for start and reload summaries, never the hot path); -1 on error. */
-long hg_act_set_elements(struct hg_actuator *a, const char *set);
 
 /* Re-injects one IP datagram (IPv4 or IPv6, header included): copies it,
  * recomputes the TCP/UDP checksum, sends it to its destination through a

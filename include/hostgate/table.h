@@ -63,4 +63,10 @@ static inline int hg_vset_family(enum hg_vset s)
 #define HG_CT_MARK_GEN_SHIFT 16
 #define HG_CT_MARK_GEN_MASK 0xffff0000u
 
+/* Where the generation reads back exactly (table_read.h): a set of type
+ * mark (4 bytes, host byte order) holding one element, the generation
+ * (1..65535). The table is replaced whole or all but its verdict sets, so
+ * the set is always the applied table's own. */
+#define HG_SET_GENERATION "generation"
+
 #endif
