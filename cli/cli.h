@@ -17,6 +17,9 @@ struct hg_rules_args {
 	HG_VEC(const char *) files;
 	bool home_net_given;
 	bool strict; /* --strict: warnings are errors */
+	/* CLI_FORMAT_GITHUB: load diagnostics also as workflow annotations
+	 * on stdout (ci_output.h). */
+	int diag_format;
 };
 
 /* The shared rule options (--param, --home-net, ...) as a cli_parse group

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ci_output.h"
 #include "cli.h"
 #include "hostgate/apply.h"
 
@@ -23,9 +24,11 @@ enum {
 	OPT_OUTPUT = 'o',
 	OPT_NFLOG_GROUP = CLI_OPT_COMMAND + 1,
 	OPT_CHECK,
+	OPT_FORMAT,
 };
 
 static const struct cli_opt check_opts[] = {
+	{"format", "text|github", OPT_FORMAT, "github: errors and warnings also as workflow annotations"},
 	{0},
 };
 
@@ -72,6 +75,15 @@ static int compile_set(void *ud, int val, const char *arg)
 	case OPT_CHECK:
 		c->check_only = true;
 		return 0;
+	case OPT_FORMAT: {
+		enum cli_format f;
+		if (!cli_format_parse(arg, &f)) {
+			fprintf(stderr, "hostgate: --format wants text or github, not '%s'\n", arg);
+			return -1;
+		}
+		c->rules.diag_format = f;
+		return 0;
+	}
 	}
 	return -1;
 }

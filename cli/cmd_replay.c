@@ -159,7 +159,7 @@ const struct cli_usage replay_usage = {
 	"replay", "RULES... FILE.pcap",
 	"Replays a capture through the rules: each flow's verdict, the deciding rule, ANFW's logs."};
 
-static int set_json(void *ud, int val, const char *arg)
+static int set_flag(void *ud, int val, const char *arg)
 {
 	*(bool *)ud = true;
 	return 0;
@@ -170,7 +170,7 @@ int cmd_replay(int argc, char **argv)
 	struct hg_rules_args ra = {0};
 	struct run_opts ro;
 	bool json = false;
-	struct cli_group own = {"output options", replay_opts, set_json, &json};
+	struct cli_group own = {"output options", replay_opts, set_flag, &json};
 	int pr = run_cmdline(&replay_usage, &own, 1, argc, argv, &ra, &ro);
 	int status = pr == CLI_HELP ? HG_EXIT_OK : HG_EXIT_USAGE;
 	if (pr != CLI_OK)
@@ -231,12 +231,65 @@ const struct cli_usage diff_usage = {
 	"diff", "OLD-RULES NEW-RULES FILE.pcap",
 	"Replays a capture through two rulesets: the flows whose verdict changes (exit 1 when any)."};
 
+/* One side of a changed flow in diff --json. */
+static void print_side_json(FILE *out, const struct flow_record *r)
+{
+	fprintf(out, "{\"verdict\":\"%s\"", hg_verdict_name(r->verdict));
+	if (r->sid) {
+		fprintf(out, ",\"signature_id\":%u,\"signature\":", r->sid);
+		print_json_str(out, r->msg);
+		fputs(",\"group\":", out);
+		print_json_str(out, r->group);
+	}
+	fputc('}', out);
+}
+
+/* diff --json: one document, {"flows":N,"changed":M,"changes":[...]}, each
+ * change the flow (the fields replay --json names them by) with its "old"
+ * and "new" verdict and deciding rule. */
+static void print_change_json(FILE *out, const struct flow_record *a, const struct flow_record *b, bool first)
+{
+	char src[64], dst[64];
+	hg_ip_format(&a->cli, src, sizeof(src));
+	hg_ip_format(&a->srv, dst, sizeof(dst));
+	fprintf(out, "%s\n{\"src_ip\":\"%s\",\"src_port\":%u,\"dest_ip\":\"%s\",\"dest_port\":%u,", first ? "" : ",",
+		src, a->cport, dst, a->sport);
+	fprintf(out, "\"proto\":\"%s\",\"app_proto\":\"%s\",", proto_name(a->proto), hg_app_proto_name(a->app));
+	if (a->sni) {
+		fputs("\"tls\":{\"sni\":", out);
+		print_json_str(out, a->sni);
+		fputs("},", out);
+	}
+	if (a->host) {
+		fputs("\"http\":{\"hostname\":", out);
+		print_json_str(out, a->host);
+		fputs("},", out);
+	}
+	if (a->quic_sni) {
+		fputs("\"quic\":{\"sni\":", out);
+		print_json_str(out, a->quic_sni);
+		fputs("},", out);
+	}
+	fputs("\"old\":", out);
+	print_side_json(out, a);
+	fputs(",\"new\":", out);
+	print_side_json(out, b);
+	fputc('}', out);
+}
+
+static const struct cli_opt diff_opts[] = {
+	{"json", NULL, OPT_JSON, "one JSON document: the flow count and each change, old and new"},
+	{0},
+};
+
 int cmd_diff(int argc, char **argv)
 {
 	struct run_opts ro;
 	struct hg_rules_args old = {0}, new = {0};
 	HG_VEC(const char *) pos = {0};
-	int pr = run_cmdline(&diff_usage, NULL, 0, argc, argv, &old, &ro);
+	bool json = false;
+	struct cli_group own = {"output options", diff_opts, set_flag, &json};
+	int pr = run_cmdline(&diff_usage, &own, 1, argc, argv, &old, &ro);
 	int status = pr == CLI_HELP ? HG_EXIT_OK : HG_EXIT_USAGE;
 	if (pr != CLI_OK)
 		goto out;
@@ -269,10 +322,17 @@ int cmd_diff(int argc, char **argv)
 			qsort(c[0].v.v, c[0].v.n, sizeof(struct flow_record), record_cmp);
 			qsort(c[1].v.v, c[1].v.n, sizeof(struct flow_record), record_cmp);
 			size_t changed = 0;
+			if (json)
+				fputs("{\"changes\":[", stdout);
 			for (size_t i = 0; i < c[0].v.n && i < c[1].v.n; i++) {
 				struct flow_record *a = &c[0].v.v[i], *b = &c[1].v.v[i];
 				if (a->verdict == b->verdict)
 					continue;
+				if (json) {
+					print_change_json(stdout, a, b, !changed);
+					changed++;
+					continue;
+				}
 				char src[80], dst[80], da[512], db[512];
 				const char *kind;
 				char *name = cli_term_escape(record_name(a, &kind));
@@ -285,7 +345,9 @@ int cmd_diff(int argc, char **argv)
 				free(name);
 				changed++;
 			}
-			printf("diff: %zu of %zu flows change verdict\n", changed, c[0].v.n);
+			if (json)
+				printf("],\n\"flows\":%zu,\"changed\":%zu}\n", c[0].v.n, changed);
+			fprintf(json ? stderr : stdout, "diff: %zu of %zu flows change verdict\n", changed, c[0].v.n);
 			status = changed ? HG_EXIT_FAIL : HG_EXIT_OK;
 		}
 		record_list_free(&c[0]);

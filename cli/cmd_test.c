@@ -8,11 +8,17 @@
  *       match: {sni: a.example.com}    # and/or host, quic_sni, no_sni, src,
  *                                      # sport, dst, dport, proto
  *       verdict: pass | drop | reject
- *       sid: 3                         # optional: the deciding rule */
+ *       sid: 3                         # optional: the deciding rule
+ *
+ * --junit FILE writes the results as JUnit XML too; --format github prints
+ * failures (and load errors) as GitHub workflow annotations. Exit 0 all
+ * passed, 1 a case failed, 2 bad input (rules, cases, an unreadable capture). */
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "ci_output.h"
 #include "cli.h"
 #include "replay_run.h"
 #include "yaml_tree.h"
@@ -156,45 +162,96 @@ static bool selects(const struct case_def *c, const struct flow_record *r)
 	return true;
 }
 
-/* Checks one case; prints its line. */
-static bool check_case(const struct case_def *c, const struct capture_result *cap)
+enum case_result { CASE_PASS, CASE_FAIL, CASE_ERROR };
+
+/* Checks one case: CASE_PASS with *selected flows, or CASE_FAIL / CASE_ERROR
+ * (the capture could not be replayed) with *why, one line, malloc'd. */
+static enum case_result check_case(const struct case_def *c, const struct capture_result *cap, size_t *selected,
+				   char **why)
 {
-	const char *name = c->name ? c->name : "(unnamed)";
+	*why = NULL;
+	*selected = 0;
 	if (cap->failed) {
-		printf("FAIL %s: capture %s could not be replayed\n", name, c->pcap);
-		return false;
+		*why = xasprintf("capture %s could not be replayed", c->pcap);
+		return CASE_ERROR;
 	}
-	size_t selected = 0, wrong = 0;
+	size_t wrong = 0;
 	const struct flow_record *bad = NULL;
 	for (size_t i = 0; i < cap->flows.v.n; i++) {
 		const struct flow_record *r = &cap->flows.v.v[i];
 		if (!selects(c, r))
 			continue;
-		selected++;
+		++*selected;
 		if (r->verdict != c->verdict || (c->sid >= 0 && (long)r->sid != c->sid)) {
 			wrong++;
 			bad = r;
 		}
 	}
-	if (!selected) {
-		printf("FAIL %s: no flow in %s matches (%s:%u)\n", name, c->pcap, c->loc.file, c->loc.line);
-		return false;
+	if (!*selected) {
+		*why = xasprintf("no flow in %s matches", c->pcap);
+		return CASE_FAIL;
 	}
-	if (wrong) {
-		printf("FAIL %s: %zu of %zu flows got %s", name, wrong, selected, hg_verdict_name(bad->verdict));
-		if (bad->sid) {
-			char *msg = cli_term_escape(bad->msg);
-			printf(" (sid %u \"%s\")", bad->sid, msg);
-			free(msg);
-		}
-		printf(", want %s", hg_verdict_name(c->verdict));
-		if (c->sid >= 0)
-			printf(" (sid %ld)", c->sid);
-		printf(" (%s:%u)\n", c->loc.file, c->loc.line);
-		return false;
+	if (!wrong)
+		return CASE_PASS;
+	char *msg = cli_term_escape(bad->msg);
+	char got[512] = "", want[32] = "";
+	if (bad->sid)
+		snprintf(got, sizeof(got), " (sid %u \"%s\")", bad->sid, msg);
+	if (c->sid >= 0)
+		snprintf(want, sizeof(want), " (sid %ld)", c->sid);
+	*why = xasprintf("%zu of %zu flows got %s%s, want %s%s", wrong, *selected, hg_verdict_name(bad->verdict), got,
+			 hg_verdict_name(c->verdict), want);
+	free(msg);
+	return CASE_FAIL;
+}
+
+/* One case's line: PASS/FAIL text, or for --format github a workflow
+ * annotation at the case's line in the cases file. */
+static void report_case(enum cli_format fmt, const struct case_def *c, enum case_result res, size_t selected,
+			const char *why)
+{
+	char *name = cli_term_escape(c->name ? c->name : "(unnamed)");
+	if (res == CASE_PASS)
+		printf("PASS %s (%zu flow%s)\n", name, selected, selected == 1 ? "" : "s");
+	else if (fmt == CLI_FORMAT_GITHUB)
+		ci_github_annotation(stdout, "error", c->loc, name, why);
+	else
+		printf("%s %s: %s (%s:%u)\n", res == CASE_FAIL ? "FAIL" : "ERROR", name, why, c->loc.file, c->loc.line);
+	free(name);
+}
+
+struct test_opts {
+	const char *junit;
+	enum cli_format format;
+};
+
+enum { OPT_JUNIT = CLI_OPT_COMMAND, OPT_FORMAT };
+
+static const struct cli_opt test_opts_table[] = {
+	{"junit", "FILE", OPT_JUNIT, "also write the results as JUnit XML to FILE"},
+	{"format", "text|github", OPT_FORMAT, "github: failures and load errors as workflow annotations"},
+	{0},
+};
+
+static int test_set(void *ud, int val, const char *arg)
+{
+	struct test_opts *t = ud;
+	if (val == OPT_JUNIT) {
+		t->junit = arg;
+		return 0;
 	}
-	printf("PASS %s (%zu flow%s)\n", name, selected, selected == 1 ? "" : "s");
-	return true;
+	if (!cli_format_parse(arg, &t->format)) {
+		fprintf(stderr, "hostgate: --format wants text or github, not '%s'\n", arg);
+		return -1;
+	}
+	return 0;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 const struct cli_usage test_usage = {
@@ -213,7 +270,9 @@ int cmd_test(int argc, char **argv)
 	HG_VEC(struct capture_result) caps = {0};
 	struct hg_diag d;
 	hg_diag_init(&d);
-	int pr = run_cmdline(&test_usage, NULL, 0, argc, argv, &ra, &ro);
+	struct test_opts topt = {0};
+	struct cli_group own = {"output options", test_opts_table, test_set, &topt};
+	int pr = run_cmdline(&test_usage, &own, 1, argc, argv, &ra, &ro);
 	if (pr == CLI_HELP)
 		status = HG_EXIT_OK;
 	if (pr != CLI_OK)
@@ -222,6 +281,7 @@ int cmd_test(int argc, char **argv)
 		cli_usage_error(&test_usage, "want RULES... and a CASES.yaml");
 		goto out;
 	}
+	ra.diag_format = topt.format;
 	const char *cases_path = ra.files.v[--ra.files.n];
 	size_t len;
 	int r = hg_read_file(cases_path, ra.load.max_file_bytes, &text, &len);
@@ -239,21 +299,27 @@ int cmd_test(int argc, char **argv)
 			hg_vec_push(&cases, c);
 	}
 	if (hg_diag_failed(&d)) {
+		if (topt.format == CLI_FORMAT_GITHUB)
+			ci_github_diags(stdout, &d);
 		hg_diag_print(&d, stderr);
 		goto out;
 	}
 	rs = hg_rules_args_load(&ra);
 	if (!rs)
 		goto out;
+	struct ci_junit *junit = topt.junit ? ci_junit_new(cases_path, cases_path) : NULL;
 	char *dir_copy = xstrdup(cases_path);
 	const char *dir = dirname(dir_copy);
-	size_t failed = 0;
+	size_t failed = 0, errors = 0;
 	for (size_t i = 0; i < cases.n; i++) {
 		struct capture_result *cap = NULL;
+		double seconds = 0;
 		for (size_t k = 0; k < caps.n; k++)
 			if (!strcmp(caps.v[k].pcap, cases.v[i].pcap))
 				cap = &caps.v[k];
 		if (!cap) {
+			/* The replay's time goes to the first case of the capture. */
+			double t0 = now_s();
 			struct capture_result fresh = {.pcap = cases.v[i].pcap};
 			hg_vec_push(&caps, fresh);
 			cap = &caps.v[caps.n - 1];
@@ -264,12 +330,30 @@ int cmd_test(int argc, char **argv)
 			const struct hg_ruleset *rsv[1] = {rs};
 			cap->failed = run_capture(path, rsv, 1, &ro, &sink, &ud, NULL) == 2;
 			free(path);
+			seconds = now_s() - t0;
 		}
-		failed += !check_case(&cases.v[i], cap);
+		size_t selected;
+		char *why;
+		enum case_result res = check_case(&cases.v[i], cap, &selected, &why);
+		failed += res == CASE_FAIL;
+		errors += res == CASE_ERROR;
+		report_case(topt.format, &cases.v[i], res, selected, why);
+		if (junit)
+			ci_junit_case(junit, cases.v[i].name ? cases.v[i].name : "(unnamed)", cases.v[i].loc,
+				      res == CASE_FAIL ? why : NULL, res == CASE_ERROR ? why : NULL, seconds);
+		free(why);
 	}
 	free(dir_copy);
-	printf("%zu passed, %zu failed\n", cases.n - failed, failed);
-	status = failed ? HG_EXIT_FAIL : HG_EXIT_OK;
+	printf("%zu passed, %zu failed", cases.n - failed - errors, failed);
+	if (errors)
+		printf(", %zu could not be run", errors);
+	putchar('\n');
+	/* A capture that cannot be read is bad input (2), like a bad rule. */
+	status = errors ? HG_EXIT_USAGE : failed ? HG_EXIT_FAIL : HG_EXIT_OK;
+	if (junit && (r = ci_junit_write(junit, topt.junit)) < 0) {
+		fprintf(stderr, "hostgate: %s: %s\n", topt.junit, strerror(-r));
+		status = HG_EXIT_USAGE;
+	}
 out:
 	for (size_t k = 0; k < caps.n; k++) {
 		record_list_free(&caps.v[k].flows);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ci_output.h"
 #include "cli.h"
 
 /* A new shared option: a line here (value from the CLI_OPT_RULES range)
@@ -81,6 +82,8 @@ struct hg_ruleset *hg_rules_args_load(struct hg_rules_args *a)
 		hg_load_file(rs, a->files.v[i], &a->load, &d);
 	if (!hg_diag_failed(&d))
 		hg_ruleset_finalize(rs, &a->load, &d);
+	if (a->diag_format == CLI_FORMAT_GITHUB)
+		ci_github_diags(stdout, &d);
 	hg_diag_print(&d, stderr);
 	bool failed = hg_diag_failed(&d);
 	if (failed)
