@@ -14,6 +14,7 @@ enum { HG_EXIT_OK = 0, HG_EXIT_FAIL = 1, HG_EXIT_USAGE = 2 };
 struct hg_rules_args {
 	struct hg_load_opts load;
 	HG_VEC(struct hg_param) params;
+	HG_VEC(struct hg_param) refsets; /* --reference-set NAME=FILE */
 	HG_VEC(const char *) files;
 	bool home_net_given;
 	bool strict; /* --strict: warnings are errors */

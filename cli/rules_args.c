@@ -13,6 +13,8 @@ enum {
 	OPT_HOME_NET,
 	OPT_STRICT,
 	OPT_ATTACH_GROUPS,
+	OPT_REFERENCE_SET,
+	OPT_GEOIP_DB,
 };
 
 static const struct cli_opt rules_opts[] = {
@@ -20,6 +22,9 @@ static const struct cli_opt rules_opts[] = {
 	{"home-net", "CIDR[,CIDR...]", OPT_HOME_NET, "HOME_NET (default RFC 1918 and fc00::/7)"},
 	{"strict", NULL, OPT_STRICT, "treat every warning as an error"},
 	{"attach-groups", NULL, OPT_ATTACH_GROUPS, "append rule groups the policy does not reference"},
+	{"reference-set", "NAME=FILE", OPT_REFERENCE_SET,
+	 "the CIDRs (one a line) of IP set reference @NAME (ReferenceSets; repeatable)"},
+	{"geoip-db", "FILE", OPT_GEOIP_DB, "a MaxMind country database (.mmdb) for geoip rules"},
 	{0},
 };
 
@@ -37,14 +42,23 @@ static int rules_args_set(void *ud, int val, const char *arg)
 		a->load.home_net = arg;
 		a->home_net_given = true;
 		return 0;
-	case OPT_PARAM: {
+	case OPT_GEOIP_DB:
+		a->load.geoip_db = arg;
+		return 0;
+	case OPT_PARAM:
+	case OPT_REFERENCE_SET: {
+		bool ref = val == OPT_REFERENCE_SET;
 		const char *eq = strchr(arg, '=');
-		if (!eq || eq == arg) {
-			fprintf(stderr, "hostgate: --param wants NAME=VALUE, got '%s'\n", arg);
+		if (!eq || eq == arg || (ref && !eq[1])) {
+			fprintf(stderr, "hostgate: --%s wants NAME=%s, got '%s'\n", ref ? "reference-set" : "param",
+				ref ? "FILE" : "VALUE", arg);
 			return -1;
 		}
 		struct hg_param p = {.name = xstrndup(arg, (size_t)(eq - arg)), .value = eq + 1};
-		hg_vec_push(&a->params, p);
+		if (ref)
+			hg_vec_push(&a->refsets, p);
+		else
+			hg_vec_push(&a->params, p);
 		return 0;
 	}
 	}
@@ -66,7 +80,10 @@ void hg_rules_args_fini(struct hg_rules_args *a)
 {
 	for (size_t i = 0; i < a->params.n; i++)
 		free((char *)a->params.v[i].name);
+	for (size_t i = 0; i < a->refsets.n; i++)
+		free((char *)a->refsets.v[i].name);
 	hg_vec_free(&a->params);
+	hg_vec_free(&a->refsets);
 	hg_vec_free(&a->files);
 }
 
@@ -74,6 +91,8 @@ struct hg_ruleset *hg_rules_args_load(struct hg_rules_args *a)
 {
 	a->load.params = a->params.v;
 	a->load.n_params = a->params.n;
+	a->load.refsets = a->refsets.v;
+	a->load.n_refsets = a->refsets.n;
 	struct hg_diag d;
 	hg_diag_init(&d);
 	d.strict = a->strict;

@@ -260,7 +260,7 @@ static void put_vars(struct jw *w, struct hg_var *const *vars, size_t n)
 
 static void put_match(struct jw *w, const struct hg_match *m)
 {
-	static const char *const kinds[] = {"content", "domainset", "buffer"};
+	static const char *const kinds[] = {"content", "domainset", "buffer", "pcre"};
 	jw_open(w, '{');
 	kv_str(w, "kind", kinds[m->kind]);
 	kv_str(w, "buffer", hg_buffer_name(m->buffer));
@@ -285,6 +285,10 @@ static void put_match(struct jw *w, const struct hg_match *m)
 			jw_key(w, "within");
 			fprintf(w->out, "%d", m->within);
 		}
+	} else if (m->kind == HG_MATCH_PCRE) {
+		kv_str(w, "pcre", m->pcre);
+		kv_str(w, "flags", m->pcre_flags);
+		kv_bool(w, "negated", m->negated);
 	} else if (m->kind == HG_MATCH_DOMAINSET && m->list) {
 		kv_u(w, "sid_base", m->sid_base);
 		kv_u(w, "targets", m->list->n_targets);

@@ -508,13 +508,55 @@ static bool ports_any(const struct hg_portset *s)
 	return s->n == 1 && s->r[0].lo == 0 && s->r[0].hi == 65535;
 }
 
-/* Appends the krules of one header orientation of r (swap: "<>" reverse). */
+/* a := a ∩ b. */
+static void ipset_intersect(struct hg_ipset *a, const struct hg_ipset *b)
+{
+	struct hg_ipset not_b = {0};
+	hg_ipset_copy(&not_b, b);
+	hg_ipset_complement(&not_b);
+	hg_ipset_subtract(a, &not_b);
+	hg_ipset_free(&not_b);
+}
+
+static void krules_side(const struct hg_policy *pol, const struct hg_rule_rank *ev, const struct hg_ipset *src,
+			const struct hg_ipset *dst, bool swap, void *vec);
+
+/* Appends the krules of one header orientation of r (swap: "<>" reverse).
+ * geoip narrows the packet's own addresses whatever the orientation (the
+ * engine's geoip_match): src/dst/both intersect the sides with the
+ * countries' networks, any (src OR dst) gives two krules. */
 static void krules_of(const struct hg_policy *pol, const struct hg_rule_rank *ev, bool swap, void *vec)
 {
-	HG_VEC(struct krule) *out = vec;
 	const struct hg_rule *r = ev->r;
 	const struct hg_ipset *src = swap ? &r->dst_set : &r->src_set;
 	const struct hg_ipset *dst = swap ? &r->src_set : &r->dst_set;
+	const struct hg_geoip *g = r->geoip;
+	if (!g) {
+		krules_side(pol, ev, src, dst, swap, vec);
+		return;
+	}
+	for (int pass = 0; pass < (g->on == HG_GEO_ANY ? 2 : 1); pass++) {
+		struct hg_ipset s = {0}, d = {0};
+		hg_ipset_copy(&s, src);
+		hg_ipset_copy(&d, dst);
+		bool on_src = g->on == HG_GEO_SRC || g->on == HG_GEO_BOTH || (g->on == HG_GEO_ANY && pass == 0);
+		bool on_dst = g->on == HG_GEO_DST || g->on == HG_GEO_BOTH || (g->on == HG_GEO_ANY && pass == 1);
+		if (on_src)
+			ipset_intersect(&s, &g->set);
+		if (on_dst)
+			ipset_intersect(&d, &g->set);
+		if (s.n && d.n)
+			krules_side(pol, ev, &s, &d, swap, vec);
+		hg_ipset_free(&s);
+		hg_ipset_free(&d);
+	}
+}
+
+static void krules_side(const struct hg_policy *pol, const struct hg_rule_rank *ev, const struct hg_ipset *src,
+			const struct hg_ipset *dst, bool swap, void *vec)
+{
+	HG_VEC(struct krule) *out = vec;
+	const struct hg_rule *r = ev->r;
 	const struct hg_portset *sp = swap ? &r->dport_set : &r->sport_set;
 	const struct hg_portset *dp = swap ? &r->sport_set : &r->dport_set;
 	bool ported = !ports_any(sp) || !ports_any(dp);

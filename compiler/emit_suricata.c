@@ -147,6 +147,56 @@ static void put_extras(struct opts *o, const struct hg_rule *r)
 				break;
 		}
 	}
+	if (r->has_tcp_flags) {
+		static const char letters[] = "FSRPAUEC";
+		opt_begin(o);
+		fputs("tcp.flags:", o->out);
+		if (r->tcp_flags.mode != '=')
+			putc_unlocked(r->tcp_flags.mode, o->out);
+		if (!r->tcp_flags.flags)
+			putc_unlocked('0', o->out);
+		for (int b = 0; b < 8; b++)
+			if (r->tcp_flags.flags & (1u << b))
+				putc_unlocked(letters[b], o->out);
+		if (r->tcp_flags.ignore) {
+			putc_unlocked(',', o->out);
+			for (int b = 0; b < 8; b++)
+				if (r->tcp_flags.ignore & (1u << b))
+					putc_unlocked(letters[b], o->out);
+		}
+		putc_unlocked(';', o->out);
+	}
+	if (r->has_dsize) {
+		opt_begin(o);
+		if (r->dsize.mode == 'r')
+			fprintf(o->out, "dsize:%u<>%u;", (unsigned)r->dsize.a, (unsigned)r->dsize.b);
+		else if (r->dsize.mode == '=')
+			fprintf(o->out, "dsize:%u;", (unsigned)r->dsize.a);
+		else
+			fprintf(o->out, "dsize:%c%u;", r->dsize.mode, (unsigned)r->dsize.a);
+	}
+	if (r->ssl_version | r->ssl_version_not) {
+		static const char *const vers[] = {"sslv2", "sslv3", "tls1.0", "tls1.1", "tls1.2", "tls1.3"};
+		opt_begin(o);
+		fputs("ssl_version:", o->out);
+		bool first = true;
+		for (int neg = 0; neg < 2; neg++)
+			for (unsigned b = 0; b < HG_ARRAY_LEN(vers); b++)
+				if ((neg ? r->ssl_version_not : r->ssl_version) & (1u << b)) {
+					fprintf(o->out, "%s%s%s", first ? "" : ",", neg ? "!" : "", vers[b]);
+					first = false;
+				}
+		putc_unlocked(';', o->out);
+	}
+	if (r->geoip) {
+		static const char *const on[] = {"src", "dst", "both", "any"};
+		opt_begin(o);
+		fprintf(o->out, "geoip:%s,", on[r->geoip->on]);
+		for (size_t i = 0; i < r->geoip->n_codes; i++)
+			fprintf(o->out, "%s%s%s", i ? "," : "", i == 0 && r->geoip->negated ? "!" : "",
+				r->geoip->codes[i]);
+		putc_unlocked(';', o->out);
+	}
 	if (r->has_app_layer) {
 		opt_begin(o);
 		fprintf(o->out, "app-layer-protocol:%s%s;", r->app_layer_not ? "!" : "",
@@ -191,6 +241,12 @@ static void put_matches(struct opts *o, const struct hg_match *m, size_t n)
 			}
 			cur = m->buffer;
 			cur_dot = m->dotprefix;
+		}
+		if (m->kind == HG_MATCH_PCRE) {
+			/* The pattern as written (the rule's escapes are PCRE's). */
+			opt_begin(o);
+			fprintf(o->out, "pcre:%s\"/%s/%s\";", m->negated ? "!" : "", m->pcre, m->pcre_flags);
+			continue;
 		}
 		if (m->kind != HG_MATCH_CONTENT)
 			continue;

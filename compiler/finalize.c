@@ -4,6 +4,8 @@
  * domain lists exactly as ANFW does (reference/anfw.md §1.3), and checks
  * what ANFW checks: rule order, priorities, duplicate sids, capacity. */
 #include "hostgate/ir.h"
+#include "hostgate/geoip.h"
+#include "hostgate/refset.h"
 
 #include <limits.h>
 #include <string.h>
@@ -17,6 +19,12 @@ struct fin {
 	struct hg_diag *d;
 	struct hg_policy *p;
 	HG_VEC(const struct hg_var *) failed; /* vars whose definition failed */
+	/* --reference-set files, read on first use (index as in o->refsets). */
+	struct hg_ipset *refsets;
+	uint8_t *ref_state; /* 0 unread, 1 read, 2 failed */
+	/* --geoip-db, opened at the first geoip rule. */
+	struct hg_geoip_db *geo;
+	bool geo_tried;
 };
 
 /* ------------------------------------------------------------- scopes */
@@ -113,6 +121,34 @@ static bool parse_port_literal(const char *s, uint16_t *lo, uint16_t *hi)
 
 /* ---------------------------------------------------- set resolution */
 
+/* @NAME: ANFW's IP set reference (ReferenceSets.IPSetReferences); the
+ * CIDRs come from --reference-set NAME=FILE. */
+static bool lookup_refset(struct fin *f, const struct hg_expr *e, struct hg_ipset *out)
+{
+	size_t i;
+	for (i = 0; i < f->o->n_refsets; i++)
+		if (!strcmp(f->o->refsets[i].name, e->text))
+			break;
+	if (i == f->o->n_refsets) {
+		hg_diag_error(f->d, e->loc,
+			      "IP set reference '@%s' is not given: pass --reference-set %s=FILE (the prefix "
+			      "list's CIDRs, one a line)",
+			      e->text, e->text);
+		return false;
+	}
+	if (!f->refsets) {
+		f->refsets = xcalloc(f->o->n_refsets, sizeof(*f->refsets));
+		f->ref_state = xcalloc(f->o->n_refsets, 1);
+	}
+	if (f->ref_state[i] == 0)
+		f->ref_state[i] = hg_refset_load(f->rs->arena, f->o->refsets[i].value, f->o->max_file_bytes,
+						 &f->refsets[i], f->d) ? 1 : 2;
+	if (f->ref_state[i] != 1)
+		return false;
+	hg_ipset_copy(out, &f->refsets[i]);
+	return true;
+}
+
 static bool resolve_ip(struct fin *f, const struct scope *s, const struct hg_expr *e, struct hg_ipset *out);
 static bool resolve_port(struct fin *f, const struct scope *s, const struct hg_expr *e,
 			 struct hg_portset *out);
@@ -202,11 +238,7 @@ static bool resolve_ip(struct fin *f, const struct scope *s, const struct hg_exp
 		ok = lookup_ip_var(f, s, e, &set);
 		break;
 	case HG_EXPR_REF:
-		hg_diag_error(f->d, e->loc,
-			      "IP set reference '@%s' needs the referenced prefix list, which hostgate cannot "
-			      "read; define the CIDRs in RuleVariables instead",
-			      e->text);
-		ok = false;
+		ok = lookup_refset(f, e, &set);
 		break;
 	case HG_EXPR_LIST: {
 		/* Collect every item's ranges, then sort and merge once: a list
@@ -805,13 +837,15 @@ static bool proto_is_transport(enum hg_proto p)
 static enum hg_rule_class classify(const struct hg_rule *r)
 {
 	bool app = !proto_is_transport(r->proto) || (r->ssl_state | r->ssl_state_not) != 0 ||
-		   r->has_app_layer;
+		   r->has_app_layer || (r->ssl_version | r->ssl_version_not) != 0;
 	for (size_t i = 0; i < r->n_matches; i++)
 		app |= r->matches[i].buffer != HG_BUF_PAYLOAD;
 	if (app)
 		return HG_CLASS_APP;
 	/* flowbits need the flow; ip_proto is a packet match in Suricata. */
-	if (r->flow || r->n_matches || r->n_flowbits || r->has_ip_proto)
+	/* tcp.flags and dsize are packet keywords (SIG_MASK_REQUIRE_*):
+	 * not IP-only. geoip is an address match and keeps the class. */
+	if (r->flow || r->n_matches || r->n_flowbits || r->has_ip_proto || r->has_tcp_flags || r->has_dsize)
 		return HG_CLASS_PACKET;
 	return HG_CLASS_IP_ONLY;
 }
@@ -939,6 +973,34 @@ static uint32_t group_capacity(const struct hg_rule_group *g)
 	return (uint32_t)HG_MIN(g->n_rules, (size_t)UINT32_MAX);
 }
 
+/* geoip: the database's networks of the rule's countries. Without a
+ * database the rule could never match, so it is refused. */
+static bool resolve_geoip(struct fin *f, struct hg_geoip *g)
+{
+	if (!f->o->geoip_db) {
+		hg_diag_error(f->d, g->loc,
+			      "geoip needs a GeoIP database: pass --geoip-db FILE (a MaxMind country "
+			      "database, .mmdb)");
+		return false;
+	}
+	if (!f->geo_tried) {
+		char err[256];
+		f->geo_tried = true;
+		f->geo = hg_geoip_db_open(f->o->geoip_db, err, sizeof(err));
+		if (!f->geo)
+			hg_diag_error(f->d, g->loc, "cannot read the GeoIP database '%s': %s", f->o->geoip_db,
+				      err);
+	}
+	if (!f->geo)
+		return false;
+	for (size_t i = 0; i < g->n_codes; i++)
+		if (!hg_geoip_db_has(f->geo, g->codes[i]))
+			hg_diag_warn(f->d, g->loc, "geoip: no network of '%s' is in country %s", f->o->geoip_db,
+				     g->codes[i]);
+	hg_geoip_db_set(f->geo, (const char(*)[3])g->codes, g->n_codes, g->negated, &g->set);
+	return true;
+}
+
 static bool finalize_group(struct fin *f, struct hg_rule_group *g)
 {
 	bool ok = true;
@@ -965,6 +1027,8 @@ static bool finalize_group(struct fin *f, struct hg_rule_group *g)
 			ok = false;
 		}
 		ok &= resolve_rule(f, &gs, r);
+		if (r->geoip)
+			ok &= resolve_geoip(f, r->geoip);
 	}
 	ok &= check_sids(f, g);
 
@@ -1053,5 +1117,10 @@ bool hg_ruleset_finalize(struct hg_ruleset *rs, const struct hg_load_opts *o, st
 	}
 	intern_flowbits(&f);
 	hg_vec_free(&f.failed);
+	for (size_t i = 0; f.refsets && i < o->n_refsets; i++)
+		hg_ipset_free(&f.refsets[i]);
+	free(f.refsets);
+	free(f.ref_state);
+	hg_geoip_db_close(f.geo);
 	return d->errors == errors;
 }

@@ -38,6 +38,8 @@ static void group_sets_free(struct hg_rule_group *g)
 		hg_ipset_free(&r->dst_set);
 		hg_portset_free(&r->sport_set);
 		hg_portset_free(&r->dport_set);
+		if (r->geoip)
+			hg_ipset_free(&r->geoip->set);
 	}
 	for (size_t i = 0; i < g->n_srules; i++) {
 		struct hg_stateless_rule *s = g->srules[i];
@@ -98,7 +100,8 @@ static const char *const proto_names[HG_PROTO__COUNT] = {
 };
 static const char *const buffer_names[HG_BUF__COUNT] = {
 	"payload", "tls.sni", "http.host", "http.host.raw", "http.header_names",
-	"http.uri", "http.method", "http.user_agent", "dns.query", "ja4.hash",
+	"http.uri", "http.method", "http.user_agent", "dns.query", "ja4.hash", "ja3.hash",
+	"ja3.string", "http.request_header",
 };
 static const char *const list_type_names[] = {"ALLOWLIST", "DENYLIST", "REJECTLIST", "ALERTLIST"};
 static const char *const sda_names[] = {

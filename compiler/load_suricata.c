@@ -4,7 +4,9 @@
  * reported at file:line:col and is skipped; the next rule is parsed anyway. */
 #include "hostgate/ir.h"
 
+#define PCRE2_CODE_UNIT_WIDTH 8
 #include <limits.h>
+#include <pcre2.h>
 #include <string.h>
 
 /* Addresses nest ([a,[b,!c]]); a hostile rule must not recurse without end. */
@@ -33,7 +35,6 @@ struct sp {
 	struct sid_slot *sids;
 	size_t sid_cap, sid_n;
 	HG_VEC(struct hg_rule *) rules;
-	bool geoip_warned;
 };
 
 /* The rule being built and the keyword state that modifiers refer to. */
@@ -46,6 +47,8 @@ struct rctx {
 	struct hg_loc cur_loc; /* where the sticky buffer was named */
 	long last;             /* index in m of the last content, -1 if none */
 	bool seen_sid, seen_rev, seen_prio, seen_msg, seen_flow, seen_ssl, seen_app;
+	bool seen_geoip, seen_tcp_flags, seen_dsize, seen_sslv;
+	bool has_pcre, has_content;
 	HG_VEC(struct hg_flowbit) fb;
 };
 
@@ -453,6 +456,10 @@ enum kw {
 	KW_FLOWBITS,
 	KW_IP_PROTO,
 	KW_APP_LAYER,
+	KW_PCRE,
+	KW_TCP_FLAGS,
+	KW_DSIZE,
+	KW_SSL_VERSION,
 	KW_IGNORED, /* accepted and ignored: metadata, classtype, ... */
 };
 
@@ -483,6 +490,16 @@ static const struct kwdef keywords[] = {
 	{"dns.query", KW_BUFFER, HG_BUF_DNS_QUERY, V_NONE},
 	{"dns_query", KW_BUFFER, HG_BUF_DNS_QUERY, V_NONE},
 	{"ja4.hash", KW_BUFFER, HG_BUF_JA4_HASH, V_NONE},
+	{"ja3.hash", KW_BUFFER, HG_BUF_JA3_HASH, V_NONE},
+	{"ja3_hash", KW_BUFFER, HG_BUF_JA3_HASH, V_NONE},
+	{"ja3.string", KW_BUFFER, HG_BUF_JA3_STRING, V_NONE},
+	{"ja3_string", KW_BUFFER, HG_BUF_JA3_STRING, V_NONE},
+	{"http.request_header", KW_BUFFER, HG_BUF_HTTP_REQUEST_HEADER, V_NONE},
+	{"pcre", KW_PCRE, 0, V_REQUIRED},
+	{"tcp.flags", KW_TCP_FLAGS, 0, V_REQUIRED},
+	{"flags", KW_TCP_FLAGS, 0, V_REQUIRED},
+	{"dsize", KW_DSIZE, 0, V_REQUIRED},
+	{"ssl_version", KW_SSL_VERSION, 0, V_REQUIRED},
 	{"http_host", KW_LEGACY_MOD, HG_BUF_HTTP_HOST, V_NONE},
 	{"http_raw_host", KW_LEGACY_MOD, HG_BUF_HTTP_HOST_RAW, V_NONE},
 	{"http_uri", KW_LEGACY_MOD, HG_BUF_HTTP_URI, V_NONE},
@@ -528,12 +545,12 @@ static void unsupported(struct sp *p, size_t at, const char *s, size_t n)
 	char *w = xstrndup(s, n);
 	/* Real Suricata keywords hostgate lacks get no misleading hint. */
 	static const char *const known[] = {
-		"pcre", "flowbits", "xbits", "threshold", "detection_filter", "dataset", "datarep", "lua",
-		"luajit", "byte_test", "byte_jump", "byte_extract", "byte_math", "isdataat", "dsize", "iprep",
-		"ja3.hash", "ja3_hash", "ja4.hash", "app-layer-protocol", "flowint", "tag", "urilen",
-		"tls.version", "ssl_version", "tls.cert_subject", "tls.cert_issuer", "ip_proto", "tcp.flags",
-		"flags", "ttl", "itype", "icode", "base64_decode", "filestore", "file.data", "http.request_header",
-		NULL,
+		"flowbits", "xbits", "threshold", "detection_filter", "dataset", "datarep", "lua",
+		"luajit", "byte_test", "byte_jump", "byte_extract", "byte_math", "isdataat", "iprep",
+		"ja4.hash", "app-layer-protocol", "flowint", "tag", "urilen", "ja3s.hash", "ja3s.string",
+		"tls.version", "tls.cert_subject", "tls.cert_issuer", "ip_proto", "ttl", "itype", "icode",
+		"base64_decode", "filestore", "file.data", "http.response_header", "http.request_body",
+		"http.cookie", "http.stat_code", NULL,
 	};
 	bool real = false;
 	for (size_t i = 0; known[i]; i++)
@@ -652,46 +669,6 @@ static void parse_ssl_state(struct sp *p, struct rctx *x, size_t a, size_t b)
 			x->r.ssl_state_not |= states[k].bit;
 		else
 			x->r.ssl_state |= states[k].bit;
-	}
-}
-
-/* geoip:dst,RU / geoip:src,!US,UK / geoip:both,CN / geoip:any,CN */
-static void parse_geoip(struct sp *p, struct rctx *x, size_t a, size_t b, size_t kwpos)
-{
-	size_t i = a;
-	struct item it;
-	size_t k = 0;
-	while (next_item(p, &i, b, ",", &it)) {
-		const char *s = p->c.v + it.a;
-		size_t n = it.b - it.a;
-		if (k == 0 && !(word_eq(s, n, "src") || word_eq(s, n, "dst") || word_eq(s, n, "both") ||
-				word_eq(s, n, "any"))) {
-			hg_diag_error(p->d, loc_at(p, it.a), "geoip needs src, dst, both or any first, not '%.*s'",
-				      (int)n, s);
-			return;
-		}
-		if (k > 0) {
-			if (n && s[0] == '!')
-				s++, n--;
-			bool ok = n == 2;
-			for (size_t c = 0; ok && c < n; c++)
-				ok = (s[c] >= 'A' && s[c] <= 'Z') || (s[c] >= 'a' && s[c] <= 'z');
-			if (!ok) {
-				hg_diag_error(p->d, loc_at(p, it.a), "geoip: '%.*s' is not a two-letter country code",
-					      (int)(it.b - it.a), p->c.v + it.a);
-				return;
-			}
-		}
-		k++;
-	}
-	if (k < 2) {
-		hg_diag_error(p->d, loc_at(p, a), "geoip needs a direction and at least one country code");
-		return;
-	}
-	x->r.never_matches = true;
-	if (!p->geoip_warned) {
-		p->geoip_warned = true;
-		hg_diag_warn(p->d, loc_at(p, kwpos), "geoip needs a GeoIP database; rules using it never match");
 	}
 }
 
@@ -862,6 +839,256 @@ static void parse_app_layer(struct sp *p, struct rctx *x, size_t a, size_t b)
 	x->r.app_layer_not = neg;
 }
 
+/* pcre:[!]"/pattern/flags" (Suricata payload keywords, pcre). The pattern
+ * is given to PCRE2 as written: a rule's \; and \" are PCRE2's literal ';'
+ * and '"'. It is compiled here to report errors at their column; the
+ * engine JIT-compiles its own copy. Flags: Suricata's PCRE ones (i s m x A
+ * E G) and R (relative to the previous match); its buffer-selecting ones
+ * (U, H, P, ...) are written as sticky buffers here. */
+static void parse_pcre(struct sp *p, struct rctx *x, size_t a, size_t b, size_t kwpos)
+{
+	struct hg_match m = {.loc = loc_at(p, kwpos), .kind = HG_MATCH_PCRE, .buffer = x->cur,
+			     .dotprefix = x->cur_dot, .offset = -1, .depth = -1,
+			     .distance = INT32_MIN, .within = INT32_MIN};
+	if (a < b && p->c.v[a] == '!') {
+		m.negated = true;
+		a = skip_ws(p, a + 1, b);
+	}
+	size_t ba, bb;
+	if (!quoted_body(p, a, b, "pcre", &ba, &bb))
+		return;
+	size_t last = bb;
+	while (last > ba + 1 && p->c.v[last - 1] != '/')
+		last--;
+	if (bb - ba < 2 || p->c.v[ba] != '/' || last <= ba + 1) {
+		hg_diag_error(p->d, loc_at(p, ba), "pcre needs \"/pattern/flags\"");
+		return;
+	}
+	last--; /* the closing '/' */
+	static const struct {
+		char c;
+		uint32_t opt;
+	} mods[] = {
+		{'i', PCRE2_CASELESS}, {'s', PCRE2_DOTALL},	     {'m', PCRE2_MULTILINE}, {'x', PCRE2_EXTENDED},
+		{'A', PCRE2_ANCHORED}, {'E', PCRE2_DOLLAR_ENDONLY}, {'G', PCRE2_UNGREEDY}, {'R', 0},
+	};
+	for (size_t i = last + 1; i < bb; i++) {
+		char c = p->c.v[i];
+		size_t k;
+		for (k = 0; k < HG_ARRAY_LEN(mods); k++)
+			if (mods[k].c == c)
+				break;
+		if (k == HG_ARRAY_LEN(mods)) {
+			hg_diag_error(p->d, loc_at(p, i),
+				      "pcre modifier '%c' is not supported (hostgate takes i, s, m, x, A, E, G and "
+				      "R; write a buffer as a sticky buffer before the pcre)",
+				      c);
+			return;
+		}
+		if (c == 'R')
+			m.pcre_relative = true;
+		m.pcre_options |= mods[k].opt;
+	}
+	if (m.pcre_relative && !x->cur_has) {
+		hg_diag_error(p->d, loc_at(p, kwpos),
+			      "pcre with R (relative) needs a content or pcre before it in '%s'",
+			      hg_buffer_name(x->cur));
+		return;
+	}
+	int err;
+	PCRE2_SIZE eoff;
+	const char *pat = p->c.v + ba + 1;
+	size_t plen = last - ba - 1;
+	pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, plen, m.pcre_options | PCRE2_NEVER_UTF, &err, &eoff, NULL);
+	if (!re) {
+		PCRE2_UCHAR msg[256];
+		pcre2_get_error_message(err, msg, sizeof(msg));
+		hg_diag_error(p->d, loc_at(p, ba + 1 + HG_MIN((size_t)eoff, plen)), "invalid pcre: %s", (char *)msg);
+		return;
+	}
+	pcre2_code_free(re);
+	m.pcre = arena_text(p, ba + 1, last);
+	m.pcre_flags = arena_text(p, last + 1, bb);
+	hg_vec_push(&x->m, m);
+	x->cur_has = true;
+	x->has_pcre = true;
+}
+
+/* tcp.flags:[+*!]FLAGS[,IGNORED] with F S R P A U C E and 0 (no flag)
+ * (Suricata header keywords, tcp.flags). */
+static bool tcp_flag_bits(struct sp *p, size_t a, size_t b, uint8_t *out, bool allow_zero)
+{
+	static const char letters[] = "FSRPAUEC"; /* bit i = letters[i] (wire order) */
+	*out = 0;
+	if (a == b) {
+		hg_diag_error(p->d, loc_at(p, a), "tcp.flags needs flags (F, S, R, P, A, U, C, E or 0)");
+		return false;
+	}
+	for (size_t i = a; i < b; i++) {
+		char c = p->c.v[i];
+		if (c == '1' || c == '2')
+			c = c == '1' ? 'C' : 'E'; /* Suricata's old names of CWR/ECE */
+		const char *l = c ? strchr(letters, c >= 'a' && c <= 'z' ? c - 32 : c) : NULL;
+		if (c == '0' && allow_zero && b - a == 1)
+			return true;
+		if (!l) {
+			hg_diag_error(p->d, loc_at(p, i),
+				      "unknown TCP flag '%c' (expected F, S, R, P, A, U, C, E, or 0 alone)", p->c.v[i]);
+			return false;
+		}
+		*out |= (uint8_t)(1u << (l - letters));
+	}
+	return true;
+}
+
+static void parse_tcp_flags(struct sp *p, struct rctx *x, size_t a, size_t b)
+{
+	struct hg_tcp_flag_match t = {.mode = '='};
+	size_t i = a;
+	if (i < b && strchr("+*!", p->c.v[i]))
+		t.mode = p->c.v[i++];
+	const char *comma = memchr(p->c.v + i, ',', b - i);
+	size_t fe = comma ? (size_t)(comma - p->c.v) : b;
+	while (fe > i && is_ws(p->c.v[fe - 1]))
+		fe--;
+	if (!tcp_flag_bits(p, i, fe, &t.flags, t.mode == '='))
+		return;
+	if (comma) {
+		size_t ia = skip_ws(p, (size_t)(comma - p->c.v) + 1, b);
+		if (!tcp_flag_bits(p, ia, b, &t.ignore, false))
+			return;
+	}
+	x->r.has_tcp_flags = true;
+	x->r.tcp_flags = t;
+}
+
+/* dsize:N, <N, >N, !N, N<>M (Suricata payload keywords, dsize). */
+static void parse_dsize(struct sp *p, struct rctx *x, size_t a, size_t b)
+{
+	struct hg_dsize d = {.mode = '='};
+	const char *s = p->c.v;
+	size_t i = a;
+	if (i < b && strchr("<>!", s[i]))
+		d.mode = s[i++];
+	i = skip_ws(p, i, b);
+	const char *rng = d.mode == '=' ? memmem(s + i, b - i, "<>", 2) : NULL;
+	size_t e1 = rng ? (size_t)(rng - s) : b;
+	size_t e1t = e1;
+	while (e1t > i && is_ws(s[e1t - 1]))
+		e1t--;
+	bool ok = parse_u32(s + i, e1t - i, 65535, &d.a);
+	if (ok && rng) {
+		size_t j = skip_ws(p, e1 + 2, b);
+		d.mode = 'r';
+		ok = parse_u32(s + j, b - j, 65535, &d.b) && d.b > d.a + 1;
+	}
+	if (!ok) {
+		hg_diag_error(p->d, loc_at(p, a),
+			      "invalid dsize '%.*s' (expected N, <N, >N, !N or MIN<>MAX with MIN < MAX - 1, "
+			      "N in 0..65535)",
+			      (int)(b - a), s + a);
+		return;
+	}
+	if ((d.mode == '<' && d.a == 0) || (d.mode == '>' && d.a == 65535)) {
+		hg_diag_error(p->d, loc_at(p, a), "dsize:%c%u matches no packet", d.mode, (unsigned)d.a);
+		return;
+	}
+	x->r.has_dsize = true;
+	x->r.dsize = d;
+}
+
+/* ssl_version:[!]V[,[!]V...] with sslv2 sslv3 tls1.0 tls1.1 tls1.2 tls1.3
+ * (Suricata TLS keywords, ssl_version). */
+static void parse_ssl_version(struct sp *p, struct rctx *x, size_t a, size_t b)
+{
+	static const struct {
+		const char *name;
+		uint32_t bit;
+	} vers[] = {
+		{"sslv2", HG_SSLV_SSL2},   {"sslv3", HG_SSLV_SSL3},   {"tls1.0", HG_SSLV_TLS10},
+		{"tls1.1", HG_SSLV_TLS11}, {"tls1.2", HG_SSLV_TLS12}, {"tls1.3", HG_SSLV_TLS13},
+	};
+	size_t i = a;
+	struct item it;
+	while (next_item(p, &i, b, ",", &it)) {
+		size_t s0 = it.a;
+		bool neg = s0 < it.b && p->c.v[s0] == '!';
+		if (neg)
+			s0 = skip_ws(p, s0 + 1, it.b);
+		size_t k;
+		for (k = 0; k < HG_ARRAY_LEN(vers); k++)
+			if (word_eq(p->c.v + s0, it.b - s0, vers[k].name))
+				break;
+		if (k == HG_ARRAY_LEN(vers)) {
+			hg_diag_error(p->d, loc_at(p, s0),
+				      "unknown ssl_version '%.*s' (expected sslv2, sslv3, tls1.0, tls1.1, tls1.2 or "
+				      "tls1.3)",
+				      (int)(it.b - s0), p->c.v + s0);
+			return;
+		}
+		*(neg ? &x->r.ssl_version_not : &x->r.ssl_version) |= vers[k].bit;
+	}
+}
+
+/* geoip:[src|dst|both|any,][!]CC[,CC...]: one '!' negates the whole list
+ * and no direction means any (Suricata detect-geoip.c). The networks come
+ * from the database at finalize. */
+static void parse_geoip(struct sp *p, struct rctx *x, size_t a, size_t b, size_t kwpos)
+{
+	static const char *const dirs[] = {"src", "dst", "both", "any"};
+	struct hg_geoip *g = hg_arena_alloc(p->rs->arena, sizeof(*g));
+	HG_VEC(size_t) cc = {0};
+	g->loc = loc_at(p, kwpos);
+	g->on = HG_GEO_ANY;
+	size_t i = a;
+	struct item it;
+	bool first = true;
+	while (next_item(p, &i, b, ",", &it)) {
+		const char *s = p->c.v + it.a;
+		size_t n = it.b - it.a;
+		if (first) {
+			first = false;
+			size_t k;
+			for (k = 0; k < HG_ARRAY_LEN(dirs); k++)
+				if (word_eq(s, n, dirs[k]))
+					break;
+			if (k < HG_ARRAY_LEN(dirs)) {
+				g->on = (enum hg_geo_on)k;
+				continue;
+			}
+		}
+		if (n && s[0] == '!') {
+			g->negated = true;
+			s++, n--;
+		}
+		bool ok = n == 2;
+		for (size_t c = 0; ok && c < n; c++)
+			ok = (s[c] >= 'A' && s[c] <= 'Z') || (s[c] >= 'a' && s[c] <= 'z');
+		if (!ok) {
+			hg_diag_error(p->d, loc_at(p, it.a),
+				      "geoip: '%.*s' is not a two-letter country code (ISO 3166 alpha-2)",
+				      (int)(it.b - it.a), p->c.v + it.a);
+			hg_vec_free(&cc);
+			return;
+		}
+		hg_vec_push(&cc, (size_t)(s - p->c.v));
+	}
+	if (!cc.n) {
+		hg_diag_error(p->d, loc_at(p, a), "geoip needs at least one country code");
+		hg_vec_free(&cc);
+		return;
+	}
+	g->codes = hg_arena_alloc(p->rs->arena, cc.n * sizeof(*g->codes));
+	for (size_t k = 0; k < cc.n; k++) {
+		g->codes[k][0] = (char)(p->c.v[cc.v[k]] & ~0x20); /* upper case */
+		g->codes[k][1] = (char)(p->c.v[cc.v[k] + 1] & ~0x20);
+		g->codes[k][2] = 0;
+	}
+	g->n_codes = cc.n;
+	hg_vec_free(&cc);
+	x->r.geoip = g;
+}
+
 static struct hg_match *last_content(struct sp *p, struct rctx *x, size_t at, const char *kw)
 {
 	if (x->last < 0) {
@@ -967,6 +1194,7 @@ static void apply_option(struct sp *p, struct rctx *x, const struct kwdef *k, si
 		hg_vec_push(&x->m, nm);
 		x->last = (long)x->m.n - 1;
 		x->cur_has = true;
+		x->has_content = true;
 		break;
 	}
 	case KW_NOCASE:
@@ -1024,7 +1252,23 @@ static void apply_option(struct sp *p, struct rctx *x, const struct kwdef *k, si
 		x->r.noalert = true;
 		break;
 	case KW_GEOIP:
+		once(p, &x->seen_geoip, kwpos, k->name);
 		parse_geoip(p, x, va, vb, kwpos);
+		break;
+	case KW_PCRE:
+		parse_pcre(p, x, va, vb, kwpos);
+		break;
+	case KW_TCP_FLAGS:
+		once(p, &x->seen_tcp_flags, kwpos, k->name);
+		parse_tcp_flags(p, x, va, vb);
+		break;
+	case KW_DSIZE:
+		once(p, &x->seen_dsize, kwpos, k->name);
+		parse_dsize(p, x, va, vb);
+		break;
+	case KW_SSL_VERSION:
+		once(p, &x->seen_sslv, kwpos, k->name);
+		parse_ssl_version(p, x, va, vb);
 		break;
 	case KW_FLOWBITS:
 		parse_flowbits(p, x, va, vb);
@@ -1044,8 +1288,20 @@ static void apply_option(struct sp *p, struct rctx *x, const struct kwdef *k, si
 /* Checks that need the whole rule (a modifier may follow its content). */
 static void check_matches(struct sp *p, struct rctx *x)
 {
+	if ((x->r.ssl_version | x->r.ssl_version_not) && !(x->r.flow & HG_FLOW_TO_SERVER))
+		hg_diag_error(p->d, x->r.loc,
+			      "ssl_version needs flow:to_server here: hostgate reads the client's ClientHello "
+			      "only, never the server's version that Suricata would match on replies");
 	for (size_t i = 0; i < x->m.n; i++) {
 		const struct hg_match *m = &x->m.v[i];
+		/* ANFW's rule caveats: "pcre is only allowed together with
+		 * content, tls.sni, http.host or dns.query". */
+		if (m->kind == HG_MATCH_PCRE && !x->has_content && m->buffer != HG_BUF_TLS_SNI &&
+		    m->buffer != HG_BUF_HTTP_HOST && m->buffer != HG_BUF_DNS_QUERY)
+			hg_diag_error(p->d, m->loc,
+				      "pcre on '%s' without a content: ANFW allows pcre only together with "
+				      "content, tls.sni, http.host or dns.query",
+				      hg_buffer_name(m->buffer));
 		if (m->kind != HG_MATCH_CONTENT)
 			continue;
 		if (m->startswith && (m->offset >= 0 || m->depth >= 0 || m->distance != INT32_MIN ||

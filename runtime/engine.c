@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Suricata's packet_alert_max default is 15; alerts beyond the cap are
@@ -47,6 +48,7 @@ struct eng_cgroup {
 	enum hg_buffer buffer;
 	bool dotprefix;
 	const struct hg_match **m;
+	void **re; /* per m: the compiled pcre, NULL for a content */
 	size_t n;
 };
 
@@ -104,6 +106,7 @@ struct hg_engine {
 	size_t n_port_indexed, n_addr_indexed;
 	size_t bytes;
 	bool strict;
+	uint32_t buffers; /* bit per enum hg_buffer some rule reads */
 };
 
 /* ------------------------------------------------------------ names */
@@ -245,7 +248,8 @@ static void build_matches(struct hg_engine *e, struct eng_rule *er)
 	for (size_t i = 0; i < r->n_matches; i++) {
 		const struct hg_match *m = &r->matches[i];
 		er->dns_query |= m->buffer == HG_BUF_DNS_QUERY;
-		if (m->kind != HG_MATCH_CONTENT) {
+		e->buffers |= 1u << m->buffer;
+		if (m->kind != HG_MATCH_CONTENT && m->kind != HG_MATCH_PCRE) {
 			er->other[er->n_other++] = m;
 			continue;
 		}
@@ -258,8 +262,13 @@ static void build_matches(struct hg_engine *e, struct eng_rule *er)
 			g->buffer = m->buffer;
 			g->dotprefix = m->dotprefix;
 			g->m = xcalloc(r->n_matches, sizeof(*g->m));
-			e->bytes += r->n_matches * sizeof(*g->m);
+			g->re = xcalloc(r->n_matches, sizeof(*g->re));
+			e->bytes += r->n_matches * (sizeof(*g->m) + sizeof(*g->re));
 		}
+		/* A pattern that does not compile here (the loader compiled it)
+		 * never matches: pcre_find() refuses a NULL one. */
+		if (m->kind == HG_MATCH_PCRE)
+			g->re[g->n] = hg_eng_pcre_compile(m);
 		g->m[g->n++] = m;
 	}
 }
@@ -476,8 +485,12 @@ void hg_engine_free(struct hg_engine *e)
 	if (!e)
 		return;
 	for (size_t i = 0; i < e->n_rules; i++) {
-		for (size_t k = 0; k < e->rules[i].n_cg; k++)
+		for (size_t k = 0; k < e->rules[i].n_cg; k++) {
+			for (size_t j = 0; j < e->rules[i].cg[k].n; j++)
+				hg_eng_pcre_free(e->rules[i].cg[k].re[j]);
+			free(e->rules[i].cg[k].re);
 			free(e->rules[i].cg[k].m);
+		}
 		free(e->rules[i].cg);
 		free(e->rules[i].other);
 	}
@@ -495,6 +508,11 @@ void hg_engine_free(struct hg_engine *e)
 	free(e->rules);
 	free(e->sl);
 	free(e);
+}
+
+bool hg_engine_uses_buffer(const struct hg_engine *e, enum hg_buffer b)
+{
+	return (e->buffers >> b) & 1;
 }
 
 void hg_engine_get_info(const struct hg_engine *e, struct hg_engine_info *out)
@@ -611,6 +629,21 @@ static bool get_buffer(enum hg_buffer b, const struct hg_eng_pkt *p, const struc
 		if (a->proto == HG_APP_TLS || a->proto == HG_APP_QUIC)
 			s = &a->ja4;
 		break;
+	case HG_BUF_JA3_HASH:
+		/* Suricata's ja3.hash/ja3.string: TLS only (its QUIC JA3 is a
+		 * separate app layer); set with the complete ClientHello. */
+		if (a->proto == HG_APP_TLS)
+			s = &a->ja3_hash;
+		break;
+	case HG_BUF_JA3_STRING:
+		if (a->proto == HG_APP_TLS)
+			s = &a->ja3_string;
+		break;
+	case HG_BUF_HTTP_REQUEST_HEADER:
+		/* The header block; request_header_match() splits it. */
+		if (a->proto == HG_APP_HTTP && a->http_request_headers)
+			s = &a->http_headers_raw;
+		break;
 	default:
 		break;
 	}
@@ -675,6 +708,113 @@ static bool app_layer_match(const struct hg_rule *r, const struct hg_eng_app *a)
 	return (a->proto == want) != r->app_layer_not;
 }
 
+/* tcp.flags (Suricata detect-tcp-flags.c): the packet's flags minus the
+ * ignored ones; '=' exactly, '+' all of these, '*' any of these, '!' none.
+ * Only TCP packets match. */
+static bool tcp_flags_match(const struct hg_tcp_flag_match *t, const struct hg_eng_pkt *p)
+{
+	if (p->ip_proto != 6)
+		return false;
+	uint8_t f = p->tcp_flags & (uint8_t)~t->ignore;
+	switch (t->mode) {
+	case '+': return (f & t->flags) == t->flags;
+	case '*': return (f & t->flags) != 0;
+	case '!': return (f & t->flags) == 0;
+	default: return f == t->flags;
+	}
+}
+
+/* dsize (detect-dsize.c): the packet's payload length; N<>M exclusive. */
+static bool dsize_match(const struct hg_dsize *d, size_t n)
+{
+	switch (d->mode) {
+	case '<': return n < d->a;
+	case '>': return n > d->a;
+	case '!': return n != d->a;
+	case 'r': return n > d->a && n < d->b;
+	default: return n == d->a;
+	}
+}
+
+/* geoip: the packet's source and/or destination in the countries' networks
+ * (detect-geoip.c: src, dst, both = AND, any = OR); by the packet's own
+ * addresses, whichever way a "<>" rule matched. */
+static bool geoip_match(const struct hg_geoip *g, const struct hg_eng_pkt *p)
+{
+	bool s = g->on != HG_GEO_DST && ipset_has(&g->set, &p->src);
+	bool d = g->on != HG_GEO_SRC && ipset_has(&g->set, &p->dst);
+	switch (g->on) {
+	case HG_GEO_SRC: return s;
+	case HG_GEO_DST: return d;
+	case HG_GEO_BOTH: return s && d;
+	default: return s || d;
+	}
+}
+
+/* ssl_version (detect-ssl-version.c): the client's version from its
+ * ClientHello (the first valid supported_versions entry, else
+ * legacy_version), compared with every listed version; one '!' negates
+ * the whole list. The loader requires flow:to_server. */
+static bool ssl_version_match(const struct hg_rule *r, const struct hg_eng_app *a)
+{
+	if (a->proto != HG_APP_TLS || !(a->ssl_state & HG_SSL_CLIENT_HELLO))
+		return false;
+	uint32_t v = 0;
+	switch (a->tls_version) {
+	case 0x0002: v = HG_SSLV_SSL2; break;
+	case 0x0300: v = HG_SSLV_SSL3; break;
+	case 0x0301: v = HG_SSLV_TLS10; break;
+	case 0x0302: v = HG_SSLV_TLS11; break;
+	case 0x0303: v = HG_SSLV_TLS12; break;
+	case 0x0304: v = HG_SSLV_TLS13; break;
+	default:
+		if ((a->tls_version >> 8) == 0x7f)
+			v = HG_SSLV_TLS13; /* TLS 1.3 drafts */
+		break;
+	}
+	bool in = (v & (r->ssl_version | r->ssl_version_not)) != 0;
+	return in != (r->ssl_version_not != 0);
+}
+
+/* http.request_header (Suricata HTTP keywords): a multi-buffer, one
+ * "Name: value" per request header line; the rule's matches must all hold
+ * on one of them. */
+static bool request_header_match(const struct eng_cgroup *g, const struct hg_eng_app *a)
+{
+	const uint8_t *p = a->http_headers_raw.p, *end = p + a->http_headers_raw.len;
+	uint8_t small[512];
+	uint8_t *tmp = a->http_headers_raw.len + 2 <= sizeof(small) ? small : malloc(a->http_headers_raw.len + 2);
+	bool hit = false;
+	if (!tmp)
+		return false;
+	while (p < end && !hit) {
+		const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
+		const uint8_t *le = nl ? nl : end;
+		const uint8_t *q = le;
+		if (q > p && q[-1] == '\r')
+			q--;
+		const uint8_t *colon = memchr(p, ':', (size_t)(q - p));
+		if (colon && colon > p && *p != ' ' && *p != '\t') {
+			const uint8_t *v = colon + 1;
+			while (v < q && (*v == ' ' || *v == '\t'))
+				v++;
+			const uint8_t *ve = q;
+			while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+				ve--;
+			size_t nn = (size_t)(colon - p), vn = (size_t)(ve - v);
+			memcpy(tmp, p, nn);
+			tmp[nn] = ':';
+			tmp[nn + 1] = ' ';
+			memcpy(tmp + nn + 2, v, vn);
+			hit = hg_eng_content_match(g->m, g->re, g->n, tmp, nn + 2 + vn, g->dotprefix);
+		}
+		p = nl ? nl + 1 : end;
+	}
+	if (tmp != small)
+		free(tmp);
+	return hit;
+}
+
 /* The rule's header, flow and ssl_state options, and matches. On a
  * DOMAINSET match *sid is the matching target's sid. */
 static bool rule_match(const struct eng_rule *er, const struct hg_eng_pkt *p,
@@ -711,6 +851,14 @@ static bool rule_match(const struct eng_rule *er, const struct hg_eng_pkt *p,
 	if (!addr_side(er, &p->src, p->sport, &p->dst, p->dport, has_ports) &&
 	    !(r->bidirectional && addr_side(er, &p->dst, p->dport, &p->src, p->sport, has_ports)))
 		return false;
+	if (r->has_tcp_flags && !tcp_flags_match(&r->tcp_flags, p))
+		return false;
+	if (r->has_dsize && !dsize_match(&r->dsize, p->payload_len))
+		return false;
+	if (r->geoip && !geoip_match(r->geoip, p))
+		return false;
+	if ((r->ssl_version | r->ssl_version_not) && !ssl_version_match(r, a))
+		return false;
 	if (r->ssl_state | r->ssl_state_not) {
 		/* Suricata detect-ssl-state.c: the listed states, negated ones
 		 * flipped; any hit matches. Needs a TLS flow. */
@@ -726,7 +874,12 @@ static bool rule_match(const struct eng_rule *er, const struct hg_eng_pkt *p,
 		/* An absent buffer fails the rule, negated content included. */
 		if (!get_buffer(g->buffer, p, a, &b))
 			return false;
-		if (!hg_eng_content_match(g->m, g->n, b.p, b.len, g->dotprefix))
+		if (g->buffer == HG_BUF_HTTP_REQUEST_HEADER) {
+			if (!request_header_match(g, a))
+				return false;
+			continue;
+		}
+		if (!hg_eng_content_match(g->m, g->re, g->n, b.p, b.len, g->dotprefix))
 			return false;
 	}
 	*sid = r->sid;

@@ -9,12 +9,18 @@
  * at most 255 bytes; longer transformed buffers do not match). */
 #define HG_ENG_DOTPREFIX_MAX 1024
 
-/* Runs the content matches m[0..n) (all on the same buffer, in rule order)
+/* Runs the content and pcre matches m[0..n) (all on the same buffer, in
+ * rule order; re[i] is the compiled pattern of a pcre m[i], else NULL)
  * on buf with Suricata's semantics: offset/depth, startswith/endswith,
  * distance/within relative to the previous match with backtracking,
  * negation, nocase. dotprefix: the buffer is seen with a '.' prepended.
  * Work is bounded by an internal recursion budget. */
-bool hg_eng_content_match(const struct hg_match *const *m, size_t n, const uint8_t *buf,
-			  size_t len, bool dotprefix);
+bool hg_eng_content_match(const struct hg_match *const *m, void *const *re, size_t n,
+			  const uint8_t *buf, size_t len, bool dotprefix);
+
+/* pcre: m's pattern compiled (and JIT-compiled where the platform has it)
+ * for re[] above; NULL if it does not compile (the loader checked it). */
+void *hg_eng_pcre_compile(const struct hg_match *m);
+void hg_eng_pcre_free(void *re);
 
 #endif

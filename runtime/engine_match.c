@@ -6,14 +6,21 @@
  * isdataat:!1,relative). */
 #include "engine_int.h"
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 #include <string.h>
 
 /* Suricata caps content inspection recursion (inspection-recursion-limit);
  * a hostile buffer cannot make one rule cost more than this many steps. */
 #define MATCH_BUDGET 3000
+/* Suricata's pcre match-limit default (detect.pcre.match-limit): a pattern
+ * that backtracks without end on a hostile buffer just does not match. */
+#define PCRE_MATCH_LIMIT 3500
+#define PCRE_DEPTH_LIMIT 1500
 
 struct mctx {
 	const struct hg_match *const *m;
+	void *const *re;
 	size_t n;
 	const uint8_t *buf;
 	size_t len;
@@ -22,7 +29,78 @@ struct mctx {
 
 static bool is_relative(const struct hg_match *m)
 {
+	if (m->kind == HG_MATCH_PCRE)
+		return m->pcre_relative;
 	return m->distance != INT32_MIN || m->within != INT32_MIN;
+}
+
+void *hg_eng_pcre_compile(const struct hg_match *m)
+{
+	int err;
+	PCRE2_SIZE off;
+	pcre2_code *re = pcre2_compile((PCRE2_SPTR)m->pcre, PCRE2_ZERO_TERMINATED,
+				       m->pcre_options | PCRE2_NEVER_UTF, &err, &off, NULL);
+	if (re)
+		pcre2_jit_compile(re, PCRE2_JIT_COMPLETE); /* the interpreter if no JIT */
+	return re;
+}
+
+void hg_eng_pcre_free(void *re)
+{
+	pcre2_code_free(re);
+}
+
+/* One pcre search: Suricata runs a relative pattern on the buffer from the
+ * previous match's end (so '^' anchors there) and an absolute one on the
+ * whole buffer; a retry for a later relative successor starts one byte
+ * after the last match. [*s, *e) is the match in buf. */
+static bool pcre_find(const struct mctx *c, void *re, size_t base, size_t from, size_t *s, size_t *e)
+{
+	if (!re || base > c->len || from > c->len - base)
+		return false;
+	pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+	pcre2_match_context *ctx = pcre2_match_context_create(NULL);
+	if (!md || !ctx) {
+		pcre2_match_data_free(md);
+		pcre2_match_context_free(ctx);
+		return false;
+	}
+	pcre2_set_match_limit(ctx, PCRE_MATCH_LIMIT);
+	pcre2_set_depth_limit(ctx, PCRE_DEPTH_LIMIT);
+	int rc = pcre2_match(re, (PCRE2_SPTR)c->buf + base, c->len - base, from, 0, md, ctx);
+	bool hit = rc >= 0;
+	if (hit) {
+		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+		*s = base + ov[0];
+		*e = base + (ov[1] >= ov[0] ? ov[1] : ov[0]);
+	}
+	pcre2_match_data_free(md);
+	pcre2_match_context_free(ctx);
+	return hit;
+}
+
+static bool match_from(struct mctx *c, size_t i, size_t prev_end);
+
+/* match_from() for a pcre: negated ones must not match from their start;
+ * others backtrack like contents when a relative match follows. */
+static bool pcre_step(struct mctx *c, size_t i, size_t prev_end)
+{
+	const struct hg_match *m = c->m[i];
+	size_t base = m->pcre_relative ? prev_end : 0, s, e, from = 0;
+	if (m->negated) {
+		if (pcre_find(c, c->re[i], base, 0, &s, &e))
+			return false;
+		return match_from(c, i + 1, prev_end);
+	}
+	bool next_relative = i + 1 < c->n && is_relative(c->m[i + 1]);
+	while (pcre_find(c, c->re[i], base, from, &s, &e)) {
+		if (match_from(c, i + 1, e))
+			return true;
+		if (!next_relative || --c->budget < 0)
+			return false;
+		from = s - base + 1;
+	}
+	return false;
 }
 
 static bool bytes_eq(const uint8_t *a, const uint8_t *b, size_t n, bool nocase)
@@ -111,6 +189,8 @@ static bool match_from(struct mctx *c, size_t i, size_t prev_end)
 	const struct hg_match *m = c->m[i];
 	size_t lo, hi, pos = 0;
 
+	if (m->kind == HG_MATCH_PCRE)
+		return pcre_step(c, i, prev_end);
 	if (m->negated) {
 		/* The content must not occur in its window; a negated match does
 		 * not move the relative anchor. */
@@ -132,8 +212,8 @@ static bool match_from(struct mctx *c, size_t i, size_t prev_end)
 	return false;
 }
 
-bool hg_eng_content_match(const struct hg_match *const *m, size_t n, const uint8_t *buf,
-			  size_t len, bool dotprefix)
+bool hg_eng_content_match(const struct hg_match *const *m, void *const *re, size_t n,
+			  const uint8_t *buf, size_t len, bool dotprefix)
 {
 	uint8_t tmp[HG_ENG_DOTPREFIX_MAX + 1];
 
@@ -148,6 +228,6 @@ bool hg_eng_content_match(const struct hg_match *const *m, size_t n, const uint8
 		buf = tmp;
 		len++;
 	}
-	struct mctx c = {.m = m, .n = n, .buf = buf, .len = len, .budget = MATCH_BUDGET};
+	struct mctx c = {.m = m, .re = re, .n = n, .buf = buf, .len = len, .budget = MATCH_BUDGET};
 	return match_from(&c, 0, 0);
 }

@@ -324,6 +324,7 @@ enum hg_parse http_request_parse(const uint8_t *buf, size_t len, size_t limit,
 	}
 
 	/* header fields (RFC 9112 §5) */
+	size_t hstart = next;
 	for (pos = next;;) {
 		size_t ns, ne, vstart, vend, colon;
 
@@ -333,10 +334,12 @@ enum hg_parse http_request_parse(const uint8_t *buf, size_t len, size_t limit,
 				return HG_PARSE_NEED_MORE;
 			out->flags |= HTTP_F_TRUNCATED;
 			out->consumed = pos;
+			out->headers = (struct hg_slice){ buf + hstart, pos - hstart };
 			break;
 		}
 		if (le == pos) { /* the empty line: end of the header section */
 			out->consumed = next;
+			out->headers = (struct hg_slice){ buf + hstart, pos - hstart };
 			break;
 		}
 		if (is_ows(buf[pos])) {

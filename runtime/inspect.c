@@ -27,6 +27,8 @@ struct hg_inspector {
 	uint8_t tls_scratch[TLS_SCRATCH_MAX];
 	/* DNS question names as parsed, before the flow keeps its copy. */
 	uint8_t dns_names[DNS_NAMES_CAP];
+	/* The JA3 string of the hello being parsed (hashed, kept if wanted). */
+	char ja3_scratch[TLS_JA3_MAX];
 	/* The packet being inspected, for the alert callback. */
 	struct hg_flow *cur_flow;
 	enum hg_dir cur_dir;
@@ -48,6 +50,8 @@ static void release_app(struct hg_inspector *ins, struct hg_iflow *fi)
 		ins->quic_states--;
 	}
 	free(fi->buf->dns);
+	free(fi->buf->ja3_string);
+	free(fi->buf->http_head);
 	free(fi->buf);
 	fi->buf = NULL;
 }
@@ -214,6 +218,36 @@ static void keep_ja4(struct hg_iflow_app *b, struct hg_iflow *fi, const struct t
 	fi->app.ja4 = (struct hg_slice){b->ja4, b->ja4_len};
 }
 
+/* ja3.hash always (33 bytes); ja3.string only when a rule reads it. */
+static void keep_ja3(struct hg_inspector *ins, struct hg_iflow_app *b, struct hg_iflow *fi,
+		     const struct tls_hello *h)
+{
+	size_t n = tls_ja3_string(h, ins->ja3_scratch, sizeof(ins->ja3_scratch));
+	if (n > sizeof(ins->ja3_scratch))
+		return; /* cannot happen for a hello under TLS_HELLO_MAX */
+	tls_ja3_hash(ins->ja3_scratch, n, b->ja3);
+	fi->app.ja3_hash = (struct hg_slice){(const uint8_t *)b->ja3, 32};
+	if (!hg_engine_uses_buffer(ins->engine, HG_BUF_JA3_STRING))
+		return;
+	free(b->ja3_string);
+	b->ja3_string = malloc(n ? n : 1);
+	if (!b->ja3_string) {
+		ins->st.appbuf_nomem++;
+		return;
+	}
+	memcpy(b->ja3_string, ins->ja3_scratch, n);
+	fi->app.ja3_string = (struct hg_slice){(const uint8_t *)b->ja3_string, n};
+}
+
+/* The request head, copied whole so the rule buffers are never cut; the
+ * slices of req (into data) are moved onto the copy. */
+static struct hg_slice head_slice(const struct hg_iflow_app *b, const uint8_t *data, struct hg_slice s)
+{
+	if (!s.p || !b->http_head)
+		return (struct hg_slice){0};
+	return (struct hg_slice){b->http_head + (s.p - data), s.len};
+}
+
 static void detect_tls(struct hg_inspector *ins, struct hg_iflow *fi, const uint8_t *data, size_t len)
 {
 	struct tls_hello h;
@@ -238,9 +272,11 @@ static void detect_tls(struct hg_inspector *ins, struct hg_iflow *fi, const uint
 	fi->app.proto = HG_APP_TLS;
 	fi->app.ssl_state |= HG_SSL_CLIENT_HELLO;
 	fi->ech = h.ech;
+	fi->app.tls_version = tls_client_version(&h);
 	if (b) {
 		fi->app.tls_sni = keep(b->sni, sizeof(b->sni), &b->sni_len, h.sni);
 		keep_ja4(b, fi, &h, false);
+		keep_ja3(ins, b, fi, &h);
 	}
 	fi->done = 1;
 	if (h.ech)
@@ -270,9 +306,18 @@ static void detect_http(struct hg_inspector *ins, struct hg_iflow *fi, const uin
 		return;
 	fi->app.http_request_line = true;
 	fi->app.http_request_headers = true;
-	fi->app.http_method = keep(b->method, sizeof(b->method), &b->method_len, req.method);
-	fi->app.http_uri = keep(b->url, sizeof(b->url), &b->url_len, req.target);
-	fi->app.http_user_agent = keep(b->ua, sizeof(b->ua), &b->ua_len, req.user_agent);
+	free(b->http_head);
+	b->http_head = malloc(req.consumed ? req.consumed : 1);
+	if (!b->http_head) {
+		/* No copy, no buffers: rules on them cannot match; counted. */
+		ins->st.appbuf_nomem++;
+	} else {
+		memcpy(b->http_head, data, req.consumed);
+	}
+	fi->app.http_method = head_slice(b, data, req.method);
+	fi->app.http_uri = head_slice(b, data, req.target);
+	fi->app.http_user_agent = head_slice(b, data, req.user_agent);
+	fi->app.http_headers_raw = head_slice(b, data, req.headers);
 	keep(b->protocol, sizeof(b->protocol), &b->protocol_len, req.version);
 	if (req.host.p) {
 		b->host_len = (uint16_t)req.host.len;

@@ -2,6 +2,7 @@
  * technical_details/JA4.md) of a parsed ClientHello, for the ja4.hash rule
  * buffer: "t13d1516h2_8daaf6152771_e5627efa2ab1". */
 #include "hostgate/appparse.h"
+#include "hello_walk.h"
 
 #include <openssl/evp.h>
 #include <stdlib.h>
@@ -12,37 +13,6 @@
 #define JA4_LIST_MAX 512
 
 enum { EXT_SNI = 0x0000, EXT_SIGALGS = 0x000d, EXT_ALPN = 0x0010, EXT_SUPPORTED_VERSIONS = 0x002b };
-
-/* One bounds-checked reader over a slice. */
-struct jcur {
-	const uint8_t *p;
-	size_t n;
-};
-
-static bool jtake(struct jcur *c, size_t k, const uint8_t **out)
-{
-	if (c->n < k)
-		return false;
-	*out = c->p;
-	c->p += k;
-	c->n -= k;
-	return true;
-}
-
-static bool ju16(struct jcur *c, uint16_t *v)
-{
-	const uint8_t *b;
-	if (!jtake(c, 2, &b))
-		return false;
-	*v = (uint16_t)(b[0] << 8 | b[1]);
-	return true;
-}
-
-/* RFC 8701: 0x?a?a with both bytes equal. */
-static bool is_grease(uint16_t v)
-{
-	return (v & 0x0f0f) == 0x0a0a && (v >> 8) == (v & 0xff);
-}
 
 static int cmp_u16(const void *a, const void *b)
 {

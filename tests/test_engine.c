@@ -1150,7 +1150,8 @@ static bool cm(const char *buf, struct hg_match *m, size_t n, bool dot)
 	const struct hg_match *mp[8];
 	for (size_t i = 0; i < n; i++)
 		mp[i] = &m[i];
-	return hg_eng_content_match(mp, n, (const uint8_t *)buf, strlen(buf), dot);
+	void *re[8] = {0};
+	return hg_eng_content_match(mp, re, n, (const uint8_t *)buf, strlen(buf), dot);
 }
 
 static struct hg_match mk(const char *s)

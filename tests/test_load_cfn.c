@@ -843,8 +843,8 @@ Test(cfn_bad, stateful_rule_errors_at_yaml_nodes)
 	     "      RuleOptions:\n"
 	     "        - Keyword: msg\n"
 	     "          Settings: [this is a stateful drop rule]\n"
-	     "        - Keyword: pcre\n"
-	     "          Settings: [\"/x/\"]\n"
+	     "        - Keyword: lua\n"
+	     "          Settings: [\"x.lua\"]\n"
 	     "        - Keyword: sid\n"
 	     "          Settings: [\"1234\"]\n"
 	     "    - Action: ALERT\n"
@@ -857,7 +857,7 @@ Test(cfn_bad, stateful_rule_errors_at_yaml_nodes)
 	}
 	cr_expect(!l.ok);
 	expect_error(&l, 10, 27, "70000");
-	expect_error(&l, 14, 20, "pcre");
+	expect_error(&l, 14, 20, "lua");
 	expect_error(&l, 19, 39, "10.0.0.0/33");
 	done(&l);
 }

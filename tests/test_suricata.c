@@ -309,17 +309,23 @@ Test(suricata_valid, yaml_block_base)
 	parsed_free(&p);
 }
 
-Test(suricata_valid, geoip_warns_once_per_group)
+/* geoip is read at load and resolved at finalize (against --geoip-db):
+ * loading alone neither warns nor refuses; a missing database is an error
+ * of finalize (tests/bad/geoip-no-database). */
+Test(suricata_valid, geoip_parsed)
 {
 	struct parsed p;
 	parse(&p, "alert ip $HOME_NET any -> any any (msg:\"RU\"; flow:to_server; geoip:dst,RU; sid:1;)\n"
-		  "alert ip $HOME_NET any -> any any (msg:\"CN\"; flow:to_server; geoip:src,!US,UK; sid:2;)\n"
-		  "alert ip $HOME_NET any -> any any (msg:\"x\"; sid:3;)\n");
+		  "alert ip $HOME_NET any -> any any (msg:\"CN\"; flow:to_server; geoip:src,!US,gb; sid:2;)\n"
+		  "alert ip $HOME_NET any -> any any (msg:\"x\"; geoip:CN; sid:3;)\n");
 	cr_assert(p.ok);
-	cr_assert_eq(p.d.errors, 0);
-	cr_assert_eq(p.d.warnings, 1);
-	cr_assert_not_null(find_diag(&p.d, HG_DIAG_WARNING, 1, 62, "geoip needs a GeoIP database"));
-	cr_assert(p.g->rules[0]->never_matches && p.g->rules[1]->never_matches && !p.g->rules[2]->never_matches);
+	cr_assert_eq(p.d.errors + p.d.warnings, 0);
+	const struct hg_geoip *g0 = p.g->rules[0]->geoip, *g1 = p.g->rules[1]->geoip, *g2 = p.g->rules[2]->geoip;
+	cr_assert(g0 && g0->on == HG_GEO_DST && !g0->negated && g0->n_codes == 1 && !strcmp(g0->codes[0], "RU"));
+	/* One '!' negates the whole list (Suricata detect-geoip.c). */
+	cr_assert(g1 && g1->on == HG_GEO_SRC && g1->negated && g1->n_codes == 2 && !strcmp(g1->codes[1], "GB"));
+	/* No direction: any. */
+	cr_assert(g2 && g2->on == HG_GEO_ANY && g2->n_codes == 1);
 	parsed_free(&p);
 }
 
@@ -402,8 +408,8 @@ static const struct bad_case bad_rules[] = {
 	{R("flow:established,not_established; sid:1;"), "not_established", "contradicts"},
 	{R("flow:sideways; sid:1;"), "sideways", "unknown flow option 'sideways'"},
 	{R("ssl_state:client_bye; sid:1;"), "client_bye", "unknown ssl_state 'client_bye'"},
-	{"drop http any any -> any any (http.uri; content:\"/x\"; pcre:\"/a+/\"; sid:9;)", "pcre",
-	 "unsupported keyword 'pcre'"},
+	{"drop http any any -> any any (http.uri; content:\"/x\"; lua:\"a.lua\"; sid:9;)", "lua",
+	 "unsupported keyword 'lua'"},
 	{R("xbits:set,x,track ip_src; sid:1;"), "xbits", "unsupported keyword 'xbits'"},
 	{R("threshold: type limit, track by_src, count 1, seconds 60; sid:1;"), "threshold",
 	 "unsupported keyword 'threshold'"},
@@ -449,7 +455,28 @@ static const struct bad_case bad_rules[] = {
 	{R("msg; sid:1;"), "msg", "'msg' needs a value"},
 	{R("msg:; sid:1;"), "; sid", "empty value for 'msg'"},
 	{R("msg:\"a\\x\"; sid:1;"), "\\x", "invalid escape in msg"},
-	{R("geoip:up,RU; sid:1;"), "up,", "geoip needs src, dst, both or any"},
+	{R("geoip:upx,RU; sid:1;"), "upx", "'upx' is not a two-letter country code"},
+	{R("geoip:src,RU; geoip:dst,CN; sid:1;"), "geoip:dst", "'geoip' given twice"},
+	/* pcre (Suricata payload keywords, pcre; ANFW suricata-limitations-caveats:
+	 * "pcre is only allowed together with content, tls.sni, http.host or
+	 * dns.query"). */
+	{R("pcre:\"/a/\"; sid:1;"), "pcre", "ANFW allows pcre only together with content, tls.sni, "
+					 "http.host or dns.query"},
+	{R("content:\"a\"; pcre:\"/a/Q\"; sid:1;"), "Q\"", "pcre modifier 'Q' is not supported"},
+	{R("content:\"a\"; pcre:\"/a/U\"; sid:1;"), "U\"", "pcre modifier 'U' is not supported"},
+	{R("content:\"a\"; pcre:\"/a(/\"; sid:1;"), "/\"; sid", "invalid pcre: missing closing parenthesis"},
+	{R("content:\"a\"; pcre:\"a\"; sid:1;"), "a\"; sid", "pcre needs \"/pattern/flags\""},
+	{R("content:\"a\"; pcre:/a/; sid:1;"), "/a/", "'pcre' needs a quoted string"},
+	{R("pcre:\"/a/R\"; content:\"a\"; sid:1;"), "pcre", "pcre with R (relative) needs a content or pcre"},
+	/* tcp.flags, dsize, ssl_version (Suricata header, payload and TLS
+	 * keywords pages). */
+	{R("tcp.flags:SX; sid:1;"), "X;", "unknown TCP flag 'X'"},
+	{R("tcp.flags:S,; sid:1;"), ";", "tcp.flags needs flags"},
+	{R("dsize:5<>3; sid:1;"), "5<>3", "invalid dsize '5<>3'"},
+	{R("dsize:<0; sid:1;"), "<0", "dsize:<0 matches no packet"},
+	{R("dsize:70000; sid:1;"), "70000", "invalid dsize"},
+	{R("ssl_version:tls9; flow:to_server; sid:1;"), "tls9", "unknown ssl_version 'tls9'"},
+	{R("ssl_version:tls1.2; sid:1;"), "alert", "ssl_version needs flow:to_server"},
 	{R("geoip:dst,RUS; sid:1;"), "RUS", "not a two-letter country code"},
 	{R("geoip:dst; sid:1;"), "dst;", "at least one country code"},
 	{H("content:\"a\"; http_host; http_uri; sid:1;"), "http_uri", "modifies a content already in 'http.host'"},
@@ -482,8 +509,8 @@ Test(suricata_bad, exact_columns)
 	parse(&p, "# a comment\ndrop tcp $HOME_NET any -> any 70000 (msg:\"bad port\"; sid:1;)\n");
 	cr_assert_not_null(find_diag(&p.d, HG_DIAG_ERROR, 2, 31, "70000"), "%s", diag_text(&p.d));
 	parsed_free(&p);
-	parse(&p, "drop http any any -> any any (http.uri; content:\"/x\"; pcre:\"/a+/\"; sid:9;)\n");
-	cr_assert_not_null(find_diag(&p.d, HG_DIAG_ERROR, 1, 55, "unsupported keyword 'pcre'"), "%s",
+	parse(&p, "drop http any any -> any any (http.uri; content:\"/x\"; lua:\"a.lua\"; sid:9;)\n");
+	cr_assert_not_null(find_diag(&p.d, HG_DIAG_ERROR, 1, 55, "unsupported keyword 'lua'"), "%s",
 			   diag_text(&p.d));
 	parsed_free(&p);
 }
@@ -738,7 +765,7 @@ Test(corpus, aws_cfn_templates_rules_strings)
 	size_t np = 0;
 	walk_yaml(dir, paths, &np, 64);
 	cr_assert_gt(np, 0);
-	size_t strings = 0, rules = 0, geoip = 0;
+	size_t strings = 0, rules = 0;
 	for (size_t f = 0; f < np; f++) {
 		struct rules_string rsx[16];
 		size_t n = find_rules_strings(paths[f], rsx, 16);
@@ -748,11 +775,9 @@ Test(corpus, aws_cfn_templates_rules_strings)
 			parse_at(&p, rsx[i].text, (struct hg_loc){paths[f], rsx[i].line, col}, true);
 			for (size_t k = 0; k < p.d.recs.n; k++) {
 				const struct hg_diag_record *r = &p.d.recs.v[k];
-				if (r->level == HG_DIAG_WARNING) {
-					cr_assert(strstr(r->msg, "geoip"), "%s", r->msg);
-					geoip++;
-					continue;
-				}
+				/* geoip is resolved at finalize (--geoip-db): loading
+				 * warns about nothing. */
+				cr_assert(r->level != HG_DIAG_WARNING, "%s", r->msg);
 				bool known = false;
 				for (size_t m = 0; m < HG_ARRAY_LEN(not_implemented); m++)
 					known |= strstr(r->msg, "unsupported keyword") &&
@@ -776,7 +801,6 @@ Test(corpus, aws_cfn_templates_rules_strings)
 	}
 	cr_assert_geq(strings, 2);
 	cr_assert_geq(rules, 30);
-	cr_assert_eq(geoip, strings); /* one warning per group using geoip */
 }
 
 /* ============================================================ domain files */

@@ -90,6 +90,19 @@ enum hg_parse tls_handshake_parse(const uint8_t *msg, size_t len, struct tls_hel
 #define TLS_JA4_LEN 36
 size_t tls_ja4(const struct tls_hello *h, bool quic, char out[TLS_JA4_LEN + 1]);
 
+/* JA3 (Salesforce's JA3 spec) of a parsed ClientHello (runtime/ja3.c):
+ * "version,ciphers,extensions,groups,point_formats" in decimal, GREASE
+ * values (RFC 8701) left out. Writes at most cap bytes (no NUL) and returns
+ * the full length; TLS_JA3_MAX always fits. */
+#define TLS_JA3_MAX (6u * TLS_HELLO_MAX / 2u + 64u)
+size_t tls_ja3_string(const struct tls_hello *h, char *out, size_t cap);
+/* MD5 of s as 32 lower-case hex digits and a NUL (libcrypto). */
+void tls_ja3_hash(const char *s, size_t n, char out[33]);
+/* The client's TLS version as Suricata's ssl_version reads it: the first
+ * supported_versions entry that is a TLS version (GREASE skipped), else
+ * legacy_version. */
+uint16_t tls_client_version(const struct tls_hello *h);
+
 /* ---- HTTP/1.x request (runtime/http.c) ---------------------------------- */
 
 enum {
@@ -129,6 +142,7 @@ struct http_req {
 				       /* no trailing dots; NULL when there is none */
 	struct hg_slice user_agent;    /* first User-Agent value */
 	struct hg_slice header_names;  /* "\r\nName\r\n...\r\n" in bufs->names */
+	struct hg_slice headers;       /* the header lines as sent, up to the empty line */
 	unsigned n_headers;
 	uint32_t flags;                /* HTTP_F_* */
 	size_t consumed;               /* request line + headers + empty line */

@@ -120,6 +120,14 @@ struct hg_eng_app {
 	/* ja4.hash: the JA4 fingerprint of the TLS or QUIC ClientHello; set
 	 * once the whole ClientHello is parsed (absent before). */
 	struct hg_slice ja4;
+	/* ja3.hash (32 hex digits) and ja3.string of the TLS ClientHello, and
+	 * the client's version as Suricata's ssl_version reads it (first valid
+	 * supported_versions entry, else legacy_version): with ja4. */
+	struct hg_slice ja3_hash, ja3_string;
+	uint16_t tls_version;
+	/* http.request_header: the request's header lines as sent (between
+	 * the request line and the empty line), with http_request_headers. */
+	struct hg_slice http_headers_raw;
 };
 
 /* Per-flow engine state: caller-allocated, zeroed by hg_eng_flow_init().
@@ -223,6 +231,10 @@ bool hg_engine_flow_decider(const struct hg_engine *e, const struct hg_eng_flow 
  * what snprintf returns. */
 int hg_engine_describe(const struct hg_engine *e, const struct hg_eng_flow *f, char *buf,
 		       size_t len);
+
+/* Whether some rule reads sticky buffer b: buffers that cost memory per
+ * flow (ja3.string) are kept only then. */
+bool hg_engine_uses_buffer(const struct hg_engine *e, enum hg_buffer b);
 
 /* Sizes of the precomputed tables, for `check` and benchmarks. */
 struct hg_engine_info {

@@ -34,13 +34,16 @@ struct hg_iflow_app {
 	uint8_t sni[256];
 	uint8_t host[256];
 	uint8_t names[512];
-	uint8_t url[256];
-	uint8_t ua[128];
-	uint8_t method[16];
 	uint8_t protocol[16];
-	uint16_t sni_len, host_len, names_len, url_len, ua_len, method_len, protocol_len;
+	uint16_t sni_len, host_len, names_len, protocol_len;
 	uint8_t ja4[40]; /* ja4.hash (TLS_JA4_LEN bytes) */
 	uint16_t ja4_len;
+	char ja3[33];    /* ja3.hash */
+	char *ja3_string; /* ja3.string, malloc'd, only when a rule reads it */
+	/* The HTTP request line and headers as sent (malloc'd, at most the
+	 * stream's inspection depth): http.uri, http.method, http.user_agent
+	 * and http.request_header point into it, untruncated. */
+	uint8_t *http_head;
 	struct quic_state *quic; /* UDP flows that look like QUIC */
 	/* dns.query: one allocation, the slices then the names they point to */
 	struct hg_slice *dns;

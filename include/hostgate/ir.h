@@ -112,6 +112,9 @@ enum hg_buffer {
 	HG_BUF_HTTP_USER_AGENT,
 	HG_BUF_DNS_QUERY,
 	HG_BUF_JA4_HASH,     /* ja4.hash: the JA4 fingerprint of the TLS/QUIC ClientHello */
+	HG_BUF_JA3_HASH,     /* ja3.hash: MD5 of the JA3 string, 32 lower-case hex digits */
+	HG_BUF_JA3_STRING,   /* ja3.string: "version,ciphers,extensions,groups,formats" */
+	HG_BUF_HTTP_REQUEST_HEADER, /* http.request_header: each "Name: value" on its own */
 	HG_BUF__COUNT
 };
 
@@ -119,6 +122,7 @@ enum hg_match_kind {
 	HG_MATCH_CONTENT,   /* content:"..." with modifiers */
 	HG_MATCH_DOMAINSET, /* a whole domain list, one matcher: sid per target */
 	HG_MATCH_BUFFER_PRESENT, /* the sticky buffer exists (e.g. a bare tls.sni;) */
+	HG_MATCH_PCRE,      /* pcre:"/re/flags": a PCRE2 pattern on the buffer */
 };
 
 struct hg_domain_list;
@@ -134,6 +138,12 @@ struct hg_match {
 	bool negated, nocase, startswith, endswith;
 	int32_t offset, depth;   /* -1 when unset */
 	int32_t distance, within;/* relative to the previous match; INT32_MIN when unset */
+	/* HG_MATCH_PCRE: the pattern between the slashes as written, PCRE2
+	 * compile options from the flags, and /R (relative to the previous
+	 * match). negated is pcre:!"...". The engine compiles its own copy. */
+	const char *pcre, *pcre_flags;
+	uint32_t pcre_options;
+	bool pcre_relative;
 	/* HG_MATCH_DOMAINSET: sid of target i is sid_base + i */
 	const struct hg_domain_list *list;
 	uint32_t sid_base;
@@ -178,6 +188,45 @@ struct hg_flowbit {
 /* app-layer-protocol: values beyond the hg_proto ones. */
 #define HG_APP_LAYER_FAILED ((int)HG_PROTO__COUNT)
 
+/* tcp.flags:[+*!]FLAGS[,IGNORED] (Suricata header keywords): bits as on
+ * the wire (HG_TCP_* in engine.h). mode '=' exactly flags among the
+ * unignored bits, '+' at least these, '*' any of these, '!' none of these. */
+struct hg_tcp_flag_match {
+	char mode;
+	uint8_t flags, ignore;
+};
+
+/* dsize:N, <N, >N, !N, N<>M (payload bytes of the packet; range exclusive). */
+struct hg_dsize {
+	char mode; /* '=', '<', '>', '!', 'r' */
+	uint32_t a, b;
+};
+
+/* ssl_version: a bit per version; negated ones in ssl_version_not. */
+enum {
+	HG_SSLV_SSL2 = 1u << 0,
+	HG_SSLV_SSL3 = 1u << 1,
+	HG_SSLV_TLS10 = 1u << 2,
+	HG_SSLV_TLS11 = 1u << 3,
+	HG_SSLV_TLS12 = 1u << 4,
+	HG_SSLV_TLS13 = 1u << 5,
+};
+
+/* geoip:[src|dst|both|any,][!]CC[,CC...] (Suricata header keywords, ANFW
+ * rule-groups-geo-ip-filtering: IPv4 and IPv6). set is filled by finalize
+ * from the --geoip-db database: the networks whose country.iso_code is
+ * listed (negated: every network with a country that is not listed). */
+enum hg_geo_on { HG_GEO_SRC, HG_GEO_DST, HG_GEO_BOTH, HG_GEO_ANY };
+
+struct hg_geoip {
+	struct hg_loc loc;
+	enum hg_geo_on on;
+	bool negated;
+	char (*codes)[3];
+	size_t n_codes;
+	struct hg_ipset set; /* released by hg_ruleset_free() */
+};
+
 /* How the engine must evaluate a rule (computed by hg_ruleset_finalize()). */
 enum hg_rule_class {
 	HG_CLASS_IP_ONLY, /* no flow context: first packet in each direction */
@@ -200,7 +249,13 @@ struct hg_rule {
 	size_t n_matches;
 	bool noalert;      /* noalert; */
 	bool alert_on_pass;/* "alert;" on a pass rule: log it */
-	bool never_matches;/* e.g. geoip without a database (warned once) */
+	bool never_matches;/* a rule kept for its text only (none today) */
+	/* Packet keywords (NULL / has_* false when absent). */
+	bool has_tcp_flags, has_dsize;
+	struct hg_tcp_flag_match tcp_flags;
+	struct hg_dsize dsize;
+	uint32_t ssl_version, ssl_version_not; /* HG_SSLV_* */
+	struct hg_geoip *geoip;
 	const char *text;  /* source text of the rule, for messages; may be NULL */
 	/* flowbits:, in rule order (evaluation order of set/unset/toggle). */
 	struct hg_flowbit *flowbits;
@@ -365,6 +420,12 @@ struct hg_load_opts {
 	/* Rule groups that the inputs' policy does not reference are appended
 	 * to its references (--attach-groups) instead of being an error. */
 	bool attach_groups;
+	/* --reference-set NAME=FILE: the CIDRs (one a line) of ANFW's IP set
+	 * references (ReferenceSets.IPSetReferences), used in rules as @NAME. */
+	const struct hg_param *refsets;
+	size_t n_refsets;
+	/* --geoip-db FILE: a MaxMind DB (country) for the geoip keyword. */
+	const char *geoip_db;
 };
 
 /* ANFW's FlowTimeouts.TcpIdleTimeoutSeconds default and range (API
