@@ -34,7 +34,7 @@ struct hg_ruleset *hg_rules_args_load(struct hg_rules_args *a);
 
 /* Each command's usage line (its file's), listed by `hostgate --help`. */
 extern const struct cli_usage check_usage, compile_usage, apply_usage, replay_usage, test_usage, diff_usage,
-	run_usage;
+	run_usage, ship_usage;
 
 /* s made safe to print on a terminal (term_escape.c): control bytes,
  * invalid UTF-8, bidi and zero-width characters escaped; malloc'd. */
@@ -47,5 +47,6 @@ int cmd_replay(int argc, char **argv);
 int cmd_test(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_ship(int argc, char **argv);
 
 #endif

@@ -13,7 +13,7 @@ struct command {
 static const struct command commands[] = {
 	{&check_usage, cmd_check},   {&compile_usage, cmd_compile}, {&apply_usage, cmd_apply},
 	{&replay_usage, cmd_replay}, {&test_usage, cmd_test},       {&diff_usage, cmd_diff},
-	{&run_usage, cmd_run},
+	{&run_usage, cmd_run},        {&ship_usage, cmd_ship},
 };
 
 static void usage(FILE *out)

@@ -29,7 +29,6 @@ struct live {
 	HG_VEC(const char *) inside;
 	char *inside_storage;
 	char *home_net_auto;
-	unsigned config_depth; /* --config files being read (nesting bound) */
 	uint32_t stats_interval;
 	uint32_t verdict_timeout;
 	const char *user;

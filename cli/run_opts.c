@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config_file.h"
 #include "run_live.h"
 
 const struct cli_usage run_usage = {
@@ -102,69 +103,20 @@ static size_t live_groups(struct live *L, struct cli_group *g)
 }
 
 /* --config FILE: `key: value` lines with the long options' names (`rules:`
- * adds a rule file); '#' starts a comment. Applied where --config stands on
- * the command line: options after it override it. A file may name another
- * (config_depth bounds the nesting: a file that includes itself is an
- * error, not a stack overflow). Strings are kept for the process's life. */
-enum { CONFIG_MAX_DEPTH = 8 };
+ * adds a rule file), read by the reader every command shares
+ * (config_file.c), applied where --config stands on the command line. */
+static int add_rules_file(void *ud, const char *path)
+{
+	struct live *L = ud;
+	hg_vec_push(&L->ra.files, path);
+	return 0;
+}
 
 static int read_config(struct live *L, const char *path)
 {
-	if (L->config_depth >= CONFIG_MAX_DEPTH) {
-		fprintf(stderr, "hostgate: %s: --config nested more than %d deep (a file including itself?)\n",
-			path, CONFIG_MAX_DEPTH);
-		return -1;
-	}
-	FILE *f = fopen(path, "r");
-	if (!f) {
-		fprintf(stderr, "hostgate: %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	L->config_depth++;
 	struct cli_group groups[3];
 	size_t n_groups = live_groups(L, groups);
-	char line[4096];
-	unsigned lineno = 0;
-	int rc = 0;
-	while (fgets(line, sizeof(line), f)) {
-		lineno++;
-		char *s = line;
-		char *hash = strchr(s, '#');
-		if (hash)
-			*hash = 0;
-		while (*s == ' ' || *s == '\t')
-			s++;
-		size_t n = strlen(s);
-		while (n && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t'))
-			s[--n] = 0;
-		if (!n)
-			continue;
-		char *colon = strchr(s, ':');
-		if (!colon) {
-			fprintf(stderr, "%s:%u:1: error: expected 'key: value'\n", path, lineno);
-			rc = -1;
-			continue;
-		}
-		*colon = 0;
-		char *v = colon + 1;
-		while (*v == ' ' || *v == '\t')
-			v++;
-		if (!strcmp(s, "rules")) {
-			hg_vec_push(&L->ra.files, xstrdup(v));
-			continue;
-		}
-		/* The value stays referenced (paths, names): never freed. */
-		int r = cli_set_by_name(groups, n_groups, s, xstrdup(v));
-		if (r == -2)
-			fprintf(stderr, "%s:%u:1: error: unknown option '%s'\n", path, lineno, s);
-		else if (r < 0)
-			fprintf(stderr, "%s:%u:1: error: bad value for '%s'\n", path, lineno, s);
-		if (r < 0)
-			rc = -1;
-	}
-	fclose(f);
-	L->config_depth--;
-	return rc;
+	return cli_read_config(path, groups, n_groups, "rules", add_rules_file, L);
 }
 
 int live_parse_args(struct live *L, int argc, char **argv)
