@@ -335,7 +335,15 @@ bool ship_stream_idle(struct ship_stream *s)
 		return false;
 	if (tail_peek(&s->tail, &l) > 0)
 		return false;
-	return !s->tail.rotated_since_us;
+	return !s->tail.rotated_since_us && !tail_switch_pending(&s->tail);
+}
+
+uint64_t ship_stream_backlog(const struct ship_stream *s)
+{
+	/* not read yet, plus read and not acknowledged */
+	uint64_t read = tail_offset(&s->tail);
+	uint64_t acked = s->state->ino == s->tail.ino ? s->state->off : 0;
+	return tail_backlog(&s->tail) + (read > acked ? read - acked : 0);
 }
 
 void ship_stream_stats(const struct ship_stream *s, FILE *out)
@@ -353,7 +361,7 @@ void ship_stream_stats(const struct ship_stream *s, FILE *out)
 		",\"invalid\":%" PRIu64 "},\"no_timestamp\":%" PRIu64 ",\"rotations\":%" PRIu64
 		",\"truncations\":%" PRIu64 ",\"lost_files\":%" PRIu64 ",\"read_errors\":%" PRIu64
 		",\"state_errors\":%" PRIu64,
-		s->group, c->events, c->bytes, c->calls, c->acked_batches, tail_backlog(&s->tail),
+		s->group, c->events, c->bytes, c->calls, c->acked_batches, ship_stream_backlog(s),
 		s->waiting_since_us ? (double)(s->next_try_us - s->waiting_since_us) / 1e6 : 0.0,
 		s->waiting_since_us ? "waiting" : "ok", c->throttled, c->server_errors, c->network_errors,
 		c->auth_errors, c->other_errors, c->no_credentials, c->splits, c->streams_created, c->groups_created,

@@ -66,6 +66,9 @@ void ship_stream_fini(struct ship_stream *s);
 int64_t ship_stream_step(struct shipper *sh, struct ship_stream *s, int64_t now_us, bool drain);
 /* True when everything written to the file so far is acknowledged. */
 bool ship_stream_idle(struct ship_stream *s);
+/* Bytes of the log not acknowledged yet (bounded only by the disk and
+ * logrotate while the endpoint is unreachable). */
+uint64_t ship_stream_backlog(const struct ship_stream *s);
 /* The stream's counts as a JSON object's members (no braces). */
 void ship_stream_stats(const struct ship_stream *s, FILE *out);
 

@@ -255,3 +255,11 @@ uint64_t tail_backlog(const struct tail *t)
 		b += (uint64_t)st.st_size;
 	return b;
 }
+
+bool tail_switch_pending(const struct tail *t)
+{
+	struct stat st;
+	if (stat(t->path, &st) < 0)
+		return false;
+	return t->fd < 0 || (uint64_t)st.st_ino != t->ino;
+}

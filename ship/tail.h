@@ -61,6 +61,10 @@ uint64_t tail_offset(const struct tail *t);
  * its newline is returned by tail_peek before that. */
 bool tail_rotate(struct tail *t, int64_t now_us, int64_t rotate_wait_us);
 
+/* True when path names a file other than the one being read (a
+ * successor to read after this one). */
+bool tail_switch_pending(const struct tail *t);
+
 /* Bytes written and not read yet: the rest of this file, and all of the
  * successor when rotated. */
 uint64_t tail_backlog(const struct tail *t);

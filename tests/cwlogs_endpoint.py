@@ -24,6 +24,8 @@ as the service does: JSON 1.1 errors {"__type": ..., "message": ...}.
   - CreateLogGroup, CreateLogStream, FilterLogEvents (JSON filter patterns
     { $.a.b = "x" }, != , numeric comparisons, && and ||, parentheses,
     * wildcards in strings), DescribeLogStreams.
+  - A test knob: a "poison" text that makes the call invalid
+    (InvalidParameterException), to see the batch split.
   - Faults: every Nth PutLogEvents call answers ThrottlingException (400)
     or ServiceUnavailableException (503), as configured.
   - IMDSv2: PUT /latest/api/token, then GETs with the token: role,
@@ -277,6 +279,12 @@ class Service:
         self.put_calls = 0
         self.now = now
         self.seq = 0
+        # a test knob: any event whose message holds this text makes the
+        # call an InvalidParameterException (to see the batch split)
+        self.poison = None
+        # another: the clock PutLogEvents judges event times by (signatures
+        # keep the real one)
+        self.events_now = None
 
     # -- authentication
     def authenticate(self, method, path, headers, body):
@@ -431,13 +439,15 @@ class Service:
                                'Log events in a single PutLogEvents request must be in chronological order.')
             prev = ts
             first = ts if first is None else first
+        if self.poison and any(self.poison in e['message'] for e in events):
+            raise ApiError(400, 'InvalidParameterException', 'Log event refused (test poison)')
         if size > MAX_BATCH_BYTES:
             raise ApiError(400, 'InvalidParameterException',
                            'Upload too large: %d bytes exceeds limit of %d' % (size, MAX_BATCH_BYTES))
         if prev - first > DAY_MS:
             raise ApiError(400, 'InvalidParameterException',
                            'The batch of log events in a single PutLogEvents request cannot span more than 24 hours.')
-        now_ms = int(self.now() * 1000)
+        now_ms = int((self.events_now or self.now)() * 1000)
         too_new = next((i for i, e in enumerate(events) if e['timestamp'] > now_ms + 2 * 3600 * 1000), None)
         too_old = max((i for i, e in enumerate(events) if e['timestamp'] < now_ms - 14 * DAY_MS), default=None)
         fmt = headers.get('x-amzn-logs-format')
