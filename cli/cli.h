@@ -6,6 +6,7 @@
 
 #include "hostgate/emit.h"
 #include "hostgate/ir.h"
+#include "hostgate/lint.h"
 #include "opts.h"
 
 enum { HG_EXIT_OK = 0, HG_EXIT_FAIL = 1, HG_EXIT_USAGE = 2 };
@@ -21,6 +22,10 @@ struct hg_rules_args {
 	/* CLI_FORMAT_GITHUB: load diagnostics also as workflow annotations
 	 * on stdout (ci_output.h). */
 	int diag_format;
+	HG_VEC(struct hg_lint_ignore) lint_ignore; /* --lint-ignore */
+	HG_VEC(char *) lint_groups;                /* their group names (owned) */
+	uint32_t lint_codes;                       /* lint checks to run; 0: HG101 only */
+	size_t lint_found;                         /* findings of the last load */
 };
 
 /* The shared rule options (--param, --home-net, ...) as a cli_parse group

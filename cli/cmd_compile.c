@@ -17,6 +17,7 @@ struct compile_args {
 	const char *emit;
 	const char *output;
 	bool check_only;
+	bool lint_fails; /* check --lint: a lint finding is a failure */
 };
 
 enum {
@@ -25,10 +26,12 @@ enum {
 	OPT_NFLOG_GROUP = CLI_OPT_COMMAND + 1,
 	OPT_CHECK,
 	OPT_FORMAT,
+	OPT_LINT,
 };
 
 static const struct cli_opt check_opts[] = {
 	{"format", "text|github", OPT_FORMAT, "github: errors and warnings also as workflow annotations"},
+	{"lint", NULL, OPT_LINT, "exit 1 when the linter finds anything (its warnings are printed anyway)"},
 	{0},
 };
 
@@ -84,6 +87,9 @@ static int compile_set(void *ud, int val, const char *arg)
 		c->rules.diag_format = f;
 		return 0;
 	}
+	case OPT_LINT:
+		c->lint_fails = true;
+		return 0;
 	}
 	return -1;
 }
@@ -133,14 +139,19 @@ int cmd_check(int argc, char **argv)
 	int status = pr == CLI_HELP ? HG_EXIT_OK : HG_EXIT_USAGE;
 	if (pr != CLI_OK)
 		goto out;
+	c.rules.lint_codes = HG_LINT_ALL;
 	struct hg_ruleset *rs = hg_rules_args_load(&c.rules);
 	if (!rs)
 		goto out;
 	print_capacity(rs);
-	printf("ok: %zu file%s, %zu group%s\n", c.rules.files.n, c.rules.files.n == 1 ? "" : "s", rs->n_groups,
+	size_t lint = c.rules.lint_found;
+	printf("ok: %zu file%s, %zu group%s", c.rules.files.n, c.rules.files.n == 1 ? "" : "s", rs->n_groups,
 	       rs->n_groups == 1 ? "" : "s");
+	if (lint)
+		printf(", %zu lint warning%s", lint, lint == 1 ? "" : "s");
+	putchar('\n');
 	hg_ruleset_free(rs);
-	status = HG_EXIT_OK;
+	status = lint && c.lint_fails ? HG_EXIT_FAIL : HG_EXIT_OK;
 out:
 	hg_rules_args_fini(&c.rules);
 	return status;

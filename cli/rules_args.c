@@ -15,6 +15,7 @@ enum {
 	OPT_ATTACH_GROUPS,
 	OPT_REFERENCE_SET,
 	OPT_GEOIP_DB,
+	OPT_LINT_IGNORE,
 };
 
 static const struct cli_opt rules_opts[] = {
@@ -25,6 +26,7 @@ static const struct cli_opt rules_opts[] = {
 	{"reference-set", "NAME=FILE", OPT_REFERENCE_SET,
 	 "the CIDRs (one a line) of IP set reference @NAME (ReferenceSets; repeatable)"},
 	{"geoip-db", "FILE", OPT_GEOIP_DB, "a MaxMind country database (.mmdb) for geoip rules"},
+	{"lint-ignore", "GROUP:HG1xx[,...]", OPT_LINT_IGNORE, "silence lint codes for a group ('*': all groups)"},
 	{0},
 };
 
@@ -38,6 +40,20 @@ static int rules_args_set(void *ud, int val, const char *arg)
 	case OPT_ATTACH_GROUPS:
 		a->load.attach_groups = true;
 		return 0;
+	case OPT_LINT_IGNORE: {
+		unsigned codes[HG_LINT__LAST - HG_LINT__FIRST + 2];
+		size_t glen;
+		int n = hg_lint_parse_ignore(arg, &glen, codes, HG_ARRAY_LEN(codes));
+		if (n < 0)
+			return -1;
+		char *group = xstrndup(arg, glen);
+		hg_vec_push(&a->lint_groups, group);
+		for (int k = 0; k < n; k++) {
+			struct hg_lint_ignore x = {group, codes[k]};
+			hg_vec_push(&a->lint_ignore, x);
+		}
+		return 0;
+	}
 	case OPT_HOME_NET:
 		a->load.home_net = arg;
 		a->home_net_given = true;
@@ -85,6 +101,10 @@ void hg_rules_args_fini(struct hg_rules_args *a)
 	hg_vec_free(&a->params);
 	hg_vec_free(&a->refsets);
 	hg_vec_free(&a->files);
+	for (size_t i = 0; i < a->lint_groups.n; i++)
+		free(a->lint_groups.v[i]);
+	hg_vec_free(&a->lint_groups);
+	hg_vec_free(&a->lint_ignore);
 }
 
 struct hg_ruleset *hg_rules_args_load(struct hg_rules_args *a)
@@ -99,8 +119,16 @@ struct hg_ruleset *hg_rules_args_load(struct hg_rules_args *a)
 	struct hg_ruleset *rs = hg_ruleset_new();
 	for (size_t i = 0; i < a->files.n; i++)
 		hg_load_file(rs, a->files.v[i], &a->load, &d);
-	if (!hg_diag_failed(&d))
-		hg_ruleset_finalize(rs, &a->load, &d);
+	if (!hg_diag_failed(&d) && hg_ruleset_finalize(rs, &a->load, &d)) {
+		/* check lints everything; the other commands say only what
+		 * can never match (HG101), which changes what they decide. */
+		struct hg_lint_opts lo = {
+			.codes = a->lint_codes ? a->lint_codes : HG_LINT_BIT(HG_LINT_NEVER_MATCHES),
+			.ignore = a->lint_ignore.v,
+			.n_ignore = a->lint_ignore.n,
+		};
+		a->lint_found = hg_lint(rs, &lo, &d);
+	}
 	if (a->diag_format == CLI_FORMAT_GITHUB)
 		ci_github_diags(stdout, &d);
 	hg_diag_print(&d, stderr);
