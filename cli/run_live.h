@@ -19,6 +19,7 @@ struct live_stats {
 	uint64_t flows_decided[4];
 	uint64_t alert_frames, source_errors, reloads, reload_failures;
 	uint64_t revoked;
+	uint64_t syn_data_refused, no_syn_reset;
 };
 
 struct live {

@@ -61,15 +61,17 @@ void live_flush_batch(struct live *L)
 		hg_act_commit(L->act);
 }
 
-/* The kernel holds only packets of established TCP flows: the SYN and the
- * SYN-ACK passed without us. The inspector must see a handshake (the rules
- * say flow:established), so it gets one rebuilt from the first held
- * segment: the client's ISN is its seq - 1, the server's its ack - 1. */
-void live_feed_handshake(struct hg_inspector *ins, const struct hg_packet *p, uint64_t ts)
+/* Feeds ins the handshake of the TCP flow of p rebuilt from its sequence
+ * numbers: the SYN-ACK (the server's ISN is p's ack - 1), and with syn
+ * also the SYN (the client's ISN taken as p's seq - 1). The live path feeds
+ * the real SYN (the table holds it) and rebuilds only the SYN-ACK, which
+ * passes without us; the reload rebuilds both from a kept copy whose
+ * stream start the live path checked when it allowed the flow. */
+void live_feed_handshake(struct hg_inspector *ins, const struct hg_packet *p, uint64_t ts, bool syn)
 {
 	uint8_t b[2][60];
 	size_t ipl = p->family == 4 ? 20 : 40, tot = ipl + 20;
-	for (int k = 0; k < 2; k++) {
+	for (int k = syn ? 0 : 1; k < 2; k++) {
 		uint8_t *h = b[k];
 		memset(h, 0, tot);
 		const struct hg_ip *s = k ? &p->dst : &p->src, *d = k ? &p->src : &p->dst;
@@ -151,9 +153,31 @@ static void handle_held(struct live *L, const struct hg_frame *fr)
 	}
 	struct hg_hold_key k;
 	key_of_packet(&p, &k);
-	bool known = hg_hold_get(L->hold, &k, false, NULL) != NULL;
-	if (!known && p.ip_proto == 6 && (p.tcp_flags & (HG_TCP_SYN | HG_TCP_ACK)) == HG_TCP_ACK)
-		live_feed_handshake(L->ins, &p, fr->ts_us);
+	bool tcp = p.ip_proto == 6, syn = tcp && (p.tcp_flags & (HG_TCP_SYN | HG_TCP_ACK)) == HG_TCP_SYN;
+	if (syn && p.payload_len) {
+		/* TCP Fast Open (or any SYN with data): refused. The client
+		 * sends a plain SYN again and the data after the handshake,
+		 * where it is inspected like any other (RFC 7413 §4.2.1). */
+		L->st.syn_data_refused++;
+		return;
+	}
+	if (tcp && !syn) {
+		struct hg_hold_flow *h0 = hg_hold_get(L->hold, &k, false, NULL);
+		if (!h0 || !h0->syn_seen) {
+			/* We never saw this flow's SYN (a restart, an evicted
+			 * entry): where its stream starts is unknown, so nothing
+			 * of it can be allowed. Resolved now rather than held
+			 * forever: a reset, and the client connects again. */
+			L->st.no_syn_reset++;
+			if (!(p.tcp_flags & HG_TCP_RST))
+				hg_act_tcp_reset(L->act, p.l3, p.l3_len);
+			return;
+		}
+		if (!h0->synack_fed && (p.tcp_flags & HG_TCP_ACK)) {
+			live_feed_handshake(L->ins, &p, fr->ts_us, false);
+			h0->synack_fed = true;
+		}
+	}
 	struct hg_flow *flow = NULL;
 	enum hg_verdict v = hg_inspector_frame(L->ins, fr->linktype, fr->ts_us, fr->data, fr->caplen,
 					       fr->wirelen, &flow);
@@ -164,6 +188,8 @@ static void handle_held(struct live *L, const struct hg_frame *fr)
 		return;
 	}
 	hf->flow_id = flow->flow_id;
+	if (syn)
+		hf->syn_seen = true;
 	const struct hg_iflow *fi = hg_flow_user(flow);
 	/* Undecided, but every app-layer rule has had its look: nothing later
 	 * in this flow needs the daemon (§3.3: unmatched traffic passes). */

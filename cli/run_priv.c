@@ -16,6 +16,22 @@
  * and nothing else; switches to user when given. */
 int live_drop_privileges(const char *user, const char *const *logs, size_t n_logs)
 {
+	/* The bounding set first, while CAP_SETPCAP is still effective: no
+	 * exec'd program (nft is run in-process, nothing is exec'd, but a
+	 * library might) can gain a capability outside the two we keep. The
+	 * ambient set is emptied too. */
+	for (cap_value_t c = 0; c < (cap_value_t)cap_max_bits(); c++) {
+		if (c == CAP_NET_ADMIN || c == CAP_NET_RAW || CAP_IS_SUPPORTED(c) <= 0)
+			continue;
+		if (cap_drop_bound(c) < 0) {
+			live_log("cannot clear the bounding capability set: %s", strerror(errno));
+			return -1;
+		}
+	}
+	if (cap_reset_ambient() < 0 && errno != EINVAL) {
+		live_log("cannot clear the ambient capability set: %s", strerror(errno));
+		return -1;
+	}
 	if (user) {
 		struct passwd *pw = getpwnam(user);
 		if (!pw) {

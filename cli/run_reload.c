@@ -34,7 +34,7 @@ static enum hg_verdict redecide_flow(struct redecide *rd, const uint8_t *pkts, s
 		if (!hg_decode(&ds, LINKTYPE_RAW, rd->now, dg, (uint32_t)len, (uint32_t)len, &p))
 			continue;
 		if (first && p.ip_proto == 6 && (p.tcp_flags & (HG_TCP_SYN | HG_TCP_ACK)) == HG_TCP_ACK)
-			live_feed_handshake(rd->ins, &p, rd->now);
+			live_feed_handshake(rd->ins, &p, rd->now, true);
 		first = false;
 		struct hg_flow *flow = NULL;
 		enum hg_verdict v = hg_inspector_frame(rd->ins, LINKTYPE_RAW, rd->now, dg, (uint32_t)len,

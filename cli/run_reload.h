@@ -12,9 +12,9 @@
 
 #define LINKTYPE_RAW 101
 
-/* Feeds ins the SYN and SYN-ACK of the TCP flow of p (its first held
- * segment), rebuilt from its sequence numbers (run_path.c). */
-void live_feed_handshake(struct hg_inspector *ins, const struct hg_packet *p, uint64_t ts);
+/* Feeds ins the SYN-ACK (and with syn the SYN) of the TCP flow of p,
+ * rebuilt from its sequence numbers (run_path.c). */
+void live_feed_handshake(struct hg_inspector *ins, const struct hg_packet *p, uint64_t ts, bool syn);
 /* A message on stderr, prefixed "hostgate: " (run_stats.c). */
 void live_log(const char *fmt, ...) HG_PRINTF(1, 2);
 

@@ -54,7 +54,7 @@ void live_print_stats(struct live *L)
 		"\"set_commits\":%llu,\"set_errors\":%llu,\"injected\":%llu,\"inject_errors\":%llu,"
 		"\"resets\":%llu,\"alert_frames\":%llu,\"source_errors\":%llu,\"log_lost\":%llu,"
 		"\"reloads\":%llu,\"reload_failures\":%llu,\"reload_revoked\":%llu,\"kept_flows\":%llu,"
-		"\"kept_bytes\":%llu,\"kept_over_flow_cap\":%llu,\"kept_evicted\":%llu}}\n",
+		"\"kept_bytes\":%llu,\"kept_over_flow_cap\":%llu,\"kept_evicted\":%llu,\"syn_data_refused\":%llu,\"no_syn_reset\":%llu}}\n",
 		ts, (unsigned long long)L->st.frames, (unsigned long long)L->st.undecodable,
 		(unsigned long long)hs.held, (unsigned long long)hs.released, (unsigned long long)hs.discarded,
 		(unsigned long long)L->st.passthrough, (unsigned long long)hs.pkts_now,
@@ -70,5 +70,6 @@ void live_print_stats(struct live *L)
 		(unsigned long long)lost, (unsigned long long)L->st.reloads,
 		(unsigned long long)L->st.reload_failures, (unsigned long long)L->st.revoked,
 		(unsigned long long)ks.flows, (unsigned long long)ks.bytes_now, (unsigned long long)ks.over_flow_cap,
-		(unsigned long long)ks.evicted);
+		(unsigned long long)ks.evicted, (unsigned long long)L->st.syn_data_refused,
+		(unsigned long long)L->st.no_syn_reset);
 }

@@ -80,12 +80,16 @@
  *     no rule outside the kernel could decide any flow those rules touch.
  *  D. STRICT_ORDER aws:drop_strict, when nothing outside the kernel can
  *     decide a first packet: drop (the handshake too, §3.3).
- *  E. Hold: when any rule or default action needs the daemon, undecided
- *     server-to-client packets pass, client-to-server packets of TCP
- *     (ct state established; every state when a rule outside the kernel
- *     can decide a SYN) and UDP flows are copied to NFLOG group nflog_group
- *     and dropped. The daemon decides, writes allow/deny (both directions)
- *     and re-injects allowed packets. Anything else passes (policy accept).
+ *  E. Hold: when any rule or default action needs the daemon, packets
+ *     conntrack calls INVALID are dropped (a payload segment without ACK,
+ *     a SYN-ACK from the client: nothing the daemon did not see may reach
+ *     the server), undecided server-to-client packets pass, and every
+ *     client-to-server packet of TCP (whatever its state: the SYN tells the
+ *     daemon where the stream starts, and a SYN carrying data, TCP Fast
+ *     Open, must not pass uninspected) and UDP flows is copied to NFLOG
+ *     group nflog_group and dropped. The daemon decides, writes allow/deny
+ *     (both directions) and re-injects allowed packets. Anything else
+ *     passes (policy accept).
  *
  * Alerts: packets that must produce an alert event (kernel alert rules,
  * drop/reject without noalert, pass with alert;, aws:alert_strict) are
@@ -366,7 +370,6 @@ struct plan {
 	HG_VEC(struct blocker) blockers;
 	bool blockers_overflow;
 	bool need_inspect;     /* some rule or default action needs the daemon */
-	bool hold_syn;         /* a rule outside the kernel can decide a TCP first packet */
 	bool reply_section;    /* section C is exact */
 	bool kernel_drop_strict;
 	bool alert_strict;
@@ -408,8 +411,6 @@ static void plan_build(struct plan *p, const struct hg_policy *pol)
 		unsigned dom = r->cls == HG_CLASS_IP_ONLY ? proto_domain(r->proto) : first_packet_domain(r);
 		if (!decisive || !dom)
 			continue;
-		if (dom & D_TCP)
-			p->hold_syn = true;
 		if (p->blockers.n >= BLOCKERS_MAX)
 			p->blockers_overflow = true;
 		else
@@ -1663,11 +1664,13 @@ static void put_stateful(struct emitter *e)
 	if (p->kernel_drop_strict)
 		fputs("\t\t# D. aws:drop_strict: unmatched flows, handshake included\n\t\tdrop\n", out);
 	if (p->need_inspect) {
-		fputs("\t\t# E. hold client-to-server payload of undecided flows for the daemon\n"
+		fputs("\t\t# E. hold client-to-server packets of undecided flows for the daemon (SYNs included:\n"
+		      "\t\t# the stream's start, and Fast Open data); conntrack-INVALID ones never reach the server\n"
+		      "\t\tct state invalid drop\n"
 		      "\t\tct direction reply accept\n",
 		      out);
-		fprintf(out, "\t\tmeta l4proto tcp %slog group %u snaplen %u queue-threshold 1 drop\n",
-			p->hold_syn || p->hold_all ? "" : "ct state established ", o->nflog_group, o->snaplen);
+		fprintf(out, "\t\tmeta l4proto tcp log group %u snaplen %u queue-threshold 1 drop\n", o->nflog_group,
+			o->snaplen);
 		fprintf(out, "\t\tmeta l4proto udp log group %u snaplen %u queue-threshold 1 drop\n", o->nflog_group,
 			o->snaplen);
 		if (p->hold_all)

@@ -35,6 +35,8 @@ struct hg_hold_flow {
 	uint64_t flow_id;      /* the inspector's flow, 0 until known */
 	uint64_t verdict_us;   /* when the verdict was last written */
 	uint8_t state;         /* enum hg_hold_state */
+	bool syn_seen;         /* TCP: its SYN came through us (the stream's start) */
+	bool synack_fed;       /* TCP: the inspector got the rebuilt SYN-ACK */
 	uint32_t n_pkts, bytes;
 	/* private */
 	struct hg_hold_pkt *head, *tail;

@@ -1,0 +1,130 @@
+/* test_live_holes.c - a hostile client against `hostgate run` (the seed's
+ * template, which allows *.example.com and denies x.malicious-domain.com
+ * and every name not allowed), in network namespaces: TCP Fast Open, a
+ * segment placed ahead of the stream's real start, conntrack-INVALID
+ * segments, IPv4 and IPv6. Witnesses: a capture on the server's interface
+ * and the server application's own log of the Host headers it read
+ * (tests/live_server.py). Expected verdicts: ANFW's domain list rule
+ * groups decide by the TLS SNI / HTTP Host the server receives
+ * (https://docs.aws.amazon.com/network-firewall/latest/developerguide/stateful-rule-groups-domain-names.html):
+ * a denied name's request must never reach the server application. Needs
+ * root; skips otherwise. */
+#include "live_util.h"
+
+TestSuite(live_holes, .fini = teardown, .timeout = 240);
+
+/* The recording server on 8081 (its log: srv.log) and the daemon. */
+static void holes_setup(const char *prefix)
+{
+	setup(prefix);
+	sh("cd %s && (ip netns exec %ss timeout 200 " PY " %s/tests/live_server.py 8081 %s/srv.log "
+	   ">/dev/null 2>&1 &)",
+	   dir, P, srcdir, dir);
+	msleep(500);
+	capture_start('s', "s0");
+	daemon_start(SEED, NULL);
+}
+
+/* Client-to-server TCP segments with payload in the server's capture,
+ * IPv4 and IPv6 alike (tcpdump prints each segment's payload length). */
+static int payload_any(const char *filter)
+{
+	char *o = sh_out("tcpdump -n -r %s/s.pcap 'tcp and (%s)' 2>/dev/null | grep -cE 'length [1-9]'", dir, filter);
+	int n = atoi(o);
+	free(o);
+	return n;
+}
+
+/* Requests naming host the server application read. */
+static int server_saw(const char *host)
+{
+	char path[256], want[300];
+	snprintf(path, sizeof(path), "%s/srv.log", dir);
+	snprintf(want, sizeof(want), " %s", host);
+	return count_lines(path, "HOST ", want);
+}
+
+/* TFO: a SYN carrying the request (the client needs no cookie, the server
+ * takes data without one) must not bring a denied Host to the server; an
+ * allowed one still gets through (the client falls back to a plain SYN).
+ * RFC 7413 §2: the data of a SYN is delivered to the application when the
+ * server accepts it. */
+Test(live_holes, tcp_fast_open_v4_v6)
+{
+	holes_setup("hht");
+	sh("ip netns exec %ss sysctl -qw net.ipv4.tcp_fastopen=0x602", P);
+	sh("ip netns exec %sc sysctl -qw net.ipv4.tcp_fastopen=0x5", P);
+	/* The daemon's bounding capability set keeps only NET_ADMIN and
+	 * NET_RAW (bits 12 and 13). */
+	char *bnd = sh_out("grep CapBnd /proc/$(pgrep -P $(cat %s/daemon.pid))/status | awk '{print $2}'", dir);
+	cr_expect_str_eq(bnd, "0000000000003000\n", "CapBnd %s", bnd);
+	free(bnd);
+
+	expect_curl("--tcp-fastopen --local-port 41001 -H 'Host: x.malicious-domain.com' http://198.51.100.10:8081/",
+		    "000");
+	expect_curl("--tcp-fastopen --local-port 41002 -H 'Host: x.malicious-domain.com' -g "
+		    "'http://[2001:db8:88::10]:8081/'",
+		    "000");
+	expect_curl("--tcp-fastopen --local-port 41003 -H 'Host: www.example.com' http://198.51.100.10:8081/", "200");
+	expect_curl("--tcp-fastopen --local-port 41004 -H 'Host: www.example.com' -g 'http://[2001:db8:88::10]:8081/'",
+		    "200");
+	capture_stop('s');
+	daemon_stop();
+	cr_expect_eq(server_saw("x.malicious-domain.com"), 0, "a denied Host reached the server application");
+	cr_expect_eq(server_saw("www.example.com"), 2, "the allowed requests did not arrive");
+	cr_expect_eq(payload_any("src port 41001 or src port 41002"), 0,
+		     "payload of a denied TFO flow reached the server");
+}
+
+/* Drops the client kernel's RSTs for scapy's ports (its socket layer knows
+ * nothing of scapy's connections). */
+static void client_no_rst(void)
+{
+	sh("ip netns exec %sc nft -f - <<'EOF'\n"
+	   "table inet hgtest {\n chain o {\n  type filter hook output priority 0\n  tcp flags rst drop\n }\n}\nEOF",
+	   P);
+}
+
+static void scapy(const char *mode, const char *dst, int sport)
+{
+	sh("ip netns exec %sc timeout 20 " PY " %s/tests/live_client.py %s %s 8081 %d x.malicious-domain.com "
+	   ">>%s/client.log 2>&1",
+	   P, srcdir, mode, dst, sport, dir);
+}
+
+/* The real start of the stream comes after a segment placed further on:
+ * the daemon knows the start from the SYN, holds the later segment, and
+ * decides on the real first bytes. */
+Test(live_holes, stream_start_desync_v4_v6)
+{
+	holes_setup("hhd");
+	client_no_rst();
+	scapy("desync", "198.51.100.10", 41011);
+	scapy("desync", "2001:db8:88::10", 41012);
+	capture_stop('s');
+	daemon_stop();
+	char log[256];
+	snprintf(log, sizeof(log), "%s/srv.log", dir);
+	cr_expect_eq(server_saw("x.malicious-domain.com"), 0, "the real start of the stream reached the server: %s",
+		     slurp(log));
+	cr_expect_eq(payload_any("src port 41011 or src port 41012"), 0,
+		     "payload of the desynchronised flows reached the server");
+	snprintf(log, sizeof(log), "%s/client.log", dir);
+	cr_expect(strstr(slurp(log), "desync sent"), "the client did not run: %s", slurp(log));
+}
+
+/* Segments conntrack calls INVALID (payload without ACK, a SYN-ACK from
+ * the client) carry a denied Host: none reaches the server's interface. */
+Test(live_holes, conntrack_invalid_v4_v6)
+{
+	holes_setup("hhi");
+	client_no_rst();
+	scapy("invalid-noack", "198.51.100.10", 41021);
+	scapy("invalid-noack", "2001:db8:88::10", 41022);
+	scapy("invalid-synack", "198.51.100.10", 41023);
+	scapy("invalid-synack", "2001:db8:88::10", 41024);
+	capture_stop('s');
+	daemon_stop();
+	cr_expect_eq(payload_any("src port 41021 or src port 41022 or src port 41023 or src port 41024"), 0,
+		     "an INVALID segment with payload reached the server's interface");
+}
