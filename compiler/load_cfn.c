@@ -1237,6 +1237,8 @@ static bool parse_stateful_rule(struct ld *L, struct hg_rule_group *g, const str
 		remap_expr(r->dport, L, &t);
 		for (size_t m = 0; m < r->n_matches; m++)
 			remap_loc(&r->matches[m].loc, L, &t);
+		if (r->geoip) /* finalize reports at it (no database) */
+			remap_loc(&r->geoip->loc, L, &t);
 	}
 	hg_vec_free(&t.s);
 	hg_vec_free(&t.at);

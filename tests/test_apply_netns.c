@@ -21,6 +21,7 @@
 #include "hostgate/apply.h"
 #include "hostgate/emit.h"
 #include "hostgate/ir.h"
+#include "ruleset_args.h"
 
 #define PY "/usr/bin/python3"
 
@@ -226,8 +227,11 @@ Test(apply_netns, rulesets_and_atomic_failure, .fini = cleanup)
 	for (char *name = strtok(list, "\n"); name; name = strtok(NULL, "\n")) {
 		if (!is_input(name))
 			continue;
-		char *out = sh_out("ip netns exec %s %s apply %s/rulesets/%s 2>&1; echo \"rc=$?\"", ns.name, bin, src,
-				   name);
+		char *rpath = xasprintf("%s/rulesets/%s", src, name), *args = ruleset_args(rpath);
+		char *out = sh_out("cd %s && ip netns exec %s %s apply %s%s 2>&1; echo \"rc=$?\"", src, ns.name, bin,
+				   args, rpath);
+		free(rpath);
+		free(args);
 		cr_assert(strstr(out, "applied table inet hostgate") && strstr(out, "rc=0"), "apply %s:\n%s", name,
 			  out);
 		free(out);

@@ -18,6 +18,7 @@
 
 #include "hostgate/emit.h"
 #include "hostgate/ir.h"
+#include "ruleset_args.h"
 
 /* ------------------------------------------------------------ IR kit */
 
@@ -1044,6 +1045,9 @@ Test(golden, rulesets)
 
 		struct hg_load_opts lo;
 		hg_load_opts_defaults(&lo);
+		char *args = ruleset_args(path);
+		struct hg_param refs[8];
+		ruleset_args_apply(args, &lo, refs, HG_ARRAY_LEN(refs));
 		struct hg_diag d;
 		hg_diag_init(&d);
 		struct hg_ruleset *rs = hg_ruleset_new();
@@ -1076,6 +1080,7 @@ Test(golden, rulesets)
 		free(b);
 		hg_ruleset_free(rs);
 		hg_diag_fini(&d);
+		free(args);
 		free(path);
 		free(stem);
 		free(golden);
