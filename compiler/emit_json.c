@@ -326,6 +326,37 @@ static void put_rule(struct jw *w, const struct hg_rule *r)
 	kv_bool(w, "noalert", r->noalert);
 	kv_bool(w, "alert_on_pass", r->alert_on_pass);
 	kv_bool(w, "never_matches", r->never_matches);
+	if (r->has_tcp_flags) {
+		jw_key(w, "tcp_flags");
+		fprintf(w->out, "{\"mode\":\"%c\",\"flags\":%u,\"ignore\":%u}", r->tcp_flags.mode,
+			(unsigned)r->tcp_flags.flags, (unsigned)r->tcp_flags.ignore);
+	}
+	if (r->has_dsize) {
+		jw_key(w, "dsize");
+		fprintf(w->out, "{\"mode\":\"%c\",\"a\":%u,\"b\":%u}", r->dsize.mode, (unsigned)r->dsize.a,
+			(unsigned)r->dsize.b);
+	}
+	if (r->ssl_version | r->ssl_version_not) {
+		kv_u(w, "ssl_version", r->ssl_version);
+		kv_u(w, "ssl_version_not", r->ssl_version_not);
+	}
+	if (r->geoip) {
+		static const char *const on[] = {"src", "dst", "both", "any"};
+		jw_key(w, "geoip");
+		jw_open(w, '{');
+		kv_str(w, "on", on[r->geoip->on]);
+		kv_bool(w, "negated", r->geoip->negated);
+		jw_key(w, "countries");
+		jw_open(w, '[');
+		for (size_t i = 0; i < r->geoip->n_codes; i++) {
+			jw_sep(w);
+			hg_json_str(w->out, r->geoip->codes[i], 2);
+		}
+		jw_close(w, ']');
+		if (r->group)
+			kv_ipset(w, "networks", &r->geoip->set);
+		jw_close(w, '}');
+	}
 	if (r->group) {
 		/* Resolved by finalize. */
 		kv_str(w, "class", classes[r->cls]);

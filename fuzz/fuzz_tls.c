@@ -1,6 +1,7 @@
 /* fuzz_tls.c - libFuzzer target for the TLS ClientHello parser, at the
  * record level (with a scratch buffer) and as a bare handshake message.
- * Checks the result's invariants, not only the absence of crashes. */
+ * Checks the result's invariants, not only the absence of crashes, and
+ * runs the JA3 fingerprint and client version over every hello found. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +10,21 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static uint8_t scratch[TLS_SCRATCH_MAX];
+static char ja3[TLS_JA3_MAX];
+
+/* The fingerprints of a parsed hello walk its raw lists again: bounded,
+ * and the string never longer than TLS_JA3_MAX. */
+static void fingerprints(const struct tls_hello *h)
+{
+	size_t n = tls_ja3_string(h, ja3, sizeof(ja3));
+	if (n > sizeof(ja3))
+		abort();
+	char md5[33];
+	tls_ja3_hash(ja3, n, md5);
+	if (strlen(md5) != 32)
+		abort();
+	(void)tls_client_version(h);
+}
 
 static void check_slice(struct hg_slice s, const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
 {
@@ -48,6 +64,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	r = tls_client_hello_parse(data, size, scratch, sizeof(scratch), &h);
 	check(r, &h, data, size, scratch, sizeof(scratch));
+	if (r == HG_PARSE_FOUND)
+		fingerprints(&h);
 	/* decided once the whole hello is in: one byte less still waits */
 	if (r == HG_PARSE_FOUND &&
 	    tls_client_hello_parse(data, h.consumed - 1, scratch, sizeof(scratch), &h) !=

@@ -795,3 +795,29 @@ Test(geoip, without_a_database_is_an_error)
 	cr_expect(has_error(&v, 1, 29, "cannot read the GeoIP database"));
 	env_free(&v);
 }
+
+/* pcre on dns.query (ANFW suricata-limitations-caveats allows it there
+ * without a content): a multi-buffer, so one of the request's names must
+ * match (Suricata 7 multi-buffer matching). A long random-looking label,
+ * the usual DNS-tunnel rule. */
+Test(pcre, on_dns_query_names)
+{
+	struct env v;
+	load_ok(&v, "drop dns $HOME_NET any -> any any (dns.query; pcre:\"/^[a-z0-9]{24,}\\./i\"; sid:1;)\n");
+	static const struct hg_slice names[2][2] = {
+		{{(const uint8_t *)"www.example.com", 15}, {(const uint8_t *)"mail.example.com", 16}},
+		{{(const uint8_t *)"www.example.com", 15},
+		 {(const uint8_t *)"a9f3k2m8q7z1x4c6v5b0n2l8.t.example", 34}},
+	};
+	static const enum hg_verdict want[2] = {HG_VERDICT_UNDECIDED, HG_VERDICT_DROP};
+	for (size_t i = 0; i < 2; i++) {
+		struct sim s;
+		sim_init(&s, v.e, 17, "192.0.2.53", 53);
+		s.app.proto = HG_APP_DNS;
+		s.app.dns_query = names[i][0];
+		s.app.dns_queries = names[i];
+		s.app.n_dns_queries = 2;
+		cr_expect_eq(pkt(&s, HG_DIR_TO_SERVER, 0, "dns-query-bytes"), want[i], "case %zu", i);
+	}
+	env_free(&v);
+}
