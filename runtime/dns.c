@@ -135,6 +135,13 @@ static bool header(const struct msgbuf *b, struct dns_msg *out)
 	return true;
 }
 
+/* CLASS / QCLASS values (RFC 1035 §3.2.4-3.2.5, RFC 2136 §1.3 NONE):
+ * IN, CH, HS, NONE, ANY. Class 0 is reserved (RFC 6895 §3.2). */
+static bool class_ok(uint16_t c)
+{
+	return c == 1 || c == 3 || c == 4 || c == 254 || c == 255;
+}
+
 /* The questions, then the records; *q_done says the questions were all
  * read. WALK_MORE: the bytes present end inside the message. */
 static enum walk body(const struct msgbuf *b, uint8_t *names, size_t cap, struct dns_msg *out, bool *q_done)
@@ -154,6 +161,11 @@ static enum walk body(const struct msgbuf *b, uint8_t *names, size_t cap, struct
 		if (pos + 4 > b->avail) {
 			out->err = "question cut short";
 			return past_end(b);
+		}
+		/* QTYPE 0 is reserved (RFC 6895 §3.1) */
+		if (!be16(b->m + pos) || !class_ok(be16(b->m + pos + 2))) {
+			out->err = "reserved QTYPE or QCLASS (RFC 6895 §3)";
+			return WALK_BAD;
 		}
 		if (comp)
 			out->flags |= DNS_F_COMPRESSED_QNAME;
@@ -180,6 +192,12 @@ static enum walk body(const struct msgbuf *b, uint8_t *names, size_t cap, struct
 		if (pos + 10 > b->avail) {
 			out->err = "record header cut short";
 			return past_end(b);
+		}
+		uint16_t type = be16(b->m + pos), cls = be16(b->m + pos + 2);
+		/* OPT (41) carries the UDP payload size in CLASS (RFC 6891 §6.1.2) */
+		if (!type || (type != 41 && !class_ok(cls))) {
+			out->err = "reserved TYPE or CLASS (RFC 6895 §3)";
+			return WALK_BAD;
 		}
 		size_t rdlen = be16(b->m + pos + 8);
 		pos += 10;

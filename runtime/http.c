@@ -58,6 +58,15 @@ static bool slice_ieq(const uint8_t *a, size_t an, const char *b)
 	return hg_ascii_casecmp_eq((const char *)a, an, b, strlen(b));
 }
 
+/* Suricata's HTTP detection patterns are case-insensitive ("get " too). */
+static bool method_known_ci(const uint8_t *m, size_t n)
+{
+	for (size_t i = 0; i < HG_ARRAY_LEN(known_methods); i++)
+		if (slice_ieq(m, n, known_methods[i]))
+			return true;
+	return false;
+}
+
 /* ---- host normalisation -------------------------------------------------- */
 
 /* uri-host [ ":" port ] (RFC 9110 §7.2, RFC 3986 §3.2.2-3.2.3):
@@ -219,7 +228,7 @@ static size_t next_line(const uint8_t *buf, size_t len, size_t pos, size_t *le,
 enum hg_parse http_request_parse(const uint8_t *buf, size_t len, size_t limit,
 				 const struct http_bufs *bufs, struct http_req *out)
 {
-	size_t pos = 0, i, le, next, ms, me, ts, te, vs;
+	size_t pos = 0, i, le = 0, next, ms, me, ts, te, vs;
 	struct names nm = { 0 };
 	struct hg_slice host_src = { 0 };
 	bool at_limit, bad;
@@ -233,58 +242,97 @@ enum hg_parse http_request_parse(const uint8_t *buf, size_t len, size_t limit,
 		pos++;
 	if (pos)
 		out->flags |= HTTP_F_LEADING_CRLF;
-	/* method: NOT_THIS as soon as a byte cannot belong to it */
+	/* The request line, read as leniently as libhtp (Suricata's HTTP
+	 * parser) reads it: any method, in any case; spaces and tabs between
+	 * the parts, more than one too; no request-target ("OPTIONS
+	 * HTTP/1.1"); no version (HTTP/0.9, headers may still follow); any
+	 * version string. A line is HTTP when its method is one Suricata's
+	 * detection knows (case-insensitive), or when it holds "HTTP/" and
+	 * no control bytes; anything else is
+	 * NOT_THIS, so other protocols' first lines ("EHLO x", "USER x") stay
+	 * theirs. */
 	ms = pos;
-	for (i = pos; i < len && buf[i] != ' '; i++)
-		if (!is_tchar(buf[i]) || i - ms >= HTTP_METHOD_MAX)
-			return HG_PARSE_NOT_THIS;
-	if (i < len && i == ms)
-		return HG_PARSE_NOT_THIS; /* a space first */
-	if (i == len)
-		return at_limit ? HG_PARSE_NOT_THIS : HG_PARSE_NEED_MORE;
-	me = i;
-
 	next = next_line(buf, len, pos, &le, out);
+	size_t line_end = next ? le : len;
+	for (i = ms; i < line_end && !is_ows(buf[i]); i++)
+		;
+	me = i;
+	bool known = me > ms && method_known_ci(buf + ms, me - ms);
+	if (me == ms && i < line_end)
+		return HG_PARSE_NOT_THIS; /* a space first */
+	if (me - ms > HTTP_METHOD_MAX && !known)
+		return HG_PARSE_NOT_THIS;
+	bool ctl = false;
+	for (i = ms; i < line_end && !ctl; i++)
+		ctl = (buf[i] < 0x20 && buf[i] != '\t' && buf[i] != '\r') || buf[i] == 0x7f;
+	if (ctl && !known)
+		return HG_PARSE_NOT_THIS; /* binary, not a request line */
 	if (!next) {
 		if (at_limit) {
+			if (!known)
+				return HG_PARSE_NOT_THIS;
 			out->err = "request line longer than the inspection limit";
 			return HG_PARSE_INVALID;
 		}
+		if (me < len && known) /* the method is complete: HTTP */
+			out->method = (struct hg_slice){ buf + ms, me - ms };
 		return HG_PARSE_NEED_MORE;
 	}
+	/* the words: method, [target], [version] */
+	vs = le;
+	while (vs > me && !is_ows(buf[vs - 1]))
+		vs--;
+	bool has_version = vs > me && le - vs >= 5 && slice_ieq(buf + vs, 5, "HTTP/");
+	/* "GET/HTTP/1.1", "CCM_POST /HTTP/1.1": the version glued to another
+	 * word still says HTTP */
+	bool names_http = has_version || memmem(buf + ms, le - ms, "HTTP/", 5);
+	if (!known && (ctl || !names_http))
+		return HG_PARSE_NOT_THIS;
+	/* RFC 9113 §3.4: the HTTP/2 preface looks like a request on purpose;
+	 * it is not HTTP/1 (runtime/detect.c names it). */
+	if (le - ms == 14 && !memcmp(buf + ms, "PRI * HTTP/2.0", 14))
+		return HG_PARSE_NOT_THIS;
+	if (ctl)
+		out->flags |= HTTP_F_BAD_LINE;
 	out->method = (struct hg_slice){ buf + ms, me - ms };
 	if (!method_known(buf + ms, me - ms))
 		out->flags |= HTTP_F_UNKNOWN_METHOD;
-	/* version after the last space, target between (RFC 9112 §3) */
-	for (vs = le; vs > me && buf[vs - 1] != ' '; vs--)
-		;
 	ts = me;
-	while (ts < le && buf[ts] == ' ')
+	while (ts < le && is_ows(buf[ts]))
 		ts++;
-	if (vs <= ts) {
-		out->err = "request line without an HTTP version (RFC 9112 §3; HTTP/0.9 unsupported)";
-		return HG_PARSE_INVALID;
+	if (ts - me > 1 || (ts > me && buf[me] != ' '))
+		out->flags |= HTTP_F_BAD_LINE;
+	/* After the method: [target] [version]. A last word starting "HTTP/"
+	 * is the version; of two or more words the last is one, well-formed
+	 * or not. */
+	bool version_word = has_version && vs >= ts;
+	if (!version_word && vs > ts) {
+		size_t nwords = 1;
+		for (i = ts + 1; i < le; i++)
+			if (!is_ows(buf[i]) && is_ows(buf[i - 1]))
+				nwords++;
+		version_word = nwords >= 2;
 	}
-	te = vs;
-	while (te > ts && buf[te - 1] == ' ')
+	size_t words_end = le;
+	if (version_word) {
+		words_end = vs;
+		out->version = (struct hg_slice){ buf + vs, le - vs };
+		if (le - vs == 8 && !memcmp(buf + vs, "HTTP/1.", 7) && is_digit(buf[vs + 7]))
+			out->http_minor = (uint8_t)(buf[vs + 7] - '0');
+		else
+			out->flags |= HTTP_F_BAD_VERSION;
+	} else {
+		out->flags |= HTTP_F_NO_VERSION;
+	}
+	te = words_end;
+	while (te > ts && is_ows(buf[te - 1]))
 		te--;
-	for (i = ts; i < te; i++)
-		if (buf[i] < 0x21 || buf[i] == 0x7f) {
-			out->err = "control or space byte in request-target (RFC 9112 §3.2)";
-			return HG_PARSE_INVALID;
-		}
-	out->target = (struct hg_slice){ buf + ts, te - ts };
-	if (le - vs != 8 || memcmp(buf + vs, "HTTP/", 5) || !is_digit(buf[vs + 5]) ||
-	    buf[vs + 6] != '.' || !is_digit(buf[vs + 7])) {
-		out->err = "malformed HTTP-version (RFC 9112 §2.3)";
-		return HG_PARSE_INVALID;
+	if (te > ts) {
+		out->target = (struct hg_slice){ buf + ts, te - ts };
+	} else {
+		out->flags |= HTTP_F_NO_TARGET;
+		te = ts;
 	}
-	if (buf[vs + 5] != '1') {
-		out->err = "HTTP major version is not 1 (RFC 9112 §2.3)";
-		return HG_PARSE_INVALID;
-	}
-	out->version = (struct hg_slice){ buf + vs, 8 };
-	out->http_minor = (uint8_t)(buf[vs + 7] - '0');
 
 	/* absolute-form: scheme "://" authority [ path-abempty ... ] (RFC 3986 §3) */
 	if (te > ts && is_alpha(buf[ts])) {
@@ -323,9 +371,26 @@ enum hg_parse http_request_parse(const uint8_t *buf, size_t len, size_t limit,
 		nm.overflow = true;
 	}
 
+	/* HTTP/0.9 has no header section (RFC 1945 §4.1), but a client that
+	 * left out its version may still send one (zeek's methods.pcap:
+	 * "OPTIONS\nHost: ..."): headers are read when a header line follows
+	 * in what has arrived. */
+	bool no_headers = false;
+	if (out->flags & HTTP_F_NO_VERSION) {
+		size_t le2 = 0;
+		size_t n2 = next < len ? next_line(buf, len, next, &le2, out) : 0;
+		if (next == len) {
+			no_headers = true;
+			out->consumed = next;
+		} else if (n2 && (le2 == next || !memchr(buf + next, ':', le2 - next))) {
+			no_headers = true;
+			out->consumed = le2 == next ? n2 : next;
+		}
+	}
+
 	/* header fields (RFC 9112 §5) */
 	size_t hstart = next;
-	for (pos = next;;) {
+	for (pos = next; !no_headers;) {
 		size_t ns, ne, vstart, vend, colon;
 
 		next = next_line(buf, len, pos, &le, out);

@@ -12,7 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { TRIED_TLS = 1u << 0, TRIED_HTTP = 1u << 1, TRIED_QUIC = 1u << 2, TRIED_DNS = 1u << 3 };
+enum {
+	TRIED_TLS = 1u << 0,
+	TRIED_HTTP = 1u << 1,
+	TRIED_QUIC = 1u << 2,
+	TRIED_DNS = 1u << 3,
+	TRIED_OTHER = 1u << 4, /* hg_detect_tcp(): none of its protocols */
+	TRIED_ALL_TCP = TRIED_TLS | TRIED_HTTP | TRIED_DNS | TRIED_OTHER,
+};
 
 struct hg_inspector {
 	const struct hg_engine *engine;
@@ -296,11 +303,18 @@ static void detect_http(struct hg_inspector *ins, struct hg_iflow *fi, const uin
 	enum hg_parse r = http_request_parse(data, len, limit, &bufs, &req);
 	if (r == HG_PARSE_NOT_THIS) {
 		fi->tried |= TRIED_HTTP;
+		if (fi->app.proto == HG_APP_HTTP) /* said NEED_MORE on a shorter prefix */
+			fi->app.proto = HG_APP_UNKNOWN;
+		return;
+	}
+	if (r == HG_PARSE_NEED_MORE) {
+		/* Lenient parsing takes any printable first line for a maybe:
+		 * the flow is HTTP once its method is a known one. */
+		if (req.method.p)
+			fi->app.proto = HG_APP_HTTP;
 		return;
 	}
 	fi->app.proto = HG_APP_HTTP;
-	if (r == HG_PARSE_NEED_MORE)
-		return;
 	fi->done = 1;
 	if (r == HG_PARSE_INVALID)
 		return;
@@ -397,15 +411,27 @@ static void detect_tcp(struct hg_inspector *ins, struct hg_flow *f, struct hg_if
 	size_t limit = hg_stream_get_config(ins->streams)->depth_to_server;
 	if (!(fi->tried & TRIED_TLS))
 		detect_tls(ins, fi, data, len);
+	/* The other protocols before HTTP/1: the HTTP/2 preface is a valid
+	 * HTTP/1 request line. */
+	if (!fi->done && fi->app.proto != HG_APP_TLS && !(fi->tried & TRIED_OTHER)) {
+		enum hg_app_proto a;
+		enum hg_parse r = hg_detect_tcp(&fi->det, data, len, len >= limit, &a);
+		if (r == HG_PARSE_FOUND) {
+			fi->app.proto = a;
+			fi->done = 1;
+			return;
+		}
+		if (r == HG_PARSE_NOT_THIS)
+			fi->tried |= TRIED_OTHER;
+	}
+	if (!fi->done && fi->app.proto != HG_APP_TLS && !(fi->tried & TRIED_DNS))
+		detect_dns_tcp(ins, fi, data, len, limit);
 	if (!fi->done && fi->app.proto != HG_APP_TLS && !(fi->tried & TRIED_HTTP))
 		detect_http(ins, fi, data, len, limit);
-	if (!fi->done && (fi->tried & (TRIED_TLS | TRIED_HTTP)) == (TRIED_TLS | TRIED_HTTP) &&
-	    !(fi->tried & TRIED_DNS))
-		detect_dns_tcp(ins, fi, data, len, limit);
 	if (fi->done)
 		return;
-	if ((fi->tried & (TRIED_TLS | TRIED_HTTP | TRIED_DNS)) == (TRIED_TLS | TRIED_HTTP | TRIED_DNS)) {
-		fi->app.proto = len >= 4 && !memcmp(data, "SSH-", 4) ? HG_APP_SSH : HG_APP_FAILED;
+	if ((fi->tried & TRIED_ALL_TCP) == TRIED_ALL_TCP) {
+		fi->app.proto = HG_APP_FAILED;
 		fi->done = 1;
 	} else if (hg_stream_complete(&f->stream[HG_DIR_TO_SERVER])) {
 		/* No more bytes will come: what is known is all there is. */
@@ -474,7 +500,8 @@ static void detect_udp(struct hg_inspector *ins, struct hg_iflow *fi, const stru
 		keep_dns(ins, fi, &m);
 		return;
 	}
-	fi->app.proto = HG_APP_FAILED;
+	enum hg_app_proto a = hg_detect_udp(p->payload, p->payload_len);
+	fi->app.proto = a != HG_APP_UNKNOWN ? a : HG_APP_FAILED;
 	fi->done = 1;
 }
 

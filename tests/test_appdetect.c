@@ -224,3 +224,113 @@ Test(appdetect, stateful_rule_protocol_dns)
 	replay("g.yaml", yaml, "edns-opts.pcap", 0, 0, &r);
 	cr_assert_eq(only_flow(&r)->verdict, HG_VERDICT_PASS);
 }
+
+/* ------------------------------------------------- the other protocols */
+
+static size_t count_app(const struct results *r, enum hg_app_proto a)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < r->n; i++)
+		n += r->f[i].app == a;
+	return n;
+}
+
+/* Every protocol of ANFW's StatefulRule Protocol enum (API StatefulRule)
+ * in a real capture, on its port and moved to another: the number of
+ * flows of each is what tshark dissects in the capture (its flows that
+ * start with the client's first message; TFTP's transfer flow, which
+ * starts from the server's new port, RFC 1350 §4, is not one). */
+Test(appdetect, every_protocol_by_content)
+{
+	static const struct {
+		const char *pcap;
+		uint16_t port;
+		enum hg_app_proto app;
+		size_t flows;
+	} t[] = {
+		{"ssh.pcap", 22, HG_APP_SSH, 1},
+		{"smtp.pcap", 25, HG_APP_SMTP, 1},
+		{"ftp.pcap", 21, HG_APP_FTP, 1},
+		{"imap.pcap", 143, HG_APP_IMAP, 1},
+		{"msn.pcap", 1863, HG_APP_MSN, 1},
+		{"http2.pcap", 80, HG_APP_HTTP2, 1},
+		{"smb-dcerpc.pcap", 445, HG_APP_SMB, 2},
+		{"smb-dcerpc.pcap", 135, HG_APP_DCERPC, 2},
+		{"dcerpc-udp.pcap", 34964, HG_APP_DCERPC, 4},
+		{"krb5-tcp.pcap", 88, HG_APP_KRB5, 3},
+		{"krb5-udp.pcap", 88, HG_APP_KRB5, 1},
+		{"ntp.pcap", 123, HG_APP_NTP, 1},
+		{"dhcp.pcapng", 67, HG_APP_DHCP, 2},
+		{"tftp.pcap", 69, HG_APP_TFTP, 1},
+		{"ikev2.pcap", 500, HG_APP_IKEV2, 1},
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		for (int moved = 0; moved < 2; moved++) {
+			struct results r;
+			replay("x.rules", NULL, t[i].pcap, moved ? t[i].port : 0, moved ? 40123 : 0, &r);
+			cr_expect_eq(count_app(&r, t[i].app), t[i].flows, "%s%s: %zu %s flows of %zu", t[i].pcap,
+				     moved ? " (port moved)" : "", count_app(&r, t[i].app),
+				     hg_app_proto_name(t[i].app), r.n);
+		}
+}
+
+/* A rule on each protocol drops its flow and leaves the others alone
+ * (API StatefulRule: "DROP - Blocks the packets"; the Header's Protocol
+ * names the app-layer protocol, detected on any port as Suricata detects
+ * it by content; DG suricata-examples uses app-layer-protocol: the same
+ * way). */
+Test(appdetect, protocol_rules_decide)
+{
+	static const struct {
+		const char *pcap, *proto;
+	} t[] = {
+		{"ssh.pcap", "ssh"},       {"smtp.pcap", "smtp"},     {"ftp.pcap", "ftp"},
+		{"imap.pcap", "imap"},     {"msn.pcap", "msn"},       {"http2.pcap", "http2"},
+		{"krb5-udp.pcap", "krb5"}, {"ntp.pcap", "ntp"},       {"dhcp.pcapng", "dhcp"},
+		{"ikev2.pcap", "ikev2"},   {"dcerpc-udp.pcap", "dcerpc"},
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		char rules[256];
+		struct results r;
+		snprintf(rules, sizeof(rules), "drop %s any any -> any any (msg:\"no %s\"; sid:1;)\n", t[i].proto,
+			 t[i].proto);
+		replay("x.rules", rules, t[i].pcap, 0, 0, &r);
+		for (size_t k = 0; k < r.n; k++)
+			cr_expect_eq(r.f[k].verdict, HG_VERDICT_DROP, "%s: %s rule: %s", t[i].pcap, t[i].proto,
+				     hg_verdict_name(r.f[k].verdict));
+		/* another protocol's rule does not touch it */
+		snprintf(rules, sizeof(rules), "drop %s any any -> any any (sid:1;)\n",
+			 strcmp(t[i].proto, "ssh") ? "ssh" : "smtp");
+		replay("x.rules", rules, t[i].pcap, 0, 0, &r);
+		for (size_t k = 0; k < r.n; k++)
+			cr_expect_eq(r.f[k].verdict, HG_VERDICT_PASS, "%s: other rule", t[i].pcap);
+		/* app-layer-protocol: on an ip rule, negated too */
+		snprintf(rules, sizeof(rules), "drop ip any any -> any any (app-layer-protocol:!%s; sid:1;)\n",
+			 t[i].proto);
+		replay("x.rules", rules, t[i].pcap, 0, 0, &r);
+		for (size_t k = 0; k < r.n; k++)
+			cr_expect_eq(r.f[k].verdict, HG_VERDICT_PASS, "%s: !%s", t[i].pcap, t[i].proto);
+	}
+}
+
+/* zeek's methods.pcap (client side): request lines with odd, lower-case
+ * and unknown methods, extra or missing parts, HTTP/0.9. Suricata's libhtp
+ * takes each for an HTTP request; the Host header names www.google.com. */
+Test(appdetect, lenient_http_request_lines)
+{
+	struct results r;
+	replay("x.rules", NULL, "http-methods.pcap", 80, 8080, &r);
+	cr_assert_eq(r.n, 49);
+	for (size_t i = 0; i < r.n; i++) {
+		cr_expect_eq(r.f[i].app, HG_APP_HTTP, "flow %zu: %s", i, hg_app_proto_name(r.f[i].app));
+		cr_expect_str_eq(r.f[i].name, "www.google.com", "flow %zu", i);
+	}
+	/* and an HTTP_HOST deny list target applies to them (DG
+	 * suricata-examples, domain filtering: "drop http ... http.host;
+	 * content:\"www.google.com\"; startswith; endswith;") */
+	replay("x.rules",
+	       "drop http any any -> any any (http.host; content:\"www.google.com\"; startswith; endswith; sid:2;)\n",
+	       "http-methods.pcap", 0, 0, &r);
+	for (size_t i = 0; i < r.n; i++)
+		cr_expect_eq(r.f[i].verdict, HG_VERDICT_DROP, "flow %zu", i);
+}

@@ -155,13 +155,20 @@ Test(http, not_http_and_invalid)
 		{ "SSH-2.0-OpenSSH_9.6\r\n", 21, HG_PARSE_NOT_THIS },
 		{ " GET / HTTP/1.1\r\n", 17, HG_PARSE_NOT_THIS },
 		{ "\x00\x01", 2, HG_PARSE_NOT_THIS },
-		{ "GET\r\n", 5, HG_PARSE_NOT_THIS },
-		{ "GET /\r\n", 7, HG_PARSE_INVALID },              /* HTTP/0.9 */
-		{ "GET / HTTP/2.0\r\n\r\n", 18, HG_PARSE_INVALID },
-		{ "GET / HTTX/1.1\r\n\r\n", 18, HG_PARSE_INVALID },
-		{ "GET / HTTP/1.10\r\n\r\n", 19, HG_PARSE_INVALID },
-		{ "GET /a\x01 HTTP/1.1\r\n\r\n", 20, HG_PARSE_INVALID },
-		{ "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 24, HG_PARSE_INVALID }, /* h2 preface */
+		/* Lenient as libhtp (issue 9 item 10): a known method makes the
+		 * line HTTP whatever follows; odd parts are flagged. */
+		{ "GET\r\n", 5, HG_PARSE_FOUND },                /* HTTP/0.9, method only */
+		{ "GET /\r\n", 7, HG_PARSE_FOUND },              /* HTTP/0.9 */
+		{ "GET / HTTP/2.0\r\n\r\n", 18, HG_PARSE_FOUND },
+		{ "GET / HTTX/1.1\r\n\r\n", 18, HG_PARSE_FOUND },
+		{ "GET / HTTP/1.10\r\n\r\n", 19, HG_PARSE_FOUND },
+		{ "GET /a\x01 HTTP/1.1\r\n\r\n", 20, HG_PARSE_FOUND },
+		{ "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 24, HG_PARSE_NOT_THIS }, /* h2 preface */
+		/* other protocols' first lines: no known method, no HTTP/ */
+		{ "EHLO mail.example\r\n", 19, HG_PARSE_NOT_THIS },
+		{ "USER anonymous\r\n", 16, HG_PARSE_NOT_THIS },
+		{ "a001 CAPABILITY\r\n", 17, HG_PARSE_NOT_THIS },
+		{ "FOO\x00 / HTTP/1.1\r\n", 18, HG_PARSE_NOT_THIS },
 		{ "G", 1, HG_PARSE_NEED_MORE },
 		{ "", 0, HG_PARSE_NEED_MORE },
 	};
@@ -245,4 +252,48 @@ Test(http, host_normalise)
 		cr_assert(!memcmp(out, t[i].out, n), "%s", t[i].in);
 		cr_assert_eq(bad, t[i].bad, "%s", t[i].in);
 	}
+}
+
+/* Request lines as zeek's methods.pcap sends them (issue 9 item 10):
+ * Suricata's libhtp takes each for HTTP, and the Host is reported. */
+Test(http, lenient_request_lines)
+{
+	static const struct {
+		const char *line;
+		const char *method, *target, *version; /* NULL: absent */
+		uint32_t flags;
+	} t[] = {
+		{ "OPTIONS * HTTP/1.1", "OPTIONS", "*", "HTTP/1.1", 0 },
+		{ "OPTIONS HTTP/1.1", "OPTIONS", NULL, "HTTP/1.1", HTTP_F_NO_TARGET },
+		{ "OPTIONSHTTP/1.1", "OPTIONSHTTP/1.1", NULL, NULL, HTTP_F_NO_VERSION | HTTP_F_NO_TARGET },
+		{ "OPTIONS", "OPTIONS", NULL, NULL, HTTP_F_NO_VERSION | HTTP_F_NO_TARGET },
+		{ "GET / HTTP/1.", "GET", "/", "HTTP/1.", HTTP_F_BAD_VERSION },
+		{ "GET /HTTP/1.1", "GET", "/HTTP/1.1", NULL, HTTP_F_NO_VERSION },
+		{ "GET/ HTTP/1.1", "GET/", NULL, "HTTP/1.1", HTTP_F_NO_TARGET | HTTP_F_UNKNOWN_METHOD },
+		{ "GET/HTTP/1.1", "GET/HTTP/1.1", NULL, NULL, HTTP_F_NO_VERSION | HTTP_F_UNKNOWN_METHOD },
+		{ "\xc3\x82\xc3 / HTTP/1.", "\xc3\x82\xc3", "/", "HTTP/1.", HTTP_F_UNKNOWN_METHOD },
+		{ "CCM_POST /HTTP/1.1", "CCM_POST", "/HTTP/1.1", NULL, HTTP_F_UNKNOWN_METHOD | HTTP_F_NO_VERSION },
+		{ "get /x HTTP/1.1", "get", "/x", "HTTP/1.1", HTTP_F_UNKNOWN_METHOD },
+		{ "GET   /x \t HTTP/1.1", "GET", "/x", "HTTP/1.1", HTTP_F_BAD_LINE },
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		char req[256];
+		int n = snprintf(req, sizeof(req), "%s\nHost: www.google.com\n\n", t[i].line);
+		struct http_req r;
+		cr_assert_eq(http_request_parse((const uint8_t *)req, (size_t)n, 65536, &bufs, &r), HG_PARSE_FOUND,
+			     "%s", t[i].line);
+		cr_expect(slice_is(r.method, t[i].method), "%s: method", t[i].line);
+		cr_expect(t[i].target ? slice_is(r.target, t[i].target) : !r.target.p, "%s: target", t[i].line);
+		cr_expect(t[i].version ? slice_is(r.version, t[i].version) : !r.version.p, "%s: version",
+			  t[i].line);
+		cr_expect_eq(r.flags & t[i].flags, t[i].flags, "%s: flags %#x", t[i].line, r.flags);
+		cr_expect(slice_is(r.host, "www.google.com"), "%s: host", t[i].line);
+		cr_expect_eq(r.consumed, (size_t)n, "%s: consumed", t[i].line);
+	}
+	/* HTTP/0.9 without headers: the request ends with its line */
+	struct http_req r;
+	cr_assert_eq(http_request_parse((const uint8_t *)"GET /\r\n", 7, 65536, &bufs, &r), HG_PARSE_FOUND);
+	cr_assert(r.flags & HTTP_F_NO_VERSION);
+	cr_assert(r.flags & HTTP_F_NO_HOST);
+	cr_assert_eq(r.consumed, 7);
 }

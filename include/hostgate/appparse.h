@@ -121,6 +121,10 @@ enum {
 	HTTP_F_LEADING_CRLF = 1u << 12,  /* empty lines before the request line */
 	HTTP_F_ABSOLUTE_URI = 1u << 13,  /* absolute-form target (authority from URI) */
 	HTTP_F_EMPTY_HOST = 1u << 14,    /* Host present but empty after normalisation */
+	HTTP_F_NO_VERSION = 1u << 15,    /* request line without a version: HTTP/0.9 */
+	HTTP_F_BAD_VERSION = 1u << 16,   /* a version other than HTTP/1.x (kept as sent) */
+	HTTP_F_NO_TARGET = 1u << 17,     /* "OPTIONS HTTP/1.1": no request-target */
+	HTTP_F_BAD_LINE = 1u << 18,      /* control bytes or extra spaces in the request line */
 };
 
 /* Caller-owned output buffers; either may be NULL (with cap 0). */
@@ -281,5 +285,27 @@ enum hg_parse dns_udp_parse(const uint8_t *dgram, size_t len, uint8_t *names, si
  * DNS_F_TRUNCATED) and INVALID when even they are cut. */
 enum hg_parse dns_tcp_parse(const uint8_t *buf, size_t len, size_t limit, uint8_t *names,
 			    size_t names_cap, struct dns_msg *out);
+
+/* ---- the other protocols, by their first client bytes (runtime/detect.c) */
+
+/* Protocols recognised from what the client sends first, on any port (the
+ * live daemon sees only client-to-server bytes, so that is all detection
+ * may use). TCP: SSH, SMB, DCERPC, KRB5, HTTP2 (cleartext preface), SMTP,
+ * FTP, IMAP and MSN, whose clients speak after the server's banner: their
+ * first command is what identifies them. DNS over TCP is dns.c's. */
+struct hg_detect_tcp {
+	uint32_t ruled_out; /* detectors that said NOT_THIS (private bits) */
+};
+
+/* Looks at the stream's first bytes: FOUND (*proto set), NEED_MORE (a
+ * detector needs more bytes; st remembers which are ruled out) or
+ * NOT_THIS (none of these protocols). at_limit: no more bytes will be
+ * buffered, a partial match is NOT_THIS. */
+enum hg_parse hg_detect_tcp(struct hg_detect_tcp *st, const uint8_t *buf, size_t len, bool at_limit,
+			    enum hg_app_proto *proto);
+
+/* One client datagram: DHCP, TFTP, IKEV2, KRB5, DCERPC, NTP (QUIC and DNS
+ * have their parsers); HG_APP_UNKNOWN when none. */
+enum hg_app_proto hg_detect_udp(const uint8_t *dgram, size_t len);
 
 #endif

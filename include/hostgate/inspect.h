@@ -56,6 +56,7 @@ struct hg_iflow {
 	struct hg_eng_app app;
 	struct hg_iflow_app *buf;
 	uint32_t tried;      /* parsers that said NOT_THIS (private bits) */
+	struct hg_detect_tcp det; /* the other TCP detectors' progress */
 	uint8_t done;        /* app layer complete: stop parsing */
 	uint8_t forced;      /* enum hg_verdict imposed by an evasion policy */
 	uint32_t evasion;    /* HG_EVASION_* */
