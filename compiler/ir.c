@@ -132,3 +132,53 @@ bool hg_proto_from_name(const char *s, enum hg_proto *p)
 		}
 	return false;
 }
+
+/* Suricata 7's app-layer protocol names (and ANFW's own refusals) that
+ * hostgate has no detector for, each with the reason it cannot have one
+ * or does not. */
+static const struct {
+	const char *name, *why;
+} refused_protos[] = {
+	{"ftp-data", "a connection is FTP data because its FTP control connection announced it (PORT, "
+		     "PASV, EPSV), not because of its own bytes, and hostgate does not follow control "
+		     "connections (ANFW lists FTP-data detection as unsupported too)"},
+	{"ike", "Suricata 7 names IKEv1 and IKEv2 together 'ike'; hostgate detects IKEv2 headers only "
+		"(RFC 7296): write ikev2"},
+	{"pop3", "POP3's first commands (USER, PASS) are FTP's: Suricata 7 calls such flows ftp, so a "
+		 "pop3 rule could never match"},
+	{"telnet", "a Telnet client need send nothing of its own before data (option negotiation is "
+		   "optional, RFC 854), so its first bytes do not name it"},
+	{"rfb", "RFB (VNC) servers speak first and the client's first bytes echo the server's version "
+		"string; hostgate sees only the client's bytes and has no RFB detector"},
+	{"websocket", "WebSocket starts as an HTTP Upgrade request: write http"},
+	{"sip", "hostgate has no SIP detector"},
+	{"rdp", "hostgate has no RDP detector"},
+	{"snmp", "hostgate has no SNMP detector"},
+	{"nfs", "hostgate has no NFS detector"},
+	{"mqtt", "hostgate has no MQTT detector"},
+	{"modbus", "hostgate has no Modbus detector"},
+	{"dnp3", "hostgate has no DNP3 detector"},
+	{"enip", "hostgate has no ENIP detector (and ANFW does not support ENIP/CIP keywords)"},
+	{"pgsql", "hostgate has no PostgreSQL detector"},
+	{"ldap", "hostgate has no LDAP detector"},
+	{"bittorrent-dht", "hostgate has no BitTorrent DHT detector"},
+};
+
+const char *hg_proto_refusal(const char *s)
+{
+	for (size_t i = 0; i < HG_ARRAY_LEN(refused_protos); i++)
+		if (hg_ascii_casecmp_eq(s, strlen(s), refused_protos[i].name, strlen(refused_protos[i].name)))
+			return refused_protos[i].why;
+	return NULL;
+}
+
+const char *hg_proto_names_list(void)
+{
+	static char buf[256];
+	if (!buf[0]) {
+		size_t n = 0;
+		for (int i = 0; i < HG_PROTO__COUNT; i++)
+			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", i ? ", " : "", proto_names[i]);
+	}
+	return buf;
+}

@@ -824,10 +824,14 @@ static void parse_app_layer(struct sp *p, struct rctx *x, size_t a, size_t b)
 		ok = hg_proto_from_name(buf, &pr) && pr != HG_PROTO_IP && pr != HG_PROTO_TCP &&
 		     pr != HG_PROTO_UDP && pr != HG_PROTO_ICMP;
 	}
+	const char *why = n && n < sizeof(buf) ? hg_proto_refusal(buf) : NULL;
 	if (word_eq(s, n, "failed")) {
 		x->r.app_layer = HG_APP_LAYER_FAILED;
 	} else if (ok) {
 		x->r.app_layer = (int)pr;
+	} else if (why) {
+		hg_diag_error(p->d, loc_at(p, i), "app-layer-protocol '%.*s' cannot be detected: %s", (int)n, s, why);
+		return;
 	} else {
 		hg_diag_error(p->d, loc_at(p, i),
 			      "unknown app-layer-protocol '%.*s' (expected tls, http, quic, dns, ssh, ... or "
@@ -1528,8 +1532,14 @@ static void parse_rule(struct sp *p, size_t from)
 		hg_diag_error(p->d, loc_at(p, fa[0]), "unknown action '%.*s' (expected pass, drop, reject or alert)",
 			      (int)(fb[0] - fa[0]), s + fa[0]);
 	char *proto = arena_text(p, fa[1], fb[1]);
-	if (!hg_proto_from_name(proto, &x.r.proto))
-		hg_diag_error(p->d, loc_at(p, fa[1]), "unknown protocol '%s'", proto);
+	if (!hg_proto_from_name(proto, &x.r.proto)) {
+		const char *why = hg_proto_refusal(proto);
+		if (why)
+			hg_diag_error(p->d, loc_at(p, fa[1]), "protocol '%s' cannot be detected: %s", proto, why);
+		else
+			hg_diag_error(p->d, loc_at(p, fa[1]), "unknown protocol '%s' (hostgate detects %s)", proto,
+				      hg_proto_names_list());
+	}
 	x.r.src = parse_field(p, fa[2], fb[2], false);
 	x.r.sport = parse_field(p, fa[3], fb[3], true);
 	size_t dn = fb[4] - fa[4];

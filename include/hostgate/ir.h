@@ -472,6 +472,13 @@ struct hg_rule_group *hg_group_new(struct hg_ruleset *rs, struct hg_loc loc, con
 const char *hg_action_name(enum hg_action a);   /* "pass" ... */
 const char *hg_proto_name(enum hg_proto p);     /* "tcp", "tls" ... */
 bool hg_proto_from_name(const char *s, enum hg_proto *p); /* case-insensitive */
+/* Why a protocol name that Suricata (ANFW's engine) knows but hostgate does
+ * not accept is refused: a rule on it could never match, since hostgate
+ * cannot tell such flows from the client's bytes. NULL for names nobody
+ * knows (a plain "unknown protocol"). */
+const char *hg_proto_refusal(const char *s);
+/* "ip, tcp, udp, icmp, tls, ...": every name hg_proto_from_name() takes. */
+const char *hg_proto_names_list(void);
 const char *hg_buffer_name(enum hg_buffer b);   /* "tls.sni" ... */
 const char *hg_list_type_name(enum hg_list_type t);
 const char *hg_sda_name(uint32_t bit);          /* "aws:drop_strict" ... */
