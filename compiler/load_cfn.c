@@ -6,6 +6,7 @@
  * FirewallPolicy document. Validates the ANFW schema key by key and value by
  * value, recovering per node so one run reports every error. */
 #include "hostgate/ir.h"
+#include "load_cfn.h"
 #include "yaml_tree.h"
 
 #include <limits.h>
@@ -2319,6 +2320,10 @@ static bool load_yaml(struct hg_ruleset *rs, const char *path, const char *text,
 	if (root->kind != HG_Y_MAP) {
 		ERR(&L, nloc(&L, root), "expected a mapping at the top of the document, not %s", kind_word(root));
 		ok = false;
+	} else if (hg_ymap_get(root, "format_version") &&
+		   (hg_ymap_get(root, "values") || hg_ymap_get(root, "planned_values") ||
+		    hg_ymap_get(root, "terraform_version"))) {
+		ok = hg_load_tf(rs, L.file, root, o, d);
 	} else if (hg_ymap_get(root, "Resources") || hg_ymap_get(root, "AWSTemplateFormatVersion")) {
 		ok = load_template(&L, root);
 	} else if (hg_ymap_get(root, "RuleGroupName")) {
@@ -2345,6 +2350,45 @@ static bool load_yaml(struct hg_ruleset *rs, const char *path, const char *text,
 	}
 	hg_vec_free(&L.bad_params);
 	return ok && d->errors == L.errors0;
+}
+
+/* ------------------------------------------------ for other front ends */
+
+const char *hg_cfn_arn(struct hg_arena *a, const char *kind, const char *name)
+{
+	return hg_arena_printf(a, CFN_ARN_PREFIX "%s/%s", kind, name);
+}
+
+static struct ld ld_for(struct hg_ruleset *rs, const char *file, const struct hg_load_opts *o, struct hg_diag *d)
+{
+	return (struct ld){.rs = rs, .a = rs->arena, .file = file, .o = o, .d = d, .errors0 = d->errors};
+}
+
+struct hg_rule_group *hg_cfn_build_group(struct hg_ruleset *rs, const char *file, const struct hg_load_opts *o,
+					 struct hg_diag *d, const struct hg_ynode *rule_group,
+					 const struct hg_cfn_group_meta *m, bool *ok)
+{
+	struct ld L = ld_for(rs, file, o, d);
+	struct group_meta gm = {.name = m->name,
+				.arn = m->arn,
+				.logical_id = m->id,
+				.loc = m->loc,
+				.type = m->type,
+				.capacity = m->capacity,
+				.tags = m->tags};
+	struct hg_rule_group *g = build_group(&L, rule_group, &gm, ok);
+	hg_vec_free(&L.bad_params);
+	return g;
+}
+
+struct hg_policy *hg_cfn_build_policy(struct hg_ruleset *rs, const char *file, const struct hg_load_opts *o,
+				      struct hg_diag *d, const struct hg_ynode *firewall_policy, const char *name,
+				      const char *arn, struct hg_loc loc, bool *ok)
+{
+	struct ld L = ld_for(rs, file, o, d);
+	struct hg_policy *p = build_policy(&L, firewall_policy, name, arn, loc, ok);
+	hg_vec_free(&L.bad_params);
+	return p;
 }
 
 bool hg_load_yaml(struct hg_ruleset *rs, const char *path, const char *text, size_t len,
