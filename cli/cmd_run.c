@@ -180,8 +180,16 @@ int cmd_run(int argc, char **argv)
 	L->asrc = open_nflog(L->nft.alert_log_group, 65535);
 	if (!L->src || !L->asrc)
 		goto out;
-	const char *logs[] = {L->ro.alert_log, L->ro.flow_log};
-	if (live_drop_privileges(L->user, logs, 2) < 0)
+	if (L->metrics.path) { /* created now, so it can be given to --user */
+		int mfd = open(L->metrics.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+		if (mfd < 0) {
+			live_log("%s: %s", L->metrics.path, strerror(errno));
+			goto out;
+		}
+		close(mfd);
+	}
+	const char *logs[] = {L->ro.alert_log, L->ro.flow_log, L->metrics.path};
+	if (live_drop_privileges(L->user, logs, 3) < 0)
 		goto out;
 	/* Counted by a thread of its own (after the drop: it has no more
 	 * privileges than the daemon), while held packets are released. */

@@ -22,6 +22,18 @@ struct live_stats {
 	uint64_t syn_data_refused, no_syn_reset;
 };
 
+/* The metrics of --metrics-log (run_metrics.c): EMF events per interval. */
+enum { LIVE_METRIC_N = 8, LIVE_LATENCY_SAMPLES = 100 };
+struct live_metrics {
+	const char *path;              /* --metrics-log; NULL: none */
+	uint64_t prev[LIVE_METRIC_N];  /* totals at the previous event */
+	uint32_t lat_us[LIVE_LATENCY_SAMPLES]; /* sampled verdict latencies */
+	uint32_t lat_n;
+	uint64_t lat_seen;             /* decisions in this interval */
+	uint64_t rng;
+	uint64_t lost;                 /* lines that could not be written */
+};
+
 struct live {
 	/* configuration */
 	struct hg_rules_args ra;
@@ -50,6 +62,7 @@ struct live {
 	struct hg_eventlog *alerts, *flows;
 	struct hg_decode_stats dec;
 	struct live_stats st;
+	struct live_metrics metrics;
 };
 
 /* ------------------------------------------- run_stats.c: messages */
@@ -58,8 +71,17 @@ struct live {
 void live_log(const char *fmt, ...) HG_PRINTF(1, 2);
 /* Wall-clock microseconds (the timestamps of events). */
 uint64_t live_now_us(void);
-/* The stats event: one JSON line on stderr. */
+/* The stats event: one JSON line on stderr (and the EMF event). */
 void live_print_stats(struct live *L);
+
+/* ------------------------------------- run_metrics.c: EMF metrics */
+
+/* A flow's decision took us (from the deciding packet's capture). */
+void live_note_verdict_latency(struct live *L, uint64_t us);
+/* Appends the EMF event of the interval to --metrics-log (no-op without):
+ * totals in metric order (PassedFlows, DroppedFlows, RejectedFlows,
+ * Alerts, HeldPackets, ReleasedPackets, DiscardedPackets, LostEvents). */
+void live_write_metrics(struct live *L, const uint64_t totals[LIVE_METRIC_N], uint64_t now_us);
 
 /* ------------------------------------------------ run_opts.c: options */
 

@@ -28,6 +28,7 @@ enum {
 	OPT_USER,
 	OPT_CONFIG,
 	OPT_REMOVE_ON_EXIT,
+	OPT_METRICS_LOG,
 };
 
 static const struct cli_opt live_opts[] = {
@@ -37,6 +38,7 @@ static const struct cli_opt live_opts[] = {
 	{"nflog-group", "N", OPT_NFLOG_GROUP, "NFLOG group of held packets (default 0)"},
 	{"alert-log-group", "N", OPT_ALERT_LOG_GROUP, "NFLOG group of the table's own alerts"},
 	{"stats-interval", "SECONDS", OPT_STATS_INTERVAL, "a stats event every SECONDS (0: never; default 60)"},
+	{"metrics-log", "FILE", OPT_METRICS_LOG, "append the stats as CloudWatch EMF events to FILE (for hostgate ship)"},
 	{"verdict-timeout", "SECONDS", OPT_VERDICT_TIMEOUT, "how long a flow's verdict element lives"},
 	{"hold-flows", "N", OPT_HOLD_FLOWS, "undecided flows held at once (default 65536)"},
 	{"reload-keep-bytes", "BYTES", OPT_RELOAD_KEEP_BYTES, "first bytes kept of allowed flows, in all, for reload"},
@@ -89,6 +91,9 @@ static int live_set(void *ud, int val, const char *v)
 		return read_config(L, v);
 	case OPT_REMOVE_ON_EXIT:
 		L->remove_on_exit = true;
+		return 0;
+	case OPT_METRICS_LOG:
+		L->metrics.path = v;
 		return 0;
 	}
 	return -1;

@@ -219,6 +219,7 @@ static void handle_held(struct live *L, const struct hg_frame *fr)
 		if (decided_now) {
 			hf->state = HG_HOLD_PASSED;
 			L->st.flows_decided[HG_VERDICT_PASS]++;
+			live_note_verdict_latency(L, now > fr->ts_us ? now - fr->ts_us : 0);
 			write_verdict(L, hf, true, now);
 		} else if (now - hf->verdict_us > REWRITE_US) {
 			write_verdict(L, hf, true, now);
@@ -243,6 +244,7 @@ static void handle_held(struct live *L, const struct hg_frame *fr)
 		if (hf->state != HG_HOLD_DENIED) {
 			hf->state = HG_HOLD_DENIED;
 			L->st.flows_decided[v]++;
+			live_note_verdict_latency(L, now > fr->ts_us ? now - fr->ts_us : 0);
 			write_verdict(L, hf, false, now);
 			hg_hold_discard(L->hold, hf);
 			if (v == HG_VERDICT_REJECT && p.ip_proto == 6)

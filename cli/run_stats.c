@@ -35,17 +35,20 @@ void live_print_stats(struct live *L)
 	hg_inspector_stats(L->ins, &is);
 	struct hg_kept_stats ks;
 	hg_kept_get_stats(L->kept, &ks);
-	uint64_t lost = 0;
+	uint64_t lost = 0, alerts = 0;
 	for (int k = 0; k < 2; k++) {
 		struct hg_eventlog *log = k ? L->flows : L->alerts;
 		if (log) {
 			struct hg_eventlog_stats es;
 			hg_eventlog_stats(log, &es);
 			lost += es.events_lost;
+			if (!k)
+				alerts = es.events_written;
 		}
 	}
+	uint64_t now = live_now_us();
 	char ts[40];
-	hg_log_time_format(ts, sizeof(ts), live_now_us());
+	hg_log_time_format(ts, sizeof(ts), now);
 	fprintf(stderr,
 		"{\"timestamp\":\"%s\",\"event_type\":\"stats\",\"stats\":{\"frames\":%llu,\"undecodable\":%llu,"
 		"\"held\":%llu,\"released\":%llu,\"discarded\":%llu,\"passthrough\":%llu,\"held_now\":%llu,"
@@ -67,9 +70,15 @@ void live_print_stats(struct live *L)
 		(unsigned long long)as.commit_errors, (unsigned long long)as.injected,
 		(unsigned long long)as.inject_errors, (unsigned long long)as.resets,
 		(unsigned long long)L->st.alert_frames, (unsigned long long)L->st.source_errors,
-		(unsigned long long)lost, (unsigned long long)L->st.reloads,
+		(unsigned long long)(lost + L->metrics.lost), (unsigned long long)L->st.reloads,
 		(unsigned long long)L->st.reload_failures, (unsigned long long)L->st.revoked,
 		(unsigned long long)ks.flows, (unsigned long long)ks.bytes_now, (unsigned long long)ks.over_flow_cap,
 		(unsigned long long)ks.evicted, (unsigned long long)L->st.syn_data_refused,
 		(unsigned long long)L->st.no_syn_reset);
+	const uint64_t totals[LIVE_METRIC_N] = {
+		L->st.flows_decided[HG_VERDICT_PASS], L->st.flows_decided[HG_VERDICT_DROP],
+		L->st.flows_decided[HG_VERDICT_REJECT], alerts, hs.held, hs.released, hs.discarded,
+		lost + L->metrics.lost,
+	};
+	live_write_metrics(L, totals, now);
 }
