@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "hostgate/source.h"
 
@@ -266,6 +269,72 @@ struct hg_eventlog *run_open_log(const char *path, const struct run_opts *o, con
 	return log;
 }
 
+/* Progress of a long replay, on standard error and only when it is a
+ * terminal (a pipe or a log file gets nothing): packets, flows, how far
+ * into the file, the rate; redrawn at most every interval_ms, erased at the
+ * end. The file offset is estimated from the records' sizes (a pcap record
+ * is a 16-byte header and its captured bytes), so no reader state is needed. */
+struct progress {
+	bool on;
+	char *path; /* escaped for the terminal */
+	uint64_t file_bytes, read_bytes, frames;
+	uint64_t t0_us, last_us, interval_us;
+	bool drawn;
+};
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void progress_start(struct progress *p, const char *path)
+{
+	memset(p, 0, sizeof(*p));
+	struct stat st;
+	if (!isatty(STDERR_FILENO) || stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+		return;
+	p->on = true;
+	p->path = cli_term_escape(path);
+	p->file_bytes = (uint64_t)st.st_size;
+	p->read_bytes = 24; /* the file header */
+	p->t0_us = p->last_us = mono_us();
+	/* HG_PROGRESS_MS: the redraw interval (tests set 0 to see it on a
+	 * small capture); default 250 ms. */
+	const char *ms = getenv("HG_PROGRESS_MS");
+	p->interval_us = (ms ? strtoull(ms, NULL, 10) : 250) * 1000u;
+}
+
+static void progress_frame(struct progress *p, const struct hg_inspector *ins, uint32_t caplen)
+{
+	if (!p->on)
+		return;
+	p->frames++;
+	p->read_bytes += 16 + caplen;
+	if ((p->frames & 1023) && p->interval_us)
+		return;
+	uint64_t now = mono_us();
+	if (now - p->last_us < p->interval_us)
+		return;
+	p->last_us = now;
+	struct hg_inspect_stats st;
+	hg_inspector_stats(ins, &st);
+	double secs = (double)(now - p->t0_us) / 1e6;
+	unsigned pct = p->file_bytes ? (unsigned)(p->read_bytes * 100 / p->file_bytes) : 0;
+	fprintf(stderr, "\rreplay: %llu packets, %llu flows, %u%% of %s, %.0f packets/s\033[K",
+		(unsigned long long)p->frames, (unsigned long long)st.flows.created, pct > 99 ? 99 : pct, p->path,
+		secs > 0 ? (double)p->frames / secs : 0.0);
+	p->drawn = true;
+}
+
+static void progress_end(struct progress *p)
+{
+	if (p->drawn)
+		fputs("\r\033[K", stderr);
+	free(p->path);
+}
+
 int run_capture(const char *path, const struct hg_ruleset *const *rs, size_t n, const struct run_opts *o,
 		record_fn *sinks, void **sink_ud, struct run_stats *stats)
 {
@@ -301,9 +370,14 @@ int run_capture(const char *path, const struct hg_ruleset *const *rs, size_t n, 
 		goto out;
 	struct hg_frame fr;
 	enum hg_source_result r;
-	while ((r = hg_source_next(src, &fr)) == HG_SOURCE_FRAME)
+	struct progress prog;
+	progress_start(&prog, path);
+	while ((r = hg_source_next(src, &fr)) == HG_SOURCE_FRAME) {
 		for (size_t i = 0; i < n; i++)
 			hg_inspector_frame(lanes[i].ins, fr.linktype, fr.ts_us, fr.data, fr.caplen, fr.wirelen, NULL);
+		progress_frame(&prog, lanes[0].ins, fr.caplen);
+	}
+	progress_end(&prog);
 	if (r == HG_SOURCE_ERROR)
 		/* A truncated capture: what was read is reported; the error too. */
 		fprintf(stderr, "hostgate: %s: %s (replayed what was read)\n", path, hg_source_error(src));

@@ -366,3 +366,89 @@ Test(replay_table, hostile_names_are_escaped)
 	cr_assert(has_bytes(out, "host=rtl\\u202emoc"), "%s", out);
 	free(out);
 }
+
+/* ---- man pages and completion follow the option tables ------------------ */
+
+/* Every long option a command's --help lists is documented in its man page
+ * (doc/hostgate.1.scd, hostgate ship's in hostgate-ship.1.scd): a new
+ * option needs its line there. */
+Test(cli_docs, man_pages_document_every_option)
+{
+	const char *src = getenv("HG_SRCDIR");
+	cr_assert(src);
+	const char *cmds[] = {"check", "compile", "apply", "replay", "test", "diff", "run", "ship"};
+	for (size_t i = 0; i < HG_ARRAY_LEN(cmds); i++) {
+		const char *page = strcmp(cmds[i], "ship") ? "hostgate.1.scd" : "hostgate-ship.1.scd";
+		char *missing = sh_out("for o in $(%s %s --help | grep -oE -- '--[a-z0-9-]+' | sort -u); do "
+				       "[ \"$o\" = --help ] || grep -q -- \"\\*$o\\*\" %s/doc/%s || echo \"$o\"; done",
+				       bin(), cmds[i], src, page);
+		cr_assert_str_eq(missing, "", "options of hostgate %s missing from doc/%s:\n%s", cmds[i], page, missing);
+		free(missing);
+	}
+	/* and the page lists every command */
+	char *missing = sh_out("for c in $(%s --help | awk '/^commands:/ {on=1; next} on && /^  [a-z]/ {print $1}'); do "
+			       "grep -q \"^\\*$c\\*\" %s/doc/hostgate.1.scd || echo $c; done",
+			       bin(), src);
+	cr_assert_str_eq(missing, "", "commands missing from doc/hostgate.1.scd: %s", missing);
+	free(missing);
+}
+
+static char *complete(const char *line_words, int cword)
+{
+	const char *src = getenv("HG_SRCDIR");
+	return sh_out("bash -c 'source %s/contrib/hostgate.bash-completion; COMP_WORDS=(%s %s); COMP_CWORD=%d; "
+		      "_hostgate; printf \"%%s \" \"${COMPREPLY[@]}\"' 2>&1",
+		      src, bin(), line_words, cword);
+}
+
+Test(cli_docs, bash_completion_of_commands_and_options)
+{
+	if (sh("command -v bash >/dev/null 2>&1"))
+		cr_skip_test("SKIP: no bash");
+	char *out = complete("c", 1);
+	cr_assert_str_eq(out, "check compile ", "%s", out);
+	free(out);
+	out = complete("replay --alert-l", 2);
+	cr_assert_str_eq(out, "--alert-log= ", "%s", out);
+	free(out);
+	out = complete("compile --emit s", 3);
+	cr_assert_str_eq(out, "suricata ", "%s", out);
+	free(out);
+	out = complete("test --fo", 2);
+	cr_assert_str_eq(out, "--format= ", "%s", out);
+	free(out);
+	out = complete("ship --cr", 2);
+	cr_assert_str_eq(out, "--create-group ", "%s", out);
+	free(out);
+}
+
+/* ---- progress of a long replay: a terminal only -------------------------- */
+
+Test(cli_progress, on_a_terminal_only)
+{
+	const char *src = getenv("HG_SRCDIR");
+	cr_assert(src);
+	/* Not a terminal (a pipe): nothing on stderr. */
+	char *out = sh_out("%s replay %s/rulesets/seed-zero-trust.yaml %s/pcaps/seed-demo.pcap 2>&1 >/dev/null", bin(),
+			   src, src);
+	cr_assert_str_eq(out, "", "%s", out);
+	free(out);
+	if (sh("command -v script >/dev/null 2>&1"))
+		cr_skip_test("SKIP: no script(1) to give the replay a terminal");
+	/* A terminal (script(1)'s pty); HG_PROGRESS_MS=0 redraws at every
+	 * packet so a small capture shows it. */
+	out = sh_out("HG_PROGRESS_MS=0 script -qec '%s replay %s/rulesets/seed-zero-trust.yaml %s/pcaps/seed-demo.pcap "
+		     ">/dev/null' /dev/null",
+		     bin(), src, src);
+	cr_assert(strstr(out, "\rreplay: 1 packets, 1 flows, 0% of "), "%s", out);
+	cr_assert(strstr(out, "packets/s"), "%s", out);
+	/* the last redraw is near the end of the file, and the line is erased */
+	const char *last = NULL;
+	for (const char *p = out; (p = strstr(p, "\rreplay: ")); p++)
+		last = p;
+	cr_assert_not_null(last);
+	const char *pct = strstr(last, " flows, ");
+	cr_assert(pct && strtol(pct + 8, NULL, 10) >= 90, "%s", last);
+	cr_assert(strstr(out, "\r\033[K"), "erased at the end");
+	free(out);
+}
