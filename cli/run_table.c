@@ -47,8 +47,13 @@ static int delete_all_but_verdicts(const char *table, FILE *out)
 		for (size_t i = 0; i < objs.n; i++)
 			if (!strcmp(objs.v[i].kind, "chain"))
 				fprintf(out, "flush chain inet %s %s\n", table, objs.v[i].name);
+		/* The TCP idle timeout objects stay too: deleting one would
+		 * take it from the flows that use it (they would fall back to
+		 * the kernel's five days); declared again it is a no-op, and
+		 * another value is another object (emit_nft.c). */
 		for (size_t i = 0; i < objs.n; i++)
-			if (strcmp(objs.v[i].kind, "set") || !is_verdict_set(objs.v[i].name))
+			if ((strcmp(objs.v[i].kind, "set") || !is_verdict_set(objs.v[i].name)) &&
+			    (strcmp(objs.v[i].kind, "ct timeout") || strncmp(objs.v[i].name, HG_CT_TIMEOUT_PREFIX, strlen(HG_CT_TIMEOUT_PREFIX))))
 				fprintf(out, "delete %s inet %s %s\n", objs.v[i].kind, table, objs.v[i].name);
 	}
 	hg_table_objects_free(&objs);

@@ -111,6 +111,12 @@
 #include "hostgate/order.h"
 #include "hostgate/table.h"
 
+/* A TCP packet that creates a conntrack entry without being a SYN (with
+ * nf_conntrack_tcp_loose, Linux's default, such a packet is tracked as
+ * new rather than refused). */
+#define MIDSTREAM "meta l4proto tcp ct state new tcp flags & (syn | ack) != syn"
+/* The conntrack timeout object of the TCP idle timeout (%u: seconds). */
+#define HG_CT_TIMEOUT_FMT HG_CT_TIMEOUT_PREFIX "%u"
 /* A rule whose key product exceeds this is emitted as one rule with
  * anonymous sets instead of map elements. */
 #define KEY_ELEMS_MAX 4096
@@ -1569,6 +1575,24 @@ static void put_stateless_rule(FILE *out, const struct hg_rule_group *g, const s
 	}
 }
 
+static unsigned tcp_idle(const struct hg_policy *pol)
+{
+	return pol->tcp_idle_timeout ? pol->tcp_idle_timeout : HG_TCP_IDLE_DEFAULT;
+}
+
+/* The conntrack timeout policy of TCP flows (set on their first packet in
+ * forward). Named by its value: a reload with another value adds an
+ * object, and flows already tracked keep theirs, as ANFW documents for an
+ * update ("Only new connections after you update this value are
+ * impacted"). Other states keep the kernel's timeouts. */
+static void put_ct_timeout(FILE *out, const struct hg_policy *pol)
+{
+	fprintf(out,
+		"\tct timeout " HG_CT_TIMEOUT_FMT " {\n\t\tprotocol tcp\n\t\tl3proto inet\n"
+		"\t\tpolicy = { established: %u }\n\t}\n\n",
+		tcp_idle(pol), tcp_idle(pol));
+}
+
 static void put_forward(struct emitter *e)
 {
 	FILE *out = e->out;
@@ -1586,6 +1610,11 @@ static void put_forward(struct emitter *e)
 		}
 		fputs("accept\n", out);
 	}
+	fprintf(out,
+		"\t\t# FlowTimeouts.TcpIdleTimeoutSeconds: conntrack forgets an established TCP flow\n"
+		"\t\t# idle this long, so its next packet is a midstream flow (API FlowTimeouts)\n"
+		"\t\tct state new meta l4proto tcp ct timeout set \"" HG_CT_TIMEOUT_FMT "\"\n",
+		tcp_idle(pol));
 	fputs("\t\t# §3.1: only UDP fragments are managed; others are dropped\n"
 	      "\t\tip frag-off & 0x3fff != 0 meta l4proto != udp drop\n"
 	      "\t\texthdr frag exists meta l4proto != udp drop\n",
@@ -1619,6 +1648,17 @@ static void put_stateful(struct emitter *e)
 	const struct hg_nft_opts *o = e->o;
 	fputs("\tchain stateful {\n", out);
 	bool strict = e->pol->rule_order == HG_ORDER_STRICT;
+	/* A TCP packet that starts a conntrack entry without a SYN belongs to
+	 * a flow picked up midstream (after the idle timeout, asymmetric
+	 * routing, a restart): StreamExceptionPolicy (§3.2). DROP and REJECT
+	 * decide it before any rule; CONTINUE lets the rules apply (the
+	 * daemon's through the hold in E, which holds every TCP packet). */
+	if (e->pol->stream_exception != HG_SEP_CONTINUE)
+		fprintf(out,
+			"\t\t# StreamExceptionPolicy %s: TCP picked up midstream (no SYN starts its entry)\n"
+			"\t\t" MIDSTREAM " %s\n",
+			e->pol->stream_exception == HG_SEP_REJECT ? "REJECT" : "DROP",
+			e->pol->stream_exception == HG_SEP_REJECT ? "reject with tcp reset" : "drop");
 	if (e->runs.n || e->alerts.n)
 		fputs("\t\t# A. kernel-decided 5-tuple rules, first packet of the flow (original direction)\n", out);
 	/* Alerts decide nothing: under DEFAULT_ACTION_ORDER they come after
@@ -1745,6 +1785,7 @@ int hg_emit_nft(FILE *out, const struct hg_ruleset *rs, const struct hg_nft_opts
 	put_verdict_set(out, HG_VSET_DENY6, o);
 	fprintf(out, "\tset %s {\n\t\ttype mark\n\t\telements = { 0x%08x }\n\t}\n\n", HG_SET_GENERATION,
 		(unsigned)(o->ct_mark_gen ? o->ct_mark_gen : 1));
+	put_ct_timeout(out, pol);
 	put_maps(&e);
 	put_forward(&e);
 	put_stateful(&e);

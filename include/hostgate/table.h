@@ -69,4 +69,9 @@ static inline int hg_vset_family(enum hg_vset s)
  * the set is always the applied table's own. */
 #define HG_SET_GENERATION "generation"
 
+/* The conntrack timeout object of FlowTimeouts.TcpIdleTimeoutSeconds:
+ * the prefix and the seconds ("hg_tcp_idle_350"). A reload keeps these
+ * objects, since the flows already tracked hold them. */
+#define HG_CT_TIMEOUT_PREFIX "hg_tcp_idle_"
+
 #endif
