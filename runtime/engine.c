@@ -630,13 +630,13 @@ static bool get_buffer(enum hg_buffer b, const struct hg_eng_pkt *p, const struc
 			s = &a->ja4;
 		break;
 	case HG_BUF_JA3_HASH:
-		/* Suricata's ja3.hash/ja3.string: TLS only (its QUIC JA3 is a
-		 * separate app layer); set with the complete ClientHello. */
-		if (a->proto == HG_APP_TLS)
+		/* "JA3 and JA4 are used to fingerprint TLS and QUIC clients"
+		 * (Suricata rules/ja-keywords); set with the whole ClientHello. */
+		if (a->proto == HG_APP_TLS || a->proto == HG_APP_QUIC)
 			s = &a->ja3_hash;
 		break;
 	case HG_BUF_JA3_STRING:
-		if (a->proto == HG_APP_TLS)
+		if (a->proto == HG_APP_TLS || a->proto == HG_APP_QUIC)
 			s = &a->ja3_string;
 		break;
 	case HG_BUF_HTTP_REQUEST_HEADER:

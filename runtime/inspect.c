@@ -474,6 +474,7 @@ static void detect_udp(struct hg_inspector *ins, struct hg_iflow *fi, const stru
 				fi->app.proto = HG_APP_QUIC;
 				fi->app.quic_sni = keep(b->sni, sizeof(b->sni), &b->sni_len, qr.hello.sni);
 				keep_ja4(b, fi, &qr.hello, true);
+				keep_ja3(ins, b, fi, &qr.hello);
 				fi->done = 1;
 				return;
 			}

@@ -821,3 +821,46 @@ Test(pcre, on_dns_query_names)
 	}
 	env_free(&v);
 }
+
+/* suricata-verify quic-v2-ja3 (corpus, when ../shared is there): its rule
+ * on the QUIC v2 client's ja3.string alerts once, and its test.yaml's
+ * ja3.hash of a hash nobody has never alerts (the same expectations as the
+ * test's own checks). Suricata rules/ja-keywords: JA3 fingerprints "TLS
+ * and QUIC clients". */
+Test(ja3, quic_suricata_verify_corpus)
+{
+	const char *shared = getenv("HG_SHARED"), *bin = getenv("HG_BIN");
+	char pcap[4096], rules[] = "/tmp/hg-kw-quic-XXXXXX", alerts[64];
+	snprintf(pcap, sizeof(pcap), "%s/corpus/pcaps/suricata-verify/quic-v2-ja3/input.pcap", shared ? shared : "");
+	if (!shared || access(pcap, R_OK) || !bin)
+		cr_skip_test("HG_SHARED corpus not present");
+	int fd = mkstemp(rules);
+	cr_assert(fd >= 0);
+	static const char text[] =
+		"alert quic any any -> any any (msg:\"QUIC JA3\"; ja3.string; "
+		"content:\"771,4865-4866-4867,5-10-11-13-65281-23-16-18-43-51-57,29-23-24-25,0\"; sid:3;)\n"
+		"alert quic any any -> any any (msg:\"QUIC JA3 HASH\"; ja3.hash; "
+		"content:\"deadbeefdeadbeefdeadbeefdeadbeef\"; sid:5;)\n";
+	cr_assert_eq(write(fd, text, sizeof(text) - 1), (ssize_t)sizeof(text) - 1);
+	close(fd);
+	char renamed[80];
+	snprintf(renamed, sizeof(renamed), "%s.rules", rules);
+	cr_assert_eq(rename(rules, renamed), 0);
+	snprintf(alerts, sizeof(alerts), "/tmp/hg-kw-quic-%d.alerts", (int)getpid());
+	char cmd[8192];
+	snprintf(cmd, sizeof(cmd), "'%s' replay '%s' '%s' --alert-log '%s' >/dev/null", bin, renamed, pcap, alerts);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	FILE *f = fopen(alerts, "r");
+	cr_assert(f);
+	char line[8192];
+	int sid3 = 0, sid5 = 0;
+	while (fgets(line, sizeof(line), f)) {
+		sid3 += strstr(line, "\"signature_id\":3,") != NULL;
+		sid5 += strstr(line, "\"signature_id\":5,") != NULL;
+	}
+	fclose(f);
+	unlink(alerts);
+	unlink(renamed);
+	cr_expect_eq(sid3, 1);
+	cr_expect_eq(sid5, 0);
+}
