@@ -864,3 +864,47 @@ Test(ja3, quic_suricata_verify_corpus)
 	cr_expect_eq(sid3, 1);
 	cr_expect_eq(sid5, 0);
 }
+
+/* nDPI's ja3_lots_of_cipher_suites capture (corpus): a hello with a long
+ * cipher list (its _2_anon twin is GTP-U tunnelled, which hostgate does not
+ * decapsulate). The expected JA3 hash is Wireshark's (tshark -e
+ * tls.handshake.ja3, run here); a ja3.hash rule on it must alert once. */
+Test(ja3, long_hellos_against_tshark_corpus)
+{
+	const char *shared = getenv("HG_SHARED"), *bin = getenv("HG_BIN");
+	static const char *const caps[] = {"ja3_lots_of_cipher_suites.pcap"};
+	char probe[4096];
+	snprintf(probe, sizeof(probe), "%s/corpus/pcaps/ndpi/%s", shared ? shared : "", caps[0]);
+	if (!shared || access(probe, R_OK) || !bin || system("command -v tshark >/dev/null 2>&1"))
+		cr_skip_test("HG_SHARED corpus or tshark not present");
+	for (size_t i = 0; i < HG_ARRAY_LEN(caps); i++) {
+		char pcap[4096], cmd[8192], hash[64] = "";
+		snprintf(pcap, sizeof(pcap), "%s/corpus/pcaps/ndpi/%s", shared, caps[i]);
+		snprintf(cmd, sizeof(cmd),
+			 "tshark -r '%s' -Y tls.handshake.type==1 -T fields -e tls.handshake.ja3 2>/dev/null | head -1",
+			 pcap);
+		FILE *p = popen(cmd, "r");
+		cr_assert(p && fgets(hash, sizeof(hash), p));
+		pclose(p);
+		hash[strcspn(hash, "\n")] = 0;
+		cr_assert_eq(strlen(hash), 32, "tshark gave '%s'", hash);
+		char rules[128], alerts[128];
+		snprintf(rules, sizeof(rules), "/tmp/hg-kw-ja3-%d.rules", (int)getpid());
+		snprintf(alerts, sizeof(alerts), "/tmp/hg-kw-ja3-%d.alerts", (int)getpid());
+		FILE *f = fopen(rules, "w");
+		fprintf(f, "alert tls any any -> any any (msg:\"ja3\"; ja3.hash; content:\"%s\"; sid:7;)\n", hash);
+		fclose(f);
+		snprintf(cmd, sizeof(cmd), "'%s' replay '%s' '%s' --alert-log '%s' >/dev/null", bin, rules, pcap, alerts);
+		cr_assert_eq(system(cmd), 0, "%s", cmd);
+		f = fopen(alerts, "r");
+		cr_assert(f);
+		char line[8192];
+		int n = 0;
+		while (fgets(line, sizeof(line), f))
+			n += strstr(line, "\"signature_id\":7,") != NULL;
+		fclose(f);
+		unlink(rules);
+		unlink(alerts);
+		cr_expect_eq(n, 1, "%s: ja3 %s alerted %d times", caps[i], hash, n);
+	}
+}
