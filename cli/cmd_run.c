@@ -119,6 +119,7 @@ int cmd_run(int argc, char **argv)
 	hg_hold_config_defaults(&L->holdc);
 	hg_kept_config_defaults(&L->keptc);
 	L->stats_interval = 60;
+	L->log_queue_bytes = 4u << 20;
 	int parsed = live_parse_args(L, argc, argv);
 	if (parsed == CLI_HELP)
 		status = HG_EXIT_OK;
@@ -172,10 +173,6 @@ int cmd_run(int argc, char **argv)
 	L->flows = run_open_log(L->ro.flow_log, &L->ro, L->rs);
 	if ((L->ro.alert_log && !L->alerts) || (L->ro.flow_log && !L->flows))
 		goto out;
-	if (L->alerts)
-		hg_eventlog_set_flush_each(L->alerts, true);
-	if (L->flows)
-		hg_eventlog_set_flush_each(L->flows, true);
 	L->src = open_nflog(L->nft.nflog_group, (int)L->nft.snaplen);
 	L->asrc = open_nflog(L->nft.alert_log_group, 65535);
 	if (!L->src || !L->asrc)
@@ -191,6 +188,18 @@ int cmd_run(int argc, char **argv)
 	const char *logs[] = {L->ro.alert_log, L->ro.flow_log, L->metrics.path};
 	if (live_drop_privileges(L->user, logs, 3) < 0)
 		goto out;
+	/* Events go to a bounded queue that a writer thread of each log
+	 * drains: a slow disk or a stdout pipe nobody reads never holds a
+	 * packet (a full queue counts lost events). Started after the drop,
+	 * so the threads hold no more privileges than the daemon. */
+	for (int k = 0; k < 2; k++) {
+		struct hg_eventlog *log = k ? L->flows : L->alerts;
+		int r = log ? hg_eventlog_set_async(log, L->log_queue_bytes) : 0;
+		if (r) {
+			live_log("event log writer: %s", strerror(-r));
+			goto out;
+		}
+	}
 	/* Counted by a thread of its own (after the drop: it has no more
 	 * privileges than the daemon), while held packets are released. */
 	live_count_allowed(L->nft.table, 0, true, "",

@@ -44,6 +44,7 @@ struct live {
 	char *home_net_auto;
 	uint32_t stats_interval;
 	uint32_t verdict_timeout;
+	uint32_t log_queue_bytes; /* per event log, its writer's queue */
 	const char *user;
 	bool remove_on_exit;
 	struct hg_hold_config holdc;

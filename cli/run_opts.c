@@ -29,6 +29,7 @@ enum {
 	OPT_CONFIG,
 	OPT_REMOVE_ON_EXIT,
 	OPT_METRICS_LOG,
+	OPT_LOG_QUEUE_BYTES,
 };
 
 static const struct cli_opt live_opts[] = {
@@ -44,6 +45,8 @@ static const struct cli_opt live_opts[] = {
 	{"reload-keep-bytes", "BYTES", OPT_RELOAD_KEEP_BYTES, "first bytes kept of allowed flows, in all, for reload"},
 	{"reload-keep-flow-bytes", "BYTES", OPT_RELOAD_KEEP_FLOW_BYTES, "first bytes kept per allowed flow"},
 	{"remove-on-exit", NULL, OPT_REMOVE_ON_EXIT, "delete the table on exit (default: it stays, fail closed)"},
+	{"log-queue-bytes", "BYTES", OPT_LOG_QUEUE_BYTES,
+	 "events queued per log for its writer thread; beyond, counted lost (default 4 MiB)"},
 	{0},
 };
 
@@ -89,6 +92,8 @@ static int live_set(void *ud, int val, const char *v)
 		return 0;
 	case OPT_CONFIG:
 		return read_config(L, v);
+	case OPT_LOG_QUEUE_BYTES:
+		return cli_parse_u32("log-queue-bytes", v, 256 * 1024, 1u << 30, &L->log_queue_bytes);
 	case OPT_REMOVE_ON_EXIT:
 		L->remove_on_exit = true;
 		return 0;

@@ -35,7 +35,7 @@ void live_print_stats(struct live *L)
 	hg_inspector_stats(L->ins, &is);
 	struct hg_kept_stats ks;
 	hg_kept_get_stats(L->kept, &ks);
-	uint64_t lost = 0, alerts = 0;
+	uint64_t lost = 0, alerts = 0, queue_full = 0;
 	for (int k = 0; k < 2; k++) {
 		struct hg_eventlog *log = k ? L->flows : L->alerts;
 		if (log) {
@@ -44,6 +44,7 @@ void live_print_stats(struct live *L)
 			lost += es.events_lost;
 			if (!k)
 				alerts = es.events_written;
+			queue_full += es.events_queue_full;
 		}
 	}
 	uint64_t now = live_now_us();
@@ -55,7 +56,7 @@ void live_print_stats(struct live *L)
 		"\"hold_flows\":%llu,\"over_flow_cap\":%llu,\"over_total_cap\":%llu,\"hold_table_full\":%llu,"
 		"\"verdicts\":{\"pass\":%llu,\"drop\":%llu,\"reject\":%llu},\"flows\":%llu,\"evictions\":%llu,"
 		"\"set_commits\":%llu,\"set_errors\":%llu,\"injected\":%llu,\"inject_errors\":%llu,"
-		"\"resets\":%llu,\"alert_frames\":%llu,\"source_errors\":%llu,\"log_lost\":%llu,"
+		"\"resets\":%llu,\"alert_frames\":%llu,\"source_errors\":%llu,\"log_lost\":%llu,\"log_queue_full\":%llu,"
 		"\"reloads\":%llu,\"reload_failures\":%llu,\"reload_revoked\":%llu,\"kept_flows\":%llu,"
 		"\"kept_bytes\":%llu,\"kept_over_flow_cap\":%llu,\"kept_evicted\":%llu,\"syn_data_refused\":%llu,\"no_syn_reset\":%llu}}\n",
 		ts, (unsigned long long)L->st.frames, (unsigned long long)L->st.undecodable,
@@ -70,7 +71,7 @@ void live_print_stats(struct live *L)
 		(unsigned long long)as.commit_errors, (unsigned long long)as.injected,
 		(unsigned long long)as.inject_errors, (unsigned long long)as.resets,
 		(unsigned long long)L->st.alert_frames, (unsigned long long)L->st.source_errors,
-		(unsigned long long)(lost + L->metrics.lost), (unsigned long long)L->st.reloads,
+		(unsigned long long)(lost + L->metrics.lost), (unsigned long long)queue_full, (unsigned long long)L->st.reloads,
 		(unsigned long long)L->st.reload_failures, (unsigned long long)L->st.revoked,
 		(unsigned long long)ks.flows, (unsigned long long)ks.bytes_now, (unsigned long long)ks.over_flow_cap,
 		(unsigned long long)ks.evicted, (unsigned long long)L->st.syn_data_refused,

@@ -7,8 +7,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hostgate/eventlog.h"
@@ -17,6 +20,9 @@
  * bytes, each escaped to at most 6 bytes per input byte, plus the fixed
  * keys. A line that still does not fit is counted lost. */
 #define OUT_CAP (256u * 1024u)
+/* How long closing an asynchronous log waits for its file to take the
+ * queue before counting the rest lost. */
+#define CLOSE_DRAIN_MS 2000
 
 /* JSON readers that use doubles (JavaScript, CloudWatch) lose precision
  * above 2^53; Suricata masks its flow ids to 51 bits for that reason. */
@@ -35,6 +41,27 @@ struct hg_eventlog {
 	size_t out_len;
 	uint64_t out_events;
 	struct hg_eventlog_stats st;
+	struct evq *q;      /* hg_eventlog_set_async: the writer thread's queue */
+};
+
+/* The queue of an asynchronous log: whole lines appended by the caller
+ * into `in` (never more than cap bytes: an event that does not fit is
+ * counted lost), swapped by the writer thread for its empty `wr` and
+ * written from there without the lock, so the caller never waits for the
+ * file. Everything below the mutex is shared; fd and midline belong to the
+ * writer while it runs. */
+struct evq {
+	pthread_mutex_t mu;
+	pthread_cond_t more, idle;
+	pthread_t thread;
+	char *in, *wr;
+	size_t cap, in_len;
+	uint64_t in_events;
+	int new_fd;         /* a reopened file, taken by the writer at switch_at */
+	size_t switch_at;   /* bytes of `in` that still go to the old file */
+	bool busy;          /* the writer holds a batch */
+	uint64_t busy_events;
+	bool stop;
 };
 
 /* ------------------------------------------------------------ JSON builder */
@@ -438,42 +465,218 @@ static void note_error(struct hg_eventlog *log, int rc)
 	log->st.last_errno = -rc;
 }
 
-int hg_eventlog_flush(struct hg_eventlog *log)
-{
-	size_t done = 0;
-	int rc = 0;
+/* What one delivery did, added to the stats by whoever holds them. */
+struct delivery {
+	uint64_t written, lost, bytes;
+	int rc;
+};
 
-	if (!log || !log->out_len)
-		return 0;
+static void add_delivery(struct hg_eventlog_stats *st, const struct delivery *d)
+{
+	st->events_written += d->written;
+	st->events_lost += d->lost;
+	st->bytes_written += d->bytes;
+	if (d->rc)
+		st->last_errno = -d->rc;
+}
+
+/* Writes buf (events whole lines) to the log's file: the caller's thread
+ * for a synchronous log, the writer thread for an asynchronous one. */
+static struct delivery deliver(struct hg_eventlog *log, const char *buf, size_t len, uint64_t events)
+{
+	struct delivery d = {0};
+	size_t done = 0;
 	if (log->is_stdout)
 		fflush(stdout); /* keep order with stdio output on the same fd */
 	if (log->midline) {
 		/* End the line a failed write left half done, so every later
 		 * line still parses on its own. */
-		rc = write_all(log->fd, "\n", 1, &done);
-		log->st.bytes_written += done;
-		if (rc == 0)
+		d.rc = write_all(log->fd, "\n", 1, &done);
+		d.bytes += done;
+		if (d.rc == 0)
 			log->midline = false;
 	}
-	if (rc == 0) {
-		rc = write_all(log->fd, log->out, log->out_len, &done);
-		log->st.bytes_written += done;
-	} else {
-		done = 0;
+	done = 0;
+	if (d.rc == 0) {
+		d.rc = write_all(log->fd, buf, len, &done);
+		d.bytes += done;
 	}
-	if (rc == 0) {
-		log->st.events_written += log->out_events;
+	if (d.rc == 0) {
+		d.written = events;
 	} else {
-		uint64_t ok = count_lines(log->out, done);
-		log->st.events_written += ok;
-		log->st.events_lost += log->out_events - ok;
-		if (done && log->out[done - 1] != '\n')
+		uint64_t ok = count_lines(buf, done);
+		d.written = ok;
+		d.lost = events - ok;
+		if (done && buf[done - 1] != '\n')
 			log->midline = true;
-		note_error(log, rc);
 	}
+	return d;
+}
+
+static int enqueue(struct hg_eventlog *log);
+
+int hg_eventlog_flush(struct hg_eventlog *log)
+{
+	if (!log || !log->out_len)
+		return 0;
+	if (log->q)
+		return enqueue(log);
+	struct delivery d = deliver(log, log->out, log->out_len, log->out_events);
+	add_delivery(&log->st, &d);
+	log->out_len = 0;
+	log->out_events = 0;
+	return d.rc;
+}
+
+/* ------------------------------------------------------ the writer thread */
+
+/* Hands the formatted lines to the writer; never waits for the file. When
+ * the queue has no room for them they are lost, counted. */
+static int enqueue(struct hg_eventlog *log)
+{
+	struct evq *q = log->q;
+	int rc = 0;
+	pthread_mutex_lock(&q->mu);
+	if (q->in_len + log->out_len <= q->cap) {
+		memcpy(q->in + q->in_len, log->out, log->out_len);
+		q->in_len += log->out_len;
+		q->in_events += log->out_events;
+		pthread_cond_signal(&q->more);
+	} else {
+		log->st.events_lost += log->out_events;
+		log->st.events_queue_full += log->out_events;
+		log->st.last_errno = ENOBUFS;
+		rc = -ENOBUFS;
+	}
+	pthread_mutex_unlock(&q->mu);
 	log->out_len = 0;
 	log->out_events = 0;
 	return rc;
+}
+
+static void *writer_main(void *arg)
+{
+	struct hg_eventlog *log = arg;
+	struct evq *q = log->q;
+	pthread_mutex_lock(&q->mu);
+	for (;;) {
+		while (!q->in_len && q->new_fd < 0 && !q->stop)
+			pthread_cond_wait(&q->more, &q->mu);
+		if (!q->in_len && q->new_fd < 0 && q->stop)
+			break;
+		char *batch = q->in;
+		size_t len = q->in_len, old_part = q->new_fd >= 0 ? q->switch_at : len;
+		uint64_t events = q->in_events;
+		int new_fd = q->new_fd;
+		q->in = q->wr;
+		q->wr = batch;
+		q->in_len = 0;
+		q->in_events = 0;
+		q->new_fd = -1;
+		q->busy = true;
+		q->busy_events = events;
+		pthread_mutex_unlock(&q->mu);
+
+		/* The lines queued before a reopen go to the old file. */
+		uint64_t old_events = count_lines(batch, old_part);
+		struct delivery d = {0}, d2 = {0};
+		if (old_part)
+			d = deliver(log, batch, old_part, old_events);
+		if (new_fd >= 0) {
+			close(log->fd);
+			log->fd = new_fd;
+			log->midline = false; /* a fresh file starts on a line boundary */
+		}
+		if (len > old_part)
+			d2 = deliver(log, batch + old_part, len - old_part, events - old_events);
+
+		pthread_mutex_lock(&q->mu);
+		add_delivery(&log->st, &d);
+		add_delivery(&log->st, &d2);
+		q->busy = false;
+		pthread_cond_broadcast(&q->idle);
+	}
+	pthread_mutex_unlock(&q->mu);
+	return NULL;
+}
+
+int hg_eventlog_set_async(struct hg_eventlog *log, size_t queue_bytes)
+{
+	if (log->q)
+		return 0;
+	struct evq *q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	q->cap = queue_bytes < OUT_CAP ? OUT_CAP : queue_bytes;
+	q->in = malloc(q->cap);
+	q->wr = malloc(q->cap);
+	q->new_fd = -1;
+	int rc = -ENOMEM;
+	if (!q->in || !q->wr)
+		goto fail;
+	pthread_mutex_init(&q->mu, NULL);
+	pthread_cond_init(&q->more, NULL);
+	pthread_cond_init(&q->idle, NULL);
+	hg_eventlog_flush(log); /* what is pending goes first, from here */
+	log->q = q;
+	log->flush_each = true; /* each event is queued at once */
+	rc = -pthread_create(&q->thread, NULL, writer_main, log);
+	if (rc) {
+		log->q = NULL;
+		pthread_mutex_destroy(&q->mu);
+		pthread_cond_destroy(&q->more);
+		pthread_cond_destroy(&q->idle);
+		goto fail;
+	}
+	return 0;
+fail:
+	free(q->in);
+	free(q->wr);
+	free(q);
+	return rc;
+}
+
+/* Stops the writer once the queue is written, waiting at most timeout_ms
+ * for a file that does not take it (a pipe nobody reads): then what is
+ * left is counted lost and the writer is cancelled in its write. */
+static void stop_writer(struct hg_eventlog *log, int timeout_ms)
+{
+	struct evq *q = log->q;
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&q->mu);
+	q->stop = true;
+	pthread_cond_signal(&q->more);
+	int r = 0;
+	while ((q->in_len || q->busy) && r == 0)
+		r = pthread_cond_timedwait(&q->idle, &q->mu, &until);
+	bool stuck = q->in_len || q->busy;
+	if (stuck) {
+		/* The batch in the writer's hands and the queue: lost. */
+		log->st.events_lost += q->in_events + (q->busy ? q->busy_events : 0);
+		log->st.last_errno = EAGAIN;
+	}
+	pthread_mutex_unlock(&q->mu);
+	if (stuck)
+		pthread_cancel(q->thread);
+	pthread_join(q->thread, NULL);
+	if (q->new_fd >= 0) {
+		close(log->fd);
+		log->fd = q->new_fd;
+	}
+	pthread_mutex_destroy(&q->mu);
+	pthread_cond_destroy(&q->more);
+	pthread_cond_destroy(&q->idle);
+	free(q->in);
+	free(q->wr);
+	free(q);
+	log->q = NULL;
 }
 
 /* ------------------------------------------------------------- events */
@@ -860,6 +1063,8 @@ int hg_eventlog_close(struct hg_eventlog *log)
 	if (!log)
 		return 0;
 	rc = hg_eventlog_flush(log);
+	if (log->q)
+		stop_writer(log, CLOSE_DRAIN_MS);
 	if (!log->is_stdout && log->fd >= 0 && close(log->fd) < 0 && !rc)
 		rc = -errno;
 	free(log->path);
@@ -886,6 +1091,19 @@ int hg_eventlog_reopen(struct hg_eventlog *log)
 		note_error(log, fd);
 		return fd;
 	}
+	if (log->q) {
+		/* The writer switches once the lines queued so far are out. */
+		struct evq *q = log->q;
+		pthread_mutex_lock(&q->mu);
+		if (q->new_fd >= 0)
+			close(q->new_fd); /* a second reopen before the first took */
+		else
+			q->switch_at = q->in_len;
+		q->new_fd = fd;
+		pthread_cond_signal(&q->more);
+		pthread_mutex_unlock(&q->mu);
+		return rc;
+	}
 	close(log->fd);
 	log->fd = fd;
 	log->midline = false; /* a fresh file starts on a line boundary */
@@ -894,5 +1112,9 @@ int hg_eventlog_reopen(struct hg_eventlog *log)
 
 void hg_eventlog_stats(const struct hg_eventlog *log, struct hg_eventlog_stats *out)
 {
+	if (log->q)
+		pthread_mutex_lock(&log->q->mu);
 	*out = log->st;
+	if (log->q)
+		pthread_mutex_unlock(&log->q->mu);
 }

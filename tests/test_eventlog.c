@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "hostgate/eventlog.h"
@@ -1292,4 +1293,103 @@ Test(eventlog, stdout_dash)
 	cr_assert_eq(hg_eventlog_reopen(log), 0); /* flush only */
 	cr_assert_eq(hg_eventlog_close(log), 0);
 	cr_assert(fcntl(STDOUT_FILENO, F_GETFD) >= 0, "stdout stays open");
+}
+
+/* ------------------------------------------------- asynchronous delivery */
+
+struct reader {
+	int fd;
+	size_t lines;
+	bool whole; /* ends with a newline */
+};
+
+static void *read_lines(void *arg)
+{
+	struct reader *r = arg;
+	char buf[65536];
+	ssize_t n;
+	char last = '\n';
+	while ((n = read(r->fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t k = 0; k < n; k++)
+			r->lines += buf[k] == '\n';
+		last = buf[n - 1];
+	}
+	r->whole = last == '\n';
+	return NULL;
+}
+
+/* A log on a pipe that nobody reads: the caller is never held (an alarm
+ * kills the test if a write blocks it); what finds the queue full is
+ * counted lost, and once a reader drains the pipe everything queued comes
+ * out whole. The daemon's events take this path (hostgate run). */
+Test(eventlog, async_pipe_nobody_reads_never_stalls)
+{
+	int pfd[2];
+	cr_assert_eq(pipe(pfd), 0);
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", pfd[1]);
+	int err;
+	struct hg_eventlog *log = hg_eventlog_open(path, HG_LOG_ANFW, "fw", "az", &err);
+	cr_assert(log, "open: %s", strerror(-err));
+	cr_assert_eq(hg_eventlog_set_async(log, 256 * 1024), 0);
+	struct hg_log_flow f = flow_tls();
+	alarm(20); /* a blocked caller is a failure, not a hang */
+	const unsigned total = 20000; /* ~10 MB of lines: far more than pipe + queue */
+	unsigned refused = 0;
+	for (unsigned i = 0; i < total; i++)
+		refused += hg_eventlog_alert(log, &f, &alert_ssm, ts_alert_tls + i, true) == -ENOBUFS;
+	alarm(0);
+	struct hg_eventlog_stats st;
+	hg_eventlog_stats(log, &st);
+	cr_assert_gt(st.events_queue_full, 0, "a full queue counts lost events");
+	cr_assert_eq(st.events_queue_full, refused, "each refused event said so");
+	cr_assert_geq(st.events_lost, st.events_queue_full);
+	cr_assert_lt(st.events_written + st.events_lost, total, "some are still queued or in the pipe");
+
+	/* A reader comes: the queue drains into the pipe, lines whole. */
+	struct reader rd = {.fd = pfd[0]};
+	pthread_t t;
+	cr_assert_eq(pthread_create(&t, NULL, read_lines, &rd), 0);
+	cr_assert_eq(hg_eventlog_close(log), 0);
+	close(pfd[1]);
+	pthread_join(t, NULL);
+	close(pfd[0]);
+	cr_assert_eq(rd.lines, total - refused, "the reader got every queued line, whole");
+	cr_assert(rd.whole);
+}
+
+/* Order and content are those of the synchronous log, reopen included:
+ * lines queued before the reopen go to the rotated file. */
+Test(eventlog, async_same_bytes_and_reopen)
+{
+	const char *p = tpath("async.json"), *rotated = tpath("async.json.1"), *s = tpath("sync.json");
+	int err;
+	struct hg_eventlog *a = hg_eventlog_open(p, HG_LOG_ANFW, "fw", "az", &err);
+	struct hg_eventlog *b = hg_eventlog_open(s, HG_LOG_ANFW, "fw", "az", &err);
+	cr_assert(a && b);
+	cr_assert_eq(hg_eventlog_set_async(a, 4u << 20), 0);
+	struct hg_log_flow f = flow_tls();
+	for (unsigned i = 0; i < 1000; i++) {
+		cr_assert_eq(hg_eventlog_alert(a, &f, &alert_ssm, ts_alert_tls + i, true), 0);
+		cr_assert_eq(hg_eventlog_alert(b, &f, &alert_ssm, ts_alert_tls + i, true), 0);
+	}
+	cr_assert_eq(rename(p, rotated), 0);
+	cr_assert_eq(hg_eventlog_reopen(a), 0);
+	cr_assert_eq(hg_eventlog_alert(a, &f, &alert_ssm, ts_alert_tls + 5000, true), 0);
+	struct hg_eventlog_stats st;
+	cr_assert_eq(hg_eventlog_close(b), 0);
+	hg_eventlog_stats(a, &st);
+	cr_assert_eq(st.events_lost, 0);
+	cr_assert_eq(hg_eventlog_close(a), 0);
+	size_t n1, n2;
+	char *old = slurp(rotated, &n1), *ref = slurp(s, &n2), *cur = slurp(p, NULL);
+	cr_assert_eq(n1, n2);
+	cr_assert_str_eq(old, ref, "the queued lines, in order, in the rotated file");
+	struct jdoc *d[2];
+	cr_assert_eq(parse_lines(cur, d, 2), 1);
+	cr_assert(jstr_is(d[0], "event.timestamp", "2025-07-13T15:09:34.611289+0000"), "%s", cur);
+	free_docs(d, 1);
+	free(old);
+	free(ref);
+	free(cur);
 }

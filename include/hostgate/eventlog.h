@@ -42,7 +42,8 @@
  * error, disk full, a line over the size limit) is counted in
  * events_lost, never silently dropped; after a partial write the broken
  * line is ended with a newline before the next event. Not thread-safe:
- * one writer per log. */
+ * one caller per log (hg_eventlog_set_async adds a writer thread of the
+ * log's own behind it). */
 #ifndef HOSTGATE_EVENTLOG_H
 #define HOSTGATE_EVENTLOG_H
 
@@ -117,7 +118,8 @@ void hg_log_alert_from_engine(struct hg_log_alert *out, const struct hg_alert *a
 
 struct hg_eventlog_stats {
 	uint64_t events_written; /* whole lines handed to the kernel */
-	uint64_t events_lost;    /* write errors, oversize lines */
+	uint64_t events_lost;    /* write errors, oversize lines, a full queue */
+	uint64_t events_queue_full; /* of which: no room in the async queue */
 	uint64_t bytes_written;
 	uint64_t reopen_failures;
 	int last_errno;          /* of the last failure, 0 if none */
@@ -142,8 +144,21 @@ int hg_eventlog_close(struct hg_eventlog *log);
  * that prefers batching calls hg_eventlog_flush() from its timer instead. */
 void hg_eventlog_set_flush_each(struct hg_eventlog *log, bool on);
 
-/* Writes out buffered events: 0, or -errno (failed events counted lost). */
+/* Writes out buffered events: 0, or -errno (failed events counted lost).
+ * Asynchronous: hands them to the writer; -ENOBUFS when the queue had no
+ * room (counted lost). */
 int hg_eventlog_flush(struct hg_eventlog *log);
+
+/* Makes the log asynchronous (the live daemon): each event is formatted in
+ * the caller's thread and appended to a queue of queue_bytes (at least
+ * 256 KB; memory: twice that) that a writer thread of the log's own writes
+ * to the file, so a slow disk or a pipe nobody reads never stalls the
+ * caller: an event that finds the queue full is counted lost
+ * (events_queue_full). Closing waits up to 2 s for the queue to be written,
+ * then counts the rest lost. Reopen switches files after the lines queued
+ * so far. Stats may be read from the caller's thread at any time. 0 or
+ * -errno. */
+int hg_eventlog_set_async(struct hg_eventlog *log, size_t queue_bytes);
 
 /* For SIGHUP after logrotate moved the file: flushes to the old file, then
  * opens the path again. On failure keeps writing to the old file, counts
