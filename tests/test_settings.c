@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hostgate/emit.h"
 #include "hostgate/engine.h"
 #include "hostgate/inspect.h"
 #include "hostgate/ir.h"
@@ -408,6 +409,30 @@ Test(settings, drop_to_alert_override)
 		}
 		cr_expect_eq(alerts, 1, "the match is logged either way (ov=%d)", ov);
 		hg_engine_free(e);
+		done(&r);
+	}
+}
+
+/* The kernel side of the same override: the telnet rule is decided in
+ * the table (an IP-only 5-tuple rule), as a drop without the override and
+ * as an alert copy (no drop) with it. */
+Test(settings, drop_to_alert_override_in_the_table)
+{
+	for (int ov = 0; ov < 2; ov++) {
+		struct run r = {0};
+		load_policy(&r, NULL, NULL, ov ? "            Override: {Action: DROP_TO_ALERT}\n" : NULL, false,
+			    false);
+		cr_assert(r.ok);
+		char *text = NULL;
+		size_t len = 0;
+		FILE *m = open_memstream(&text, &len);
+		cr_assert_eq(hg_emit_nft(m, r.rs, NULL), 0);
+		fclose(m);
+		bool drop = strstr(text, "tcp . 23 : goto hg_drop_log") != NULL;
+		bool alert = strstr(text, "th dport @alert") != NULL;
+		cr_expect_eq(drop, !ov, "ov=%d: the kernel drops telnet only without the override", ov);
+		cr_expect_eq(alert, ov, "ov=%d: with the override the kernel copies it to the alert log", ov);
+		free(text);
 		done(&r);
 	}
 }
