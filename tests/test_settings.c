@@ -439,7 +439,9 @@ Test(settings, drop_to_alert_override_in_the_table)
 
 /* ---------------------------------------------------- loose groups */
 
-static bool load_two(struct run *r, const char *policy_file, const char *rules, bool attach)
+/* The policy file plus a Suricata group "extra" from extra.rules (a
+ * STRICT_ORDER group when strict_group), finalized. */
+static bool load_two(struct run *r, const char *policy_file, const char *rules, bool attach, bool strict_group)
 {
 	r->rs = hg_ruleset_new();
 	hg_diag_init(&r->d);
@@ -450,9 +452,11 @@ static bool load_two(struct run *r, const char *policy_file, const char *rules, 
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/%s", src ? src : ".", policy_file);
 	bool ok = hg_load_file(r->rs, path, &o, &r->d);
-	ok &= hg_load_suricata(r->rs, hg_group_new(r->rs, (struct hg_loc){"extra.rules", 1, 1}, "extra",
-						   HG_GROUP_STATEFUL),
-			       rules, strlen(rules), (struct hg_loc){"extra.rules", 1, 1}, false, &r->d);
+	struct hg_loc at = {"extra.rules", 1, 1};
+	struct hg_rule_group *g = hg_group_new(r->rs, at, "extra", HG_GROUP_STATEFUL);
+	g->has_rule_order = strict_group;
+	g->rule_order = strict_group ? HG_ORDER_STRICT : HG_ORDER_DEFAULT_ACTION;
+	ok &= hg_load_suricata(r->rs, g, rules, strlen(rules), at, false, &r->d);
 	return ok && hg_ruleset_finalize(r->rs, &o, &r->d);
 }
 
@@ -462,7 +466,7 @@ static bool load_two(struct run *r, const char *policy_file, const char *rules, 
 Test(settings, loose_group_is_an_error)
 {
 	struct run r = {0};
-	r.ok = load_two(&r, "rulesets/seed-zero-trust.yaml", "drop tcp any any -> any 23 (sid:1;)\n", false);
+	r.ok = load_two(&r, "rulesets/seed-zero-trust.yaml", "drop tcp any any -> any 23 (sid:1;)\n", false, false);
 	cr_expect(!r.ok);
 	const struct hg_diag_record *x =
 		find(&r, 1, 1, "rule group 'extra' is not referenced by firewall policy 'ZeroTrustPolicy'");
@@ -478,7 +482,7 @@ Test(settings, loose_group_is_an_error)
 Test(settings, attach_groups_appends_in_order)
 {
 	struct run r = {0};
-	r.ok = load_two(&r, "rulesets/seed-zero-trust.yaml", "drop tcp any any -> any 23 (sid:1;)\n", true);
+	r.ok = load_two(&r, "rulesets/seed-zero-trust.yaml", "drop tcp any any -> any 23 (sid:1;)\n", true, false);
 	if (!r.ok)
 		dump(&r);
 	cr_assert(r.ok);
@@ -489,7 +493,7 @@ Test(settings, attach_groups_appends_in_order)
 	done(&r);
 
 	memset(&r, 0, sizeof(r));
-	r.ok = load_two(&r, "rulesets/strict-policy.yaml", "drop tcp any any -> any 23 (sid:1;)\n", true);
+	r.ok = load_two(&r, "rulesets/strict-policy.yaml", "drop tcp any any -> any 23 (sid:1;)\n", true, false);
 	/* The strict policy's groups are STRICT_ORDER; the extra group states
 	 * no order, which ANFW refuses under a strict policy (§2.3). */
 	cr_expect(!r.ok);
@@ -500,21 +504,7 @@ Test(settings, attach_groups_appends_in_order)
 Test(settings, attach_groups_strict_priority_after_policy)
 {
 	struct run r = {0};
-	r.rs = hg_ruleset_new();
-	hg_diag_init(&r.d);
-	struct hg_load_opts o;
-	hg_load_opts_defaults(&o);
-	o.attach_groups = true;
-	const char *src = getenv("HG_SRCDIR");
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/rulesets/strict-policy.yaml", src ? src : ".");
-	cr_assert(hg_load_file(r.rs, path, &o, &r.d));
-	struct hg_rule_group *g = hg_group_new(r.rs, (struct hg_loc){"extra.rules", 1, 1}, "extra", HG_GROUP_STATEFUL);
-	g->has_rule_order = true;
-	g->rule_order = HG_ORDER_STRICT;
-	const char *rules = "drop tcp any any -> any 23 (sid:1;)\n";
-	cr_assert(hg_load_suricata(r.rs, g, rules, strlen(rules), (struct hg_loc){"extra.rules", 1, 1}, false, &r.d));
-	r.ok = hg_ruleset_finalize(r.rs, &o, &r.d);
+	r.ok = load_two(&r, "rulesets/strict-policy.yaml", "drop tcp any any -> any 23 (sid:1;)\n", true, true);
 	if (!r.ok)
 		dump(&r);
 	cr_assert(r.ok);
