@@ -49,8 +49,9 @@ static void run(const uint8_t *data, size_t size, size_t limit)
 	if (r.header_names.p && (r.header_names.len < 4 || memcmp(r.header_names.p, "\r\n", 2) ||
 				 memcmp(r.header_names.p + r.header_names.len - 2, "\r\n", 2)))
 		abort();
-	/* a complete header block: one byte less still waits */
-	if (!(r.flags & HTTP_F_TRUNCATED) && !limit &&
+	/* a complete header block: one byte less still waits (an HTTP/0.9
+	 * request line ends the request where the bytes end) */
+	if (!(r.flags & (HTTP_F_TRUNCATED | HTTP_F_NO_VERSION)) && !limit &&
 	    http_request_parse(data, r.consumed - 1, 0, &b, &r) != HG_PARSE_NEED_MORE)
 		abort();
 }

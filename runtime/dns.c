@@ -207,8 +207,15 @@ static enum walk body(const struct msgbuf *b, uint8_t *names, size_t cap, struct
 		}
 		pos += rdlen;
 	}
-	if (pos < b->mlen)
+	if (pos < b->mlen) {
+		/* bytes after the last record: junk in a whole message, the
+		 * rest of the message in a partial one (TCP) */
+		if (b->avail < b->mlen) {
+			out->err = "message not complete";
+			return WALK_MORE;
+		}
 		out->flags |= DNS_F_TRAILING;
+	}
 	return WALK_OK;
 }
 
