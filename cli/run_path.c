@@ -131,14 +131,28 @@ static void inject_keep_cb(void *ud, const uint8_t *data, size_t len)
 	hg_kept_add(ik->L->kept, ik->key, data, len, ik->now);
 }
 
-static void write_verdict(struct live *L, struct hg_hold_flow *hf, bool allow, uint64_t now)
+/* The verdict of the connection p belongs to (its conntrack id, which the
+ * table put in its mark), both directions. Not for a SYN: the conntrack
+ * entry of a held SYN dies with it (the re-injected SYN makes another). */
+static void write_verdict(struct live *L, struct hg_hold_flow *hf, const struct hg_packet *p, bool allow,
+			  uint64_t now)
 {
+	if (p->ip_proto == 6 && (p->tcp_flags & (HG_TCP_SYN | HG_TCP_ACK)) == HG_TCP_SYN)
+		return;
 	struct hg_act_tuple t = {
-		.cli = hf->key.src, .srv = hf->key.dst,
-		.cport = hf->key.sport, .sport = hf->key.dport, .proto = hf->key.proto,
+		.cli = hf->key.src, .srv = hf->key.dst, .cport = hf->key.sport, .sport = hf->key.dport,
+		.proto = hf->key.proto, .ct_id = p->mark,
 	};
 	hg_act_verdict(L->act, &t, allow, L->verdict_timeout);
 	hf->verdict_us = now;
+	hf->ct_id = p->mark;
+}
+
+/* Whether a decided flow's verdict must be written (again): not yet for
+ * this connection, or long enough ago that its elements may be gone. */
+static bool verdict_stale(const struct hg_hold_flow *hf, const struct hg_packet *p, uint64_t now)
+{
+	return hf->ct_id != p->mark || now - hf->verdict_us > REWRITE_US;
 }
 
 static void handle_held(struct live *L, const struct hg_frame *fr)
@@ -215,14 +229,16 @@ static void handle_held(struct live *L, const struct hg_frame *fr)
 		/* What decided the flow is kept (released packets and this one):
 		 * a reload decides it again with the new rules. */
 		bool decided_now = hf->state != HG_HOLD_PASSED;
-		struct inject_keep ik = {.L = L, .key = &k, .now = now};
+		struct hg_hold_key kk = k; /* the kept copy is the connection's */
+		kk.ct_id = p.mark;
+		struct inject_keep ik = {.L = L, .key = &kk, .now = now};
 		if (decided_now) {
 			hf->state = HG_HOLD_PASSED;
 			L->st.flows_decided[HG_VERDICT_PASS]++;
 			live_note_verdict_latency(L, now > fr->ts_us ? now - fr->ts_us : 0);
-			write_verdict(L, hf, true, now);
-		} else if (now - hf->verdict_us > REWRITE_US) {
-			write_verdict(L, hf, true, now);
+			write_verdict(L, hf, &p, true, now);
+		} else if (verdict_stale(hf, &p, now)) {
+			write_verdict(L, hf, &p, true, now);
 		}
 		/* Sent now, what was held first: the verdict is committed at the
 		 * end of this poll round, and until the kernel holds it the
@@ -235,7 +251,7 @@ static void handle_held(struct live *L, const struct hg_frame *fr)
 				hg_hold_release(L->hold, hf, inject_cb, L);
 		}
 		if (decided_now)
-			hg_kept_add(L->kept, &k, l3, l3len, now);
+			hg_kept_add(L->kept, &kk, l3, l3len, now);
 		hg_act_inject(L->act, l3, l3len);
 		break;
 	}
@@ -245,12 +261,12 @@ static void handle_held(struct live *L, const struct hg_frame *fr)
 			hf->state = HG_HOLD_DENIED;
 			L->st.flows_decided[v]++;
 			live_note_verdict_latency(L, now > fr->ts_us ? now - fr->ts_us : 0);
-			write_verdict(L, hf, false, now);
+			write_verdict(L, hf, &p, false, now);
 			hg_hold_discard(L->hold, hf);
 			if (v == HG_VERDICT_REJECT && p.ip_proto == 6)
 				hg_act_tcp_reset(L->act, l3, l3len);
-		} else if (now - hf->verdict_us > REWRITE_US) {
-			write_verdict(L, hf, false, now);
+		} else if (verdict_stale(hf, &p, now)) {
+			write_verdict(L, hf, &p, false, now);
 		}
 		break;
 	}

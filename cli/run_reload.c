@@ -92,20 +92,28 @@ int live_redecide_pass(struct redecide *rd, struct hg_engine *e)
 	return 0;
 }
 
-/* The deny elements of the revoked flows, as lines of the transaction that
- * replaces the table: no packet sees the new generation without them. */
-void live_put_revoked(const struct redecide *rd, FILE *m)
+static struct hg_act_tuple tuple_of(const struct hg_hold_key *k)
+{
+	return (struct hg_act_tuple){.cli = k->src, .srv = k->dst, .cport = k->sport, .sport = k->dport,
+				     .proto = k->proto, .ct_id = k->ct_id};
+}
+
+/* The deny elements of the revoked flows, committed before the table that
+ * revokes them replaces the old one: deny is looked up before allow and
+ * before the new generation marks anything, so no packet of theirs passes
+ * under the new rules (under the old ones they are denied a moment
+ * early). Through netlink: nft 1.0.6 cannot parse a ct id in element text.
+ * undo deletes them again (the reload failed). 0 or -errno. */
+int live_deny_revoked(struct redecide *rd, bool undo)
 {
 	for (size_t i = 0; i < rd->revoke.n; i++) {
-		const struct hg_hold_key *k = &rd->revoke.v[i];
-		char a[64], b[64];
-		hg_ip_format(&k->src, a, sizeof(a));
-		hg_ip_format(&k->dst, b, sizeof(b));
-		unsigned to = rd->verdict_timeout;
-		fprintf(m, "add element inet %s deny%c { %s . %u . %s . %u . %u timeout %us, %s . %u . %s . %u . %u timeout %us }\n",
-			rd->table, hg_ip_is_v4(&k->src) ? '4' : '6', a, k->sport, b, k->dport, k->proto, to, b,
-			k->dport, a, k->sport, k->proto, to);
+		struct hg_act_tuple t = tuple_of(&rd->revoke.v[i]);
+		if (undo)
+			hg_act_undeny(rd->act, &t);
+		else
+			hg_act_verdict(rd->act, &t, false, rd->verdict_timeout);
 	}
+	return rd->revoke.n ? hg_act_commit(rd->act) : 0;
 }
 
 /* After the new table is in: alerts of the revoked flows (the new rules'
@@ -120,18 +128,15 @@ void live_finish_revoke(struct redecide *rd, struct hg_engine *e)
 			live_log("reload: cannot log the revoked flows' alerts: %s", strerror(errno));
 		/* One transaction; if any element is gone (timed out: ENOENT
 		 * fails the whole of it), flow by flow, each failure said. */
-		for (size_t i = 0; i < rd->revoke.n; i++)
-			hg_act_unallow(rd->act, &(struct hg_act_tuple){.cli = rd->revoke.v[i].src,
-									 .srv = rd->revoke.v[i].dst,
-									 .cport = rd->revoke.v[i].sport,
-									 .sport = rd->revoke.v[i].dport,
-									 .proto = rd->revoke.v[i].proto});
+		for (size_t i = 0; i < rd->revoke.n; i++) {
+			struct hg_act_tuple t = tuple_of(&rd->revoke.v[i]);
+			hg_act_unallow(rd->act, &t);
+		}
 		int r = hg_act_commit(rd->act);
 		size_t failed = 0, gone = 0;
 		for (size_t i = 0; r && i < rd->revoke.n; i++) {
-			const struct hg_hold_key *k = &rd->revoke.v[i];
-			hg_act_unallow(rd->act, &(struct hg_act_tuple){.cli = k->src, .srv = k->dst, .cport = k->sport,
-									 .sport = k->dport, .proto = k->proto});
+			struct hg_act_tuple t = tuple_of(&rd->revoke.v[i]);
+			hg_act_unallow(rd->act, &t);
 			int r1 = hg_act_commit(rd->act);
 			gone += r1 == -ENOENT;
 			failed += r1 && r1 != -ENOENT;

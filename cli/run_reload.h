@@ -45,8 +45,9 @@ void live_count_allowed(const char *table, long minus, bool quiet_zero, const ch
  * flows to revoke, the second (rd->logging) logs their alerts. -1 when no
  * inspector could be made. */
 int live_redecide_pass(struct redecide *rd, struct hg_engine *e);
-/* The revoked flows' deny elements, as lines of the replacing transaction. */
-void live_put_revoked(const struct redecide *rd, FILE *m);
+/* The revoked flows' deny elements committed (undo: deleted again), before
+ * the replacing transaction. 0 or -errno. */
+int live_deny_revoked(struct redecide *rd, bool undo);
 /* After the new table is in: alerts, allow elements deleted, kept copies
  * dropped, and the reload's counts logged. */
 void live_finish_revoke(struct redecide *rd, struct hg_engine *e);

@@ -104,6 +104,13 @@ int live_load_and_apply(struct live *L, struct hg_ruleset **rs_out, struct hg_en
 		hg_ruleset_free(rs);
 		return -1;
 	}
+	if (revoke && live_deny_revoked(&rd, false) < 0) {
+		live_log("cannot deny the revoked flows: %s", hg_act_last_error(L->act));
+		hg_vec_free(&rd.revoke);
+		hg_engine_free(e);
+		hg_ruleset_free(rs);
+		return -1;
+	}
 	uint16_t gen = L->gen ? (uint16_t)(L->gen + 1) : start_generation(L);
 	gen = gen ? gen : 1;
 	/* First try keeping the verdict sets (flows decided by an earlier
@@ -122,8 +129,6 @@ int live_load_and_apply(struct live *L, struct hg_ruleset **rs_out, struct hg_en
 		o.keep_verdict_sets = keep && delete_all_but_verdicts(L->nft.table, m) == 0;
 		o.ct_mark_gen = gen;
 		r = hg_emit_nft(m, rs, &o);
-		if (!r)
-			live_put_revoked(&rd, m);
 		fclose(m);
 		if (!r) {
 			free(err);
@@ -131,6 +136,8 @@ int live_load_and_apply(struct live *L, struct hg_ruleset **rs_out, struct hg_en
 			r = hg_apply_nft_text(buf, false, &err);
 		}
 		free(buf);
+		if (!r && !o.keep_verdict_sets && revoke)
+			live_deny_revoked(&rd, false); /* the new sets start empty */
 		if (!r || !o.keep_verdict_sets)
 			break;
 		live_log("cannot keep the verdict sets (%s): replacing the whole table", err ? strtok(err, "\n") : "?");
@@ -138,6 +145,8 @@ int live_load_and_apply(struct live *L, struct hg_ruleset **rs_out, struct hg_en
 	if (r) {
 		live_log("cannot apply the table: %s", err ? err : strerror(-r));
 		free(err);
+		if (revoke)
+			live_deny_revoked(&rd, true);
 		hg_vec_free(&rd.revoke);
 		hg_engine_free(e);
 		hg_ruleset_free(rs);

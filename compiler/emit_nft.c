@@ -1681,6 +1681,8 @@ static void put_stateful(struct emitter *e)
 		"\t\t# set lookups (a reload changes the generation: flows go through the sets again)\n"
 		"\t\tct mark & 0x%08x == 0x%08x accept\n",
 		HG_CT_MARK_GEN_MASK, gen);
+	fputs("\t\t# the verdict sets' key ends with the flow's conntrack id: a verdict is one connection's\n"
+	      "\t\t" HG_VSET_KEY_PREP "\n", out);
 	put_vset_rule(out, HG_VSET_DENY4, keep, "drop");
 	put_vset_rule(out, HG_VSET_DENY6, keep, "drop");
 	put_vset_rule(out, HG_VSET_ALLOW4, set, "accept");
@@ -1709,10 +1711,13 @@ static void put_stateful(struct emitter *e)
 		      "\t\tct state invalid drop\n"
 		      "\t\tct direction reply accept\n",
 		      out);
-		fprintf(out, "\t\tmeta l4proto tcp log group %u snaplen %u queue-threshold 1 drop\n", o->nflog_group,
-			o->snaplen);
-		fprintf(out, "\t\tmeta l4proto udp log group %u snaplen %u queue-threshold 1 drop\n", o->nflog_group,
-			o->snaplen);
+		/* The held packet's mark carries its conntrack id to the daemon
+		 * (NFLOG's NFULA_MARK): the key of its verdict. The packet is
+		 * dropped, so the mark goes nowhere else. */
+		fprintf(out, "\t\tmeta l4proto tcp meta mark set ct id log group %u snaplen %u queue-threshold 1 drop\n",
+			o->nflog_group, o->snaplen);
+		fprintf(out, "\t\tmeta l4proto udp meta mark set ct id log group %u snaplen %u queue-threshold 1 drop\n",
+			o->nflog_group, o->snaplen);
 		if (p->hold_all)
 			fputs("\t\t# aws:drop_strict, decided by the daemon for TCP and UDP\n\t\tdrop\n", out);
 	}

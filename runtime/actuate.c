@@ -163,6 +163,11 @@ void hg_act_unallow(struct hg_actuator *a, const struct hg_act_tuple *t)
 	a->st.unallowed++;
 }
 
+void hg_act_undeny(struct hg_actuator *a, const struct hg_act_tuple *t)
+{
+	queue(a, t, hg_vset_of(false, hg_ip_is_v4(&t->cli)), true, 0);
+}
+
 size_t hg_act_pending(const struct hg_actuator *a)
 {
 	return hg_vbatch_flows(a->vb);

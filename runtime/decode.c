@@ -17,6 +17,7 @@
 #define ETH_8021AD 0x88a8
 #define ETH_QINQ_OLD 0x9100
 
+#define NFULA_MARK 2
 #define NFULA_PAYLOAD 9
 
 static const char *const reason_names[HG_DR__COUNT] = {
@@ -425,14 +426,19 @@ static bool decode_nflog(struct hg_decode_stats *st, const uint8_t *b, uint32_t 
 		return fail(p, HG_DR_TRUNCATED_L2);
 	if (b[1] != 0) /* version: NFNETLINK_V0 */
 		return fail(p, HG_DR_BAD_L2);
-	uint32_t off = 4;
+	uint32_t off = 4, mark = 0;
 	while (n - off >= 4) {
 		uint32_t tl = rd16le(b + off);
 		uint32_t type = rd16le(b + off + 2) & 0x3fff; /* minus NLA_F_* bits */
 		if (tl < 4 || tl > n - off)
 			return fail(p, HG_DR_BAD_L2);
-		if (type == NFULA_PAYLOAD)
-			return ip_dispatch(st, b + off + 4, tl - 4, true, p);
+		if (type == NFULA_PAYLOAD) {
+			bool ok = ip_dispatch(st, b + off + 4, tl - 4, true, p);
+			p->mark = mark;
+			return ok;
+		}
+		if (type == NFULA_MARK && tl >= 8)
+			mark = rd32(b + off + 4); /* the value is big-endian (nla_put_be32) */
 		uint32_t padded = (tl + 3) & ~3u;
 		if (padded > n - off)
 			break;

@@ -388,9 +388,15 @@ struct hg_flow *hg_flow_packet(struct hg_flow_table *t, const struct hg_packet *
 		}
 		i = c->hnext;
 	}
-	/* A new SYN on a closed tuple is a new connection (port reuse). */
-	if (f && f->state == HG_FLOW_S_CLOSED && p->ip_proto == 6 &&
-	    (p->tcp_flags & (HG_TCP_SYN | HG_TCP_ACK | HG_TCP_RST)) == HG_TCP_SYN) {
+	/* A new SYN on a closed tuple is a new connection (port reuse), and so
+	 * is a SYN from the client with another initial sequence number than
+	 * the flow's, or on a flow picked up without its SYN: the client
+	 * started over (its old connection died without a FIN or RST we saw).
+	 * Each connection is decided on its own; a retransmitted SYN (the
+	 * same ISN) stays in its flow. */
+	if (f && p->ip_proto == 6 && (p->tcp_flags & (HG_TCP_SYN | HG_TCP_ACK | HG_TCP_RST)) == HG_TCP_SYN &&
+	    (f->state == HG_FLOW_S_CLOSED || !(f->flags & HG_FLOW_F_SYN) ||
+	     (!hg_ip_cmp(&p->src, &f->cli) && p->sport == f->cport && p->tcp_seq != f->isn[0]))) {
 		flow_end(t, f, HG_FLOW_END_REUSED);
 		f = NULL;
 	}

@@ -120,7 +120,7 @@ size_t hg_vkey_build(uint8_t key[HG_VKEY_MAX], const struct hg_act_tuple *t, boo
 	p += al;
 	p[0] = (uint8_t)(dp >> 8), p[1] = (uint8_t)dp;
 	p += HG_VKEY_PORT_LEN;
-	p[0] = t->proto;
+	memcpy(p, &t->ct_id, HG_VKEY_CTID_LEN); /* host order, as the kernel's register */
 	return klen;
 }
 
@@ -136,8 +136,10 @@ void hg_vkey_format(const uint8_t *key, size_t klen, char *buf, size_t cap)
 	inet_ntop(af, key, s, sizeof(s));
 	inet_ntop(af, key + al + HG_VKEY_PORT_LEN, d, sizeof(d));
 	const uint8_t *sp = key + al, *dp = key + 2 * al + HG_VKEY_PORT_LEN;
-	snprintf(buf, cap, "%s . %u . %s . %u . %u", s, (unsigned)(sp[0] << 8 | sp[1]), d,
-		 (unsigned)(dp[0] << 8 | dp[1]), key[2 * al + 2 * HG_VKEY_PORT_LEN]);
+	uint32_t ct_id;
+	memcpy(&ct_id, key + 2 * al + 2 * HG_VKEY_PORT_LEN, sizeof(ct_id));
+	snprintf(buf, cap, "%s . %u . %s . %u . ct id %u", s, (unsigned)(sp[0] << 8 | sp[1]), d,
+		 (unsigned)(dp[0] << 8 | dp[1]), (unsigned)ct_id);
 }
 
 bool hg_vbatch_add(struct hg_vbatch *b, const struct hg_act_tuple *t, enum hg_vset set, bool del,

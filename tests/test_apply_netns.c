@@ -389,16 +389,18 @@ Test(apply_netns, forward_path, .fini = cleanup)
 	cr_assert_eq(client(&c, 8443), 2, "an undecided flow (its SYN first) must be held when no daemon runs");
 	cr_assert_eq(client(&c, 9999), 2);
 
-	/* What the daemon does for an allowed flow: both directions into
-	 * allow4. With the verdict in place the same flow passes. */
+	/* A verdict is one connection's: its key ends with the conntrack id
+	 * (table.h). An allow element of the same 5-tuple but another
+	 * connection (a client reusing its port after an allowed flow) does not
+	 * release a new flow. (Released flows: tests/test_live*.c, where the
+	 * daemon learns the id.) The set reads back exactly. */
 	cr_assert_eq(sh("ip netns exec %s nft add element inet hostgate allow4 "
-			"'{ 10.0.1.2 . 40123 . 10.0.2.2 . 8443 . tcp, 10.0.2.2 . 8443 . 10.0.1.2 . 40123 . tcp }'",
+			"'{ 10.0.1.2 . 40123 . 10.0.2.2 . 8443 . 12345, 10.0.2.2 . 8443 . 10.0.1.2 . 40123 . 12345 }'",
 			g.name), 0);
-	cr_assert_eq(client_from(&c, 8443, 40123), 0, "an allow4 verdict must release the flow");
-	/* ... and deny4 stops one that the kernel would otherwise pass. */
-	cr_assert_eq(sh("ip netns exec %s nft add element inet hostgate deny4 "
-			"'{ 10.0.1.2 . 40124 . 10.0.2.2 . 8080 . tcp }'", g.name), 0);
-	cr_assert_eq(client_from(&c, 8080, 40124), 2, "a deny4 verdict drops the flow, its SYN included");
+	char *els = sh_out("ip netns exec %s nft list set inet hostgate allow4", g.name);
+	cr_assert(strstr(els, "10.0.1.2 . 40123 . 10.0.2.2 . 8443 . 0x00003039"), "%s", els);
+	free(els);
+	cr_assert_eq(client_from(&c, 8443, 40123), 2, "another connection's allow element must not release a flow");
 
 	cleanup();
 }

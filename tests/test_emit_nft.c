@@ -270,9 +270,14 @@ Test(emit_nft, mixed_policy_decides_and_holds)
 	/* Every state is held, SYNs included (the stream's start; Fast Open
 	 * data), and conntrack-INVALID packets are dropped before the hold. */
 	const char *inval = strstr(a, "\t\tct state invalid drop\n\t\tct direction reply accept\n");
-	const char *hold = strstr(a, "\t\tmeta l4proto tcp log group 7 snaplen 65535 queue-threshold 1 drop\n");
+	const char *hold = strstr(a, "\t\tmeta l4proto tcp meta mark set ct id log group 7 snaplen 65535 queue-threshold 1 drop\n");
 	cr_assert(inval && hold && inval < hold, "%s", a);
-	cr_assert(strstr(a, "meta l4proto udp log group 7 snaplen 65535 queue-threshold 1 drop"));
+	/* A verdict is one connection's: the sets' key ends with the conntrack
+	 * id (through the mark), set before the first lookup. */
+	const char *prep = strstr(a, "\t\tmeta mark set ct id\n\t\tip saddr . th sport . ip daddr . th dport . meta mark @deny4");
+	cr_assert(prep && prep > mark, "%s", a);
+	cr_assert(strstr(a, "type ipv6_addr . inet_service . ipv6_addr . inet_service . mark\n"), "%s", a);
+	cr_assert(strstr(a, "meta l4proto udp meta mark set ct id log group 7 snaplen 65535 queue-threshold 1 drop"));
 	cr_assert(strstr(a, "timeout 3600s"));
 	/* reply-orientation section: nothing outside the kernel can decide a
 	 * first packet here */
@@ -319,7 +324,7 @@ Test(emit_nft, packet_rule_on_syn_holds_new_flows)
 	rule_add(rs, g, HG_ACT_DROP, HG_PROTO_TCP, NET_ANY, NULL, NET_ANY, NULL, 0, 2);
 	char *a = emit(rs, NULL);
 	cr_assert(strstr(a, "kernel-decided stateful rules: 0 of 2"), "%s", a);
-	cr_assert(strstr(a, "meta l4proto tcp log group 7 snaplen 65535 queue-threshold 1 drop"), "SYNs held:\n%s", a);
+	cr_assert(strstr(a, "meta l4proto tcp meta mark set ct id log group 7 snaplen 65535 queue-threshold 1 drop"), "SYNs held:\n%s", a);
 	assert_nft_accepts(a);
 	free(a);
 	hg_ruleset_free(rs);

@@ -128,3 +128,25 @@ Test(live_holes, conntrack_invalid_v4_v6)
 	cr_expect_eq(payload_any("src port 41021 or src port 41022 or src port 41023 or src port 41024"), 0,
 		     "an INVALID segment with payload reached the server's interface");
 }
+
+/* A verdict belongs to one connection: a client that reuses the port of an
+ * allowed flow (same addresses, ports, protocol) for a denied name gets a
+ * new decision, not the allow (the sets' key carries the conntrack id). */
+Test(live_holes, tuple_reuse_v4_v6)
+{
+	holes_setup("hhr");
+	expect_curl("--local-port 41031 -H 'Host: www.example.com' http://198.51.100.10:8081/", "200");
+	expect_curl("--local-port 41031 -H 'Host: x.malicious-domain.com' http://198.51.100.10:8081/", "000");
+	expect_curl("--local-port 41032 -H 'Host: www.example.com' -g 'http://[2001:db8:88::10]:8081/'", "200");
+	expect_curl("--local-port 41032 -H 'Host: x.malicious-domain.com' -g 'http://[2001:db8:88::10]:8081/'", "000");
+	/* (A denied flow's port is not reusable at once: conntrack takes a new
+	 * SYN on its still-established entry for the old connection, whose
+	 * deny element drops it; fail closed until the entry times out.) */
+	capture_stop('s');
+	daemon_stop();
+	char log[256];
+	snprintf(log, sizeof(log), "%s/srv.log", dir);
+	cr_expect_eq(server_saw("x.malicious-domain.com"), 0, "a denied Host reached the server application: %s",
+		     slurp(log));
+	cr_expect_eq(server_saw("www.example.com"), 2, "%s", slurp(log));
+}

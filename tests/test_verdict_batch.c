@@ -25,7 +25,7 @@
 /* Flow i: 2001:db8::<i> port 10000+i to 2001:db8:1::1 port 443, TCP. */
 static struct hg_act_tuple flow6(unsigned i)
 {
-	struct hg_act_tuple t = {.cport = (uint16_t)(10000 + i), .sport = 443, .proto = 6};
+	struct hg_act_tuple t = {.cport = (uint16_t)(10000 + i), .sport = 443, .proto = 6, .ct_id = 0x5000u + i};
 	t.cli.b[0] = 0x20, t.cli.b[1] = 0x01, t.cli.b[2] = 0x0d, t.cli.b[3] = 0xb8;
 	t.cli.b[14] = (uint8_t)(i >> 8), t.cli.b[15] = (uint8_t)i;
 	t.srv.b[0] = 0x20, t.srv.b[1] = 0x01, t.srv.b[2] = 0x0d, t.srv.b[3] = 0xb8, t.srv.b[5] = 1;
@@ -35,7 +35,7 @@ static struct hg_act_tuple flow6(unsigned i)
 
 static struct hg_act_tuple flow4(unsigned i)
 {
-	struct hg_act_tuple t = {.cport = (uint16_t)(20000 + i), .sport = 80, .proto = 17};
+	struct hg_act_tuple t = {.cport = (uint16_t)(20000 + i), .sport = 80, .proto = 17, .ct_id = 0x04030201u};
 	uint8_t c[4] = {10, 0, (uint8_t)(i >> 8), (uint8_t)i}, s[4] = {192, 0, 2, 1};
 	hg_ip_from_v4(&t.cli, c);
 	hg_ip_from_v4(&t.srv, s);
@@ -206,18 +206,21 @@ Test(verdict_batch, sets_and_operations)
 		cr_assert_eq(p.type[m], type[m]);
 		cr_assert_eq(p.n_el[m], 2);
 	}
-	/* deny4's elements: 10.0.0.2 . 20002 . 192.0.2.1 . 80 . 17 and back. */
+	/* deny4's elements: 10.0.0.2 . 20002 . 192.0.2.1 . 80 . ct id and back;
+	 * the ct id in host order, as the kernel's register holds it. */
 	struct nftnl_set_elems_iter *it = nftnl_set_elems_iter_create(sets[1]);
 	struct nftnl_set_elem *e = nftnl_set_elems_iter_next(it);
 	uint32_t kl;
 	const uint8_t *k = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &kl);
-	const uint8_t key[HG_VKEY4_LEN] = {10, 0, 0, 2, 0x4e, 0x22, 0, 0, 192, 0, 2, 1, 0, 80, 0, 0, 17, 0, 0, 0};
+	uint8_t key[HG_VKEY4_LEN] = {10, 0, 0, 2, 0x4e, 0x22, 0, 0, 192, 0, 2, 1, 0, 80, 0, 0};
+	const uint32_t ct_id = 0x04030201u;
+	memcpy(key + 16, &ct_id, 4);
 	cr_assert_eq(kl, HG_VKEY4_LEN);
 	cr_assert_arr_eq(k, key, sizeof(key));
 	cr_assert_eq(nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_TIMEOUT), 5000);
 	char txt[128];
 	hg_vkey_format(k, kl, txt, sizeof(txt));
-	cr_assert_str_eq(txt, "10.0.0.2 . 20002 . 192.0.2.1 . 80 . 17");
+	cr_assert_str_eq(txt, "10.0.0.2 . 20002 . 192.0.2.1 . 80 . ct id 67305985");
 	nftnl_set_elems_iter_destroy(it);
 	it = nftnl_set_elems_iter_create(sets[3]);
 	e = nftnl_set_elems_iter_next(it);
@@ -318,9 +321,9 @@ static void own_netns(void)
 	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare: %s", strerror(errno));
 	cr_assert_eq(sh("nft -f - <<'EOF'\n"
 			"table inet hgtest {\n"
-			"  set allow6 { type ipv6_addr . inet_service . ipv6_addr . inet_service . inet_proto; size 262144; flags timeout; timeout 1h; }\n"
-			"  set allow4 { type ipv4_addr . inet_service . ipv4_addr . inet_service . inet_proto; size 4; flags timeout; timeout 1h; }\n"
-			"  set deny4 { type ipv4_addr . inet_service . ipv4_addr . inet_service . inet_proto; size 16; flags timeout; timeout 1h; }\n"
+			"  set allow6 { type ipv6_addr . inet_service . ipv6_addr . inet_service . mark; size 262144; flags timeout; timeout 1h; }\n"
+			"  set allow4 { type ipv4_addr . inet_service . ipv4_addr . inet_service . mark; size 4; flags timeout; timeout 1h; }\n"
+			"  set deny4 { type ipv4_addr . inet_service . ipv4_addr . inet_service . mark; size 16; flags timeout; timeout 1h; }\n"
 			"}\nEOF"),
 		     0);
 }

@@ -21,6 +21,7 @@ struct hg_act_tuple {
 	struct hg_ip cli, srv; /* IPv4 mapped (ipset.h) */
 	uint16_t cport, sport;
 	uint8_t proto;
+	uint32_t ct_id; /* the connection's conntrack id (struct hg_packet's mark) */
 };
 
 struct hg_act_stats {
@@ -50,6 +51,9 @@ void hg_act_verdict(struct hg_actuator *a, const struct hg_act_tuple *t, bool al
  * fails the whole transaction (ENOENT), so the caller commits them
  * apart from new verdicts. */
 void hg_act_unallow(struct hg_actuator *a, const struct hg_act_tuple *t);
+/* Queues the deletion of a flow's deny elements (both directions): a
+ * revocation undone when the reload that wanted it failed. */
+void hg_act_undeny(struct hg_actuator *a, const struct hg_act_tuple *t);
 /* Number of queued verdicts not yet committed. */
 size_t hg_act_pending(const struct hg_actuator *a);
 /* Runs the queued verdicts as one transaction and reads every answer of

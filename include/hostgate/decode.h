@@ -70,6 +70,8 @@ struct hg_packet {
 	uint8_t n_vlan;
 	uint16_t vlan[HG_DECODE_MAX_VLANS]; /* VLAN ids, outermost first */
 	struct hg_ip src, dst;   /* IPv4 mapped ::ffff:a.b.c.d */
+	uint32_t mark;           /* NFLOG: the packet's mark (NFULA_MARK), else 0; the
+				    live table puts the conntrack id there */
 
 	/* L3: the datagram, trimmed to its IP length (or to the capture). */
 	const uint8_t *l3;

@@ -20,6 +20,10 @@ struct hg_hold_key {
 	uint16_t sport, dport;
 	uint8_t proto;
 	uint8_t pad[3];
+	/* The connection's conntrack id (the verdict's key: table.h) in the
+	 * kept copies' keys; 0 in the hold table's, whose entry is the 5-tuple
+	 * from its SYN on (a new SYN ends it and starts another). */
+	uint32_t ct_id;
 };
 
 enum hg_hold_state {
@@ -37,6 +41,7 @@ struct hg_hold_flow {
 	uint8_t state;         /* enum hg_hold_state */
 	bool syn_seen;         /* TCP: its SYN came through us (the stream's start) */
 	bool synack_fed;       /* TCP: the inspector got the rebuilt SYN-ACK */
+	uint32_t ct_id;        /* the conntrack id whose verdict was written last */
 	uint32_t n_pkts, bytes;
 	/* private */
 	struct hg_hold_pkt *head, *tail;

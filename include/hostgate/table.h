@@ -13,7 +13,12 @@
 #define HG_TABLE_DEFAULT "hostgate" /* table inet hostgate */
 
 /* The flow verdict sets, written by the daemon: one element per direction
- * of a flow, key saddr . sport . daddr . dport . l4proto, flags timeout. */
+ * of a flow, key saddr . sport . daddr . dport . ct id, flags timeout. The
+ * conntrack id makes a verdict belong to one connection, not to a 5-tuple:
+ * a new connection on the same addresses and ports (a client reusing its
+ * port) is another conntrack entry, looked up in vain, held and decided
+ * again. The daemon learns a held packet's ct id from its NFLOG mark (the
+ * hold rule sets `meta mark set ct id` on the packet it drops). */
 enum hg_vset {
 	HG_VSET_ALLOW4,
 	HG_VSET_DENY4,
@@ -44,18 +49,26 @@ static inline int hg_vset_family(enum hg_vset s)
 #define HG_VSET_TIMEOUT_DEFAULT 3600u
 
 /* The key as the kernel stores a concatenation: every field padded to 4
- * bytes (nf_tables' NFT_REG32 granularity), network byte order:
- * addr . port(2+2 pad) . addr . port(2+2 pad) . l4proto(1+3 pad). */
+ * bytes (nf_tables' NFT_REG32 granularity), addresses and ports in network
+ * byte order, the ct id as the kernel's register holds it (host order):
+ * addr . port(2+2 pad) . addr . port(2+2 pad) . ct id(4). */
 #define HG_VKEY_PORT_LEN 4
-#define HG_VKEY_PROTO_LEN 4
-#define HG_VKEY4_LEN (4 + HG_VKEY_PORT_LEN + 4 + HG_VKEY_PORT_LEN + HG_VKEY_PROTO_LEN) /* 20 */
-#define HG_VKEY6_LEN (16 + HG_VKEY_PORT_LEN + 16 + HG_VKEY_PORT_LEN + HG_VKEY_PROTO_LEN) /* 44 */
+#define HG_VKEY_CTID_LEN 4
+#define HG_VKEY4_LEN (4 + HG_VKEY_PORT_LEN + 4 + HG_VKEY_PORT_LEN + HG_VKEY_CTID_LEN) /* 20 */
+#define HG_VKEY6_LEN (16 + HG_VKEY_PORT_LEN + 16 + HG_VKEY_PORT_LEN + HG_VKEY_CTID_LEN) /* 44 */
 #define HG_VKEY_MAX HG_VKEY6_LEN
 
 /* The same key in nft's words, for the emitter: the set's type and the
- * expression that looks a packet up (%s: "ip"/"ipv4_addr" or the v6 ones). */
-#define HG_VSET_TYPE_FMT "%s . inet_service . %s . inet_service . inet_proto"
-#define HG_VSET_KEY_EXPR_FMT "%s saddr . th sport . %s daddr . th dport . meta l4proto"
+ * expression that looks a packet up (%s: "ip"/"ipv4_addr" or the v6 ones).
+ * The ct id goes through the packet mark (HG_VSET_KEY_PREP first): nft
+ * 1.0.6 cannot read a set with a `typeof ... ct id` field back (its
+ * listing aborts), while the mark type it reads back exactly. So the
+ * packets of flows without a verdict leave the verdict rules with their
+ * mark set to their conntrack id (held ones are dropped; replies of
+ * undecided flows keep it). */
+#define HG_VSET_TYPE_FMT "%s . inet_service . %s . inet_service . mark"
+#define HG_VSET_KEY_PREP "meta mark set ct id"
+#define HG_VSET_KEY_EXPR_FMT "%s saddr . th sport . %s daddr . th dport . meta mark"
 
 /* The conntrack mark of a flow the daemon allowed carries the generation
  * of the table that allowed it in its high 16 bits (other users of ct mark
