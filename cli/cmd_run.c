@@ -75,7 +75,9 @@ static void reload(struct live *L)
 	}
 	/* Old flows end (flow log) and their held packets are dropped: their
 	 * clients retransmit and the new rules decide them afresh. */
+	L->dropping_inspector = true;
 	hg_inspector_free(L->ins);
+	L->dropping_inspector = false;
 	hg_inspector_free(L->ains);
 	hg_engine_free(L->engine);
 	hg_ruleset_free(L->rs);
@@ -262,6 +264,7 @@ int cmd_run(int argc, char **argv)
 		free(e2);
 	}
 out:
+	L->dropping_inspector = true;
 	hg_inspector_free(L->ins);
 	hg_inspector_free(L->ains);
 	hg_source_close(L->src);

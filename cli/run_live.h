@@ -60,6 +60,7 @@ struct live {
 	struct hg_hold *hold;
 	struct hg_kept *kept; /* allowed flows' packets, decided again at SIGHUP */
 	uint16_t gen;         /* the applied table's generation (ct mark) */
+	bool dropping_inspector; /* its flows end, their verdicts stay in the kernel */
 	struct hg_eventlog *alerts, *flows;
 	struct hg_decode_stats dec;
 	struct live_stats st;

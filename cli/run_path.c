@@ -36,6 +36,16 @@ static void on_flow_end(void *ud, const struct hg_inspect_event *ev, enum hg_flo
 	/* Whatever is still held for it is dropped: fail closed. */
 	struct hg_hold_key k;
 	key_of_flow(ev->flow, &k);
+	struct hg_hold_flow *hf = hg_hold_get(L->hold, &k, false, NULL);
+	/* An allowed connection's elements go with it (its conntrack id may
+	 * come back with the next connection on the tuple); the SYN that ended
+	 * it (port reuse) is sent on only after the commit. Not when the whole
+	 * inspector goes (reload, exit): the kernel keeps those verdicts. */
+	if (hf && hf->state == HG_HOLD_PASSED && hf->ct_id && !L->dropping_inspector) {
+		struct hg_act_tuple t = {.cli = k.src, .srv = k.dst, .cport = k.sport, .sport = k.dport,
+					 .proto = k.proto, .ct_id = hf->ct_id};
+		hg_act_forget(L->act, &t);
+	}
 	hg_hold_remove(L->hold, &k);
 }
 
@@ -202,8 +212,15 @@ static void handle_held(struct live *L, const struct hg_frame *fr)
 		return;
 	}
 	hf->flow_id = flow->flow_id;
-	if (syn)
+	if (syn) {
 		hf->syn_seen = true;
+		/* A SYN that ended an allowed connection on its tuple queued the
+		 * destruction of that one's elements: in the kernel before the
+		 * SYN goes on (and its conntrack entry takes the old one's
+		 * place). */
+		if (hg_act_pending(L->act))
+			live_flush_batch(L);
+	}
 	const struct hg_iflow *fi = hg_flow_user(flow);
 	/* Undecided, but every app-layer rule has had its look: nothing later
 	 * in this flow needs the daemon (§3.3: unmatched traffic passes). */

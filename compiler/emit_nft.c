@@ -1675,12 +1675,18 @@ static void put_stateful(struct emitter *e)
 	char keep[32], set[48];
 	snprintf(keep, sizeof(keep), "ct mark & 0x%08x", ~HG_CT_MARK_GEN_MASK);
 	snprintf(set, sizeof(set), "%s | 0x%08x", keep, gen);
-	fprintf(out,
-		"\t\t# B. verdicts of the daemon; an allowed flow's conntrack entry is marked with this\n"
-		"\t\t# table's generation so that its bulk packets cost one compare here instead of two\n"
-		"\t\t# set lookups (a reload changes the generation: flows go through the sets again)\n"
-		"\t\tct mark & 0x%08x == 0x%08x accept\n",
-		HG_CT_MARK_GEN_MASK, gen);
+	fputs("\t\t# B. verdicts of the daemon; an allowed flow's conntrack entry is marked with this\n"
+	      "\t\t# table's generation so that its bulk packets cost one compare here instead of two\n"
+	      "\t\t# set lookups (a reload changes the generation: flows go through the sets again)\n",
+	      out);
+	if (p->need_inspect)
+		fprintf(out,
+			"\t\t# a client's SYN goes to the daemon before any verdict: a new connection is decided\n"
+			"\t\t# afresh even when conntrack reuses a freed entry (and its id) for the same tuple\n"
+			"\t\tct direction original tcp flags & (syn | ack) == syn meta mark set ct id log group %u "
+			"snaplen %u queue-threshold 1 drop\n",
+			o->nflog_group, o->snaplen);
+	fprintf(out, "\t\tct mark & 0x%08x == 0x%08x accept\n", HG_CT_MARK_GEN_MASK, gen);
 	fputs("\t\t# the verdict sets' key ends with the flow's conntrack id: a verdict is one connection's\n"
 	      "\t\t" HG_VSET_KEY_PREP "\n", out);
 	put_vset_rule(out, HG_VSET_DENY4, keep, "drop");

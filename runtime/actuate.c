@@ -136,7 +136,7 @@ void hg_act_free(struct hg_actuator *a)
 
 /* ------------------------------------------------------------ verdicts */
 
-static void queue(struct hg_actuator *a, const struct hg_act_tuple *t, enum hg_vset set, bool del,
+static void queue(struct hg_actuator *a, const struct hg_act_tuple *t, enum hg_vset set, enum hg_vop del,
 		  uint64_t timeout_ms)
 {
 	if (hg_vbatch_flows(a->vb) >= BATCH_FLOWS) {
@@ -161,6 +161,11 @@ void hg_act_unallow(struct hg_actuator *a, const struct hg_act_tuple *t)
 {
 	queue(a, t, hg_vset_of(true, hg_ip_is_v4(&t->cli)), true, 0);
 	a->st.unallowed++;
+}
+
+void hg_act_forget(struct hg_actuator *a, const struct hg_act_tuple *t)
+{
+	queue(a, t, hg_vset_of(true, hg_ip_is_v4(&t->cli)), HG_VOP_DESTROY, 0);
 }
 
 void hg_act_undeny(struct hg_actuator *a, const struct hg_act_tuple *t)

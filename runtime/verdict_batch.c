@@ -34,9 +34,14 @@
 /* The element list is one attribute: its length field is 16 bits. */
 #define LIST_MAX UINT16_MAX
 
+/* Not in every distribution's kernel headers yet (Linux 6.3's uapi). */
+#ifndef NFT_MSG_DESTROYSETELEM
+#define NFT_MSG_DESTROYSETELEM 30
+#endif
+
 struct vflow {
 	uint8_t set, klen;
-	bool del;
+	uint8_t del; /* enum hg_vop */
 	uint64_t timeout_ms;
 	uint8_t key[2][HG_VKEY_MAX]; /* client to server, server to client */
 };
@@ -44,7 +49,7 @@ struct vflow {
 /* One element message and what came back for it. */
 struct vmsg {
 	uint8_t set;
-	bool del;
+	uint8_t del; /* enum hg_vop */
 	bool answered;
 	int error;            /* the kernel's -errno, 0 */
 	uint32_t first, n_el; /* its elements in el_flow/el_off */
@@ -142,15 +147,15 @@ void hg_vkey_format(const uint8_t *key, size_t klen, char *buf, size_t cap)
 		 (unsigned)(dp[0] << 8 | dp[1]), (unsigned)ct_id);
 }
 
-bool hg_vbatch_add(struct hg_vbatch *b, const struct hg_act_tuple *t, enum hg_vset set, bool del,
+bool hg_vbatch_add(struct hg_vbatch *b, const struct hg_act_tuple *t, enum hg_vset set, enum hg_vop del,
 		   uint64_t timeout_ms)
 {
 	if (b->n_flows >= b->max_flows || (unsigned)set >= HG_VSET_N)
 		return false;
 	struct vflow *f = &b->flows[b->n_flows++];
 	f->set = (uint8_t)set;
-	f->del = del;
-	f->timeout_ms = del ? 0 : timeout_ms;
+	f->del = (uint8_t)del;
+	f->timeout_ms = del != HG_VOP_ADD ? 0 : timeout_ms;
 	f->klen = (uint8_t)hg_vkey_build(f->key[0], t, false);
 	hg_vkey_build(f->key[1], t, true);
 	return true;
@@ -181,7 +186,7 @@ size_t hg_vbatch_messages(const struct hg_vbatch *b)
 
 /* ------------------------------------------------------------ building */
 
-static struct nlmsghdr *msg_open(struct hg_vbatch *b, uint32_t *seq, uint8_t set, bool del)
+static struct nlmsghdr *msg_open(struct hg_vbatch *b, uint32_t *seq, uint8_t set, uint8_t del)
 {
 	if (b->n_msgs == b->cap_msgs) {
 		size_t cap = b->cap_msgs ? 2 * b->cap_msgs : 16;
@@ -195,7 +200,10 @@ static struct nlmsghdr *msg_open(struct hg_vbatch *b, uint32_t *seq, uint8_t set
 	*m = (struct vmsg){.set = set, .del = del, .first = (uint32_t)b->n_el};
 	uint16_t flags = NLM_F_ACK | (del ? 0 : NLM_F_CREATE);
 	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(nftnl_batch_buffer(b->nb),
-						     del ? NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM, NFPROTO_INET,
+						     del == HG_VOP_DESTROY ? NFT_MSG_DESTROYSETELEM
+						     : del ? NFT_MSG_DELSETELEM
+							   : NFT_MSG_NEWSETELEM,
+						     NFPROTO_INET,
 						     flags, (*seq)++);
 	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, b->table);
 	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, hg_vset_name((enum hg_vset)set));
@@ -250,10 +258,11 @@ int hg_vbatch_build(struct hg_vbatch *b, uint32_t seq, uint32_t *next_seq)
 	if (nftnl_batch_update(b->nb) < 0)
 		return -ENOMEM;
 	b->first_seq = seq;
-	/* Additions first, then deletions (a revoked allow), set by set. */
-	for (int op = 0; op < 2 * HG_VSET_N; op++) {
+	/* Additions first, then deletions (a revoked allow), then
+	 * destructions (an ended flow's allow), set by set. */
+	for (int op = 0; op < 3 * HG_VSET_N; op++) {
 		uint8_t set = (uint8_t)(op % HG_VSET_N);
-		bool del = op >= HG_VSET_N;
+		uint8_t del = (uint8_t)(op / HG_VSET_N);
 		struct nlmsghdr *nlh = NULL;
 		struct nlattr *list = NULL;
 		for (size_t i = 0; i < b->n_flows; i++) {

@@ -51,6 +51,12 @@ void hg_act_verdict(struct hg_actuator *a, const struct hg_act_tuple *t, bool al
  * fails the whole transaction (ENOENT), so the caller commits them
  * apart from new verdicts. */
 void hg_act_unallow(struct hg_actuator *a, const struct hg_act_tuple *t);
+/* Queues the destruction of a flow's allow elements (both directions),
+ * whether or not they are still there (timed out): the connection ended,
+ * and its conntrack id may come back with the next connection on the same
+ * tuple (the kernel reuses a freed entry's memory, and the id hashes it).
+ * Commit before that connection's SYN is sent on. */
+void hg_act_forget(struct hg_actuator *a, const struct hg_act_tuple *t);
 /* Queues the deletion of a flow's deny elements (both directions): a
  * revocation undone when the reload that wanted it failed. */
 void hg_act_undeny(struct hg_actuator *a, const struct hg_act_tuple *t);

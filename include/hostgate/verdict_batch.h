@@ -29,10 +29,15 @@ struct hg_vbatch;
 struct hg_vbatch *hg_vbatch_new(const char *table, size_t max_flows);
 void hg_vbatch_free(struct hg_vbatch *b);
 
+/* What a queued flow does to its elements: added; deleted (an element
+ * missing fails the transaction: ENOENT); destroyed (deleted if there,
+ * NFT_MSG_DESTROYSETELEM, Linux 6.3). */
+enum hg_vop { HG_VOP_ADD, HG_VOP_DELETE, HG_VOP_DESTROY };
+
 /* Queues a flow's two elements (client to server, server to client) into
- * set, or their deletion. timeout_ms 0: the set's default. False when the
- * batch holds max_flows already (nothing queued). */
-bool hg_vbatch_add(struct hg_vbatch *b, const struct hg_act_tuple *t, enum hg_vset set, bool del,
+ * set, or their deletion (op). timeout_ms 0: the set's default. False when
+ * the batch holds max_flows already (nothing queued). */
+bool hg_vbatch_add(struct hg_vbatch *b, const struct hg_act_tuple *t, enum hg_vset set, enum hg_vop op,
 		   uint64_t timeout_ms);
 size_t hg_vbatch_flows(const struct hg_vbatch *b);
 /* Forgets the queued flows and the built messages. */
