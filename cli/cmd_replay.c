@@ -1,5 +1,6 @@
 /* cmd_replay.c - replay (per-flow verdicts and ANFW logs for a capture) and
  * diff (the flows whose verdict changes between two rulesets). */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,13 +62,24 @@ static void print_record_json(FILE *out, const struct flow_record *r)
 		fputs("},", out);
 	}
 	fprintf(out, "\"verdict\":\"%s\",", hg_verdict_name(r->verdict));
+	/* decided_by: the layer (stateless_rule, fragment_default,
+	 * stateful_rule, stream_exception_policy, ...), then what in it. */
+	fprintf(out, "\"decided_by\":\"%s\",", hg_layer_name(r->by));
 	if (r->sid) {
-		fprintf(out, "\"decided_by\":{\"signature_id\":%u,\"signature\":", r->sid);
+		fprintf(out, "\"rule\":{\"signature_id\":%u,\"signature\":", r->sid);
+		print_json_str(out, r->msg);
+		fputs(",\"group\":", out);
+		print_json_str(out, r->group);
+		fputs("},", out);
+	} else if (r->by == HG_BY_STATELESS_RULE) {
+		fprintf(out, "\"rule\":{\"priority\":%u,\"action\":", r->sl_priority);
 		print_json_str(out, r->msg);
 		fputs(",\"group\":", out);
 		print_json_str(out, r->group);
 		fputs("},", out);
 	}
+	if (r->sl_dropped || r->sl_passed)
+		fprintf(out, "\"stateless\":{\"dropped\":%u,\"passed\":%u},", r->sl_dropped, r->sl_passed);
 	fputs("\"alerts\":[", out);
 	for (size_t i = 0; i < r->alert_sids.n; i++) {
 		fprintf(out, "%s{\"signature_id\":%u,\"signature\":", i ? "," : "", r->alert_sids.v[i]);
@@ -114,8 +126,11 @@ static void print_record_line(FILE *out, const struct flow_record *r)
 	format_endpoint(dst, sizeof(dst), &r->srv, r->sport);
 	fprintf(out, "%-4s %-22s -> %-24s %-7s %s%s%-28s %-6s", proto_name(r->proto), src, dst,
 		hg_app_proto_name(r->app), kind, *kind ? "=" : "", name, hg_verdict_name(r->verdict));
+	fprintf(out, " by %s", hg_layer_name(r->by));
 	if (r->sid)
 		fprintf(out, " sid %u \"%s\"%s%s", r->sid, msg, r->group ? " in " : "", group);
+	else if (r->by == HG_BY_STATELESS_RULE)
+		fprintf(out, " %s priority %u%s%s", msg, r->sl_priority, r->group ? " in " : "", group);
 	else if (r->msg)
 		fprintf(out, " (%s)", msg);
 	if (r->evasion)
@@ -148,10 +163,11 @@ static int split_rules_and_capture(struct hg_rules_args *ra, const char **captur
 	return 0;
 }
 
-enum { OPT_JSON = CLI_OPT_COMMAND };
+enum { OPT_JSON = CLI_OPT_COMMAND, OPT_PACKETS };
 
 static const struct cli_opt replay_opts[] = {
 	{"json", NULL, OPT_JSON, "one JSON object per flow (EVE-like) instead of the table"},
+	{"packets", "FILE", OPT_PACKETS, "one JSON line per frame to FILE: its verdict and the layer that decided it"},
 	{0},
 };
 
@@ -159,9 +175,18 @@ const struct cli_usage replay_usage = {
 	"replay", "RULES... FILE.pcap",
 	"Replays a capture through the rules: each flow's verdict, the deciding rule, ANFW's logs."};
 
+struct replay_flags {
+	bool json;
+	const char *packets;
+};
+
 static int set_flag(void *ud, int val, const char *arg)
 {
-	*(bool *)ud = true;
+	struct replay_flags *f = ud;
+	if (val == OPT_PACKETS)
+		f->packets = arg;
+	else
+		f->json = true;
 	return 0;
 }
 
@@ -169,8 +194,8 @@ int cmd_replay(int argc, char **argv)
 {
 	struct hg_rules_args ra = {0};
 	struct run_opts ro;
-	bool json = false;
-	struct cli_group own = {"output options", replay_opts, set_flag, &json};
+	struct replay_flags fl = {0};
+	struct cli_group own = {"output options", replay_opts, set_flag, &fl};
 	int pr = run_cmdline(&replay_usage, &own, 1, argc, argv, &ra, &ro);
 	int status = pr == CLI_HELP ? HG_EXIT_OK : HG_EXIT_USAGE;
 	if (pr != CLI_OK)
@@ -181,7 +206,13 @@ int cmd_replay(int argc, char **argv)
 	struct hg_ruleset *rs = hg_rules_args_load(&ra);
 	if (!rs)
 		goto out;
+	bool json = fl.json;
 	struct replay_out o = {.out = stdout, .json = json};
+	if (fl.packets && !(ro.packets = fopen(fl.packets, "w"))) {
+		fprintf(stderr, "hostgate: %s: %s\n", fl.packets, strerror(errno));
+		hg_ruleset_free(rs);
+		goto out;
+	}
 	record_fn sink = replay_sink;
 	void *ud = &o;
 	struct run_stats st;
@@ -189,6 +220,10 @@ int cmd_replay(int argc, char **argv)
 	status = run_capture(capture, rsv, 1, &ro, &sink, &ud, &st);
 	if (status != 2)
 		print_summary(json ? stderr : stdout, &st);
+	if (ro.packets && fclose(ro.packets) && !status) {
+		fprintf(stderr, "hostgate: %s: %s\n", fl.packets, strerror(errno));
+		status = 2;
+	}
 	hg_ruleset_free(rs);
 out:
 	hg_rules_args_fini(&ra);

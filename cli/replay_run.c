@@ -130,8 +130,13 @@ void flow_record_fill(struct flow_record *r, const struct hg_engine *e, const st
 		r->pkts[d] = f->d[d].pkts;
 		r->bytes[d] = f->d[d].bytes;
 	}
+	r->sl_dropped = fi->ef.sl_dropped;
+	r->sl_passed = fi->ef.sl_passed;
 	struct hg_eng_decider dec;
 	if (hg_engine_flow_decider(e, &fi->ef, &dec) && dec.kind != HG_DECIDER_NONE) {
+		r->by = dec.layer;
+		if (dec.srule)
+			r->sl_priority = dec.srule->r->priority;
 		r->sid = dec.sid;
 		r->msg = xstrdup(dec.msg ? dec.msg : "");
 		r->group = dec.group ? xstrdup(dec.group->name) : NULL;
@@ -335,6 +340,34 @@ static void progress_end(struct progress *p)
 	free(p->path);
 }
 
+/* Adds n packets to custom action name in the summary text. */
+static void custom_add(char *buf, size_t len, const char *name, uint64_t n)
+{
+	size_t used = strlen(buf);
+	if (used < len)
+		snprintf(buf + used, len - used, "%s%s %llu", used ? ", " : "", name, (unsigned long long)n);
+}
+
+/* Custom actions count the packets their rule or default took (§3.1:
+ * they publish a CloudWatch metric; we count). */
+static void custom_counts(const struct hg_inspector *ins, const struct hg_ruleset *rs, char *buf, size_t len)
+{
+	size_t n;
+	const uint64_t *hits = hg_inspector_stateless_hits(ins, &n);
+	const struct hg_engine *e = hg_inspector_engine(ins);
+	const struct hg_policy *pol = rs->policy;
+	buf[0] = '\0';
+	for (size_t i = 0; i + 2 < n; i++) {
+		const struct hg_sl_rank *sr = hg_engine_stateless_rule(e, (uint32_t)i);
+		for (size_t k = 0; sr && k < sr->r->n_custom_actions; k++)
+			custom_add(buf, len, sr->r->custom_actions[k], hits[i]);
+	}
+	for (size_t k = 0; k < pol->n_stateless_default_custom; k++)
+		custom_add(buf, len, pol->stateless_default_custom[k], hits[n - 2]);
+	for (size_t k = 0; k < pol->n_stateless_fragment_custom; k++)
+		custom_add(buf, len, pol->stateless_fragment_custom[k], hits[n - 1]);
+}
+
 int run_capture(const char *path, const struct hg_ruleset *const *rs, size_t n, const struct run_opts *o,
 		record_fn *sinks, void **sink_ud, struct run_stats *stats)
 {
@@ -372,9 +405,18 @@ int run_capture(const char *path, const struct hg_ruleset *const *rs, size_t n, 
 	enum hg_source_result r;
 	struct progress prog;
 	progress_start(&prog, path);
+	uint64_t frame = 0;
 	while ((r = hg_source_next(src, &fr)) == HG_SOURCE_FRAME) {
-		for (size_t i = 0; i < n; i++)
-			hg_inspector_frame(lanes[i].ins, fr.linktype, fr.ts_us, fr.data, fr.caplen, fr.wirelen, NULL);
+		frame++;
+		for (size_t i = 0; i < n; i++) {
+			enum hg_verdict v = hg_inspector_frame(lanes[i].ins, fr.linktype, fr.ts_us, fr.data, fr.caplen,
+							       fr.wirelen, NULL);
+			if (i == 0 && o->packets)
+				/* Frames count from 1, as in tshark's frame.number. */
+				fprintf(o->packets, "{\"packet\":%llu,\"verdict\":\"%s\",\"decided_by\":\"%s\"}\n",
+					(unsigned long long)frame, hg_verdict_name(v),
+					hg_layer_name(hg_inspector_last_by(lanes[i].ins)));
+		}
 		progress_frame(&prog, lanes[0].ins, fr.caplen);
 	}
 	progress_end(&prog);
@@ -386,6 +428,7 @@ int run_capture(const char *path, const struct hg_ruleset *const *rs, size_t n, 
 	if (stats) {
 		memset(stats, 0, sizeof(*stats));
 		hg_inspector_stats(lanes[0].ins, &stats->ins);
+		custom_counts(lanes[0].ins, rs[0], stats->custom, sizeof(stats->custom));
 	}
 out:
 	for (size_t i = 0; i < n; i++) {
@@ -455,6 +498,10 @@ void print_summary(FILE *out, const struct run_stats *st)
 	if (s->defrag.timeouts || s->defrag.evictions)
 		fprintf(out, "; fragments: %llu timeouts, %llu evicted", (unsigned long long)s->defrag.timeouts,
 			(unsigned long long)s->defrag.evictions);
+	if (s->fragments_dropped)
+		fprintf(out, "; %llu fragments dropped by the stateless layer", (unsigned long long)s->fragments_dropped);
+	if (st->custom[0])
+		fprintf(out, "; custom actions: %s", st->custom);
 	if (s->stream.nomem)
 		fprintf(out, "; %llu streams unbuffered (cap)", (unsigned long long)s->stream.nomem);
 	if (st->log_lost)

@@ -18,6 +18,9 @@ struct flow_record {
 	char *dns_query;             /* first question name of a DNS request */
 	bool tls_no_sni;
 	enum hg_verdict verdict;
+	enum hg_layer by;      /* decided_by */
+	uint32_t sl_priority;  /* by a stateless rule: its priority */
+	uint32_t sl_dropped, sl_passed; /* packets the stateless layer took */
 	uint32_t sid;          /* deciding rule's sid, 0 if none */
 	char *msg;             /* deciding rule's msg or description */
 	char *group;           /* deciding group name, NULL for the policy */
@@ -39,6 +42,9 @@ struct run_opts {
 	const char *alert_log, *flow_log;
 	enum hg_log_format log_format;
 	const char *availability_zone;
+	/* replay --packets: one JSON line per frame (its verdict and the
+	 * layer that decided it), for the first engine; NULL: none. */
+	FILE *packets;
 };
 
 void run_opts_defaults(struct run_opts *o);
@@ -57,6 +63,9 @@ typedef void (*record_fn)(void *ud, struct flow_record *r);
 
 struct run_stats {
 	struct hg_inspect_stats ins;
+	/* Custom actions (publish-metric) and the packets they counted:
+	 * "CountTelnet 3, ..." (empty when the policy has none). */
+	char custom[512];
 	uint64_t log_lost;
 };
 

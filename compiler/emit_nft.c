@@ -1465,13 +1465,26 @@ static bool protos_empty(const uint8_t *p)
 	return true;
 }
 
-static const char *sl_verdict(enum hg_sl_action a)
+/* Where a stateless action sends a packet. In forward: accept, drop, or
+ * the stateful chain. In the fragments chain (prerouting, before
+ * conntrack reassembles) the datagram's later path is written into the
+ * packet mark: the reassembled datagram carries its first fragment's mark
+ * (the kernel builds it on the first fragment's buffer) and forward reads
+ * it back, so the datagram goes where its first fragment was sent, as
+ * the engine has it (hg_engine_stateless on the reassembled datagram). */
+#define SL_MARK_MASK 0x30000000u
+#define SL_MARK_PASS 0x10000000u
+#define SL_MARK_FORWARD 0x20000000u
+
+static void put_sl_verdict(FILE *out, enum hg_sl_action a, bool frag)
 {
-	switch (a) {
-	case HG_SL_PASS: return "accept";
-	case HG_SL_DROP: return "drop";
-	default: return "goto stateful";
-	}
+	if (a == HG_SL_DROP)
+		fputs("drop", out);
+	else if (!frag)
+		fputs(a == HG_SL_PASS ? "accept" : "goto stateful", out);
+	else
+		fprintf(out, "meta mark set meta mark | 0x%08x accept",
+			a == HG_SL_PASS ? SL_MARK_PASS : SL_MARK_FORWARD);
 }
 
 static void put_flags(FILE *out, uint8_t v)
@@ -1479,7 +1492,8 @@ static void put_flags(FILE *out, uint8_t v)
 	fprintf(out, "0x%02x", v);
 }
 
-static void put_stateless_rule(FILE *out, const struct hg_rule_group *g, const struct hg_stateless_rule *s)
+static void put_stateless_rule(FILE *out, const struct hg_rule_group *g, const struct hg_stateless_rule *s,
+			       bool frag)
 {
 	fprintf(out, "\t\t# stateless group \"");
 	put_comment_text(out, g->name, 120);
@@ -1568,7 +1582,8 @@ static void put_stateless_rule(FILE *out, const struct hg_rule_group *g, const s
 				put_flags(out, (uint8_t)(t->flags & mask));
 				fputc(' ', out);
 			}
-			fprintf(out, "%s\n", sl_verdict(s->action));
+			put_sl_verdict(out, s->action, frag);
+			fputc('\n', out);
 		}
 		hg_ipset_free(&sf);
 		hg_ipset_free(&df);
@@ -1593,6 +1608,55 @@ static void put_ct_timeout(FILE *out, const struct hg_policy *pol)
 		tcp_idle(pol), tcp_idle(pol));
 }
 
+static void put_inside_ifs(FILE *out, const struct hg_nft_opts *o)
+{
+	for (size_t i = 0; i < o->n_inside_ifs; i++)
+		fprintf(out, "%s\"%s\"", i ? ", " : "", o->inside_ifs[i]);
+}
+
+static void put_stateless_rules(FILE *out, const struct hg_policy *pol, bool frag)
+{
+	size_t n_sl;
+	struct hg_sl_rank *sl = hg_policy_stateless_order(pol, &n_sl);
+	for (size_t i = 0; i < n_sl; i++)
+		put_stateless_rule(out, sl[i].g, sl[i].r, frag);
+	free(sl);
+}
+
+/* Fragments, one at a time (§3.1), in prerouting before conntrack's
+ * defrag (priority -400) reassembles them: later hooks only ever see
+ * whole datagrams. Non-UDP fragments are dropped ("silently drops packet
+ * fragments for other protocols"); UDP ones go through the stateless
+ * rules (a fragment past offset 0 has no transport header, so port and
+ * flag matches fail on it) and then StatelessFragmentDefaultActions. */
+static void put_fragments(struct emitter *e)
+{
+	FILE *out = e->out;
+	const struct hg_policy *pol = e->pol;
+	const struct hg_nft_opts *o = e->o;
+	fputs("\tchain fragments {\n\t\ttype filter hook prerouting priority -450; policy accept;\n"
+	      "\t\t# whole datagrams go on to forward\n"
+	      "\t\tip frag-off & 0x3fff == 0 accept\n"
+	      "\t\tmeta nfproto ipv6 exthdr frag missing accept\n"
+	      "\t\t# fragments addressed to the gateway itself are not forwarded traffic\n"
+	      "\t\tfib daddr type local accept\n",
+	      out);
+	if (o->n_inside_ifs) {
+		fputs("\t\t# only traffic entering or leaving an inside interface\n\t\tiifname != { ", out);
+		put_inside_ifs(out, o);
+		fputs(" } fib daddr oifname != { ", out);
+		put_inside_ifs(out, o);
+		fputs(" } accept\n", out);
+	}
+	fputs("\t\t# §3.1: only UDP fragments are managed; others are dropped\n"
+	      "\t\tmeta l4proto != udp drop\n",
+	      out);
+	put_stateless_rules(out, pol, true);
+	fputs("\t\t# StatelessFragmentDefaultActions\n\t\t", out);
+	put_sl_verdict(out, pol->stateless_fragment_default, true);
+	fputs("\n\t}\n\n", out);
+}
+
 static void put_forward(struct emitter *e)
 {
 	FILE *out = e->out;
@@ -1601,38 +1665,27 @@ static void put_forward(struct emitter *e)
 	fputs("\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n", out);
 	if (o->n_inside_ifs) {
 		fputs("\t\t# only traffic entering or leaving an inside interface\n\t\tiifname != { ", out);
-		for (int side = 0; side < 2; side++) {
-			if (side)
-				fputs("oifname != { ", out);
-			for (size_t i = 0; i < o->n_inside_ifs; i++)
-				fprintf(out, "%s\"%s\"", i ? ", " : "", o->inside_ifs[i]);
-			fputs(" } ", out);
-		}
-		fputs("accept\n", out);
+		put_inside_ifs(out, o);
+		fputs(" } oifname != { ", out);
+		put_inside_ifs(out, o);
+		fputs(" } accept\n", out);
 	}
 	fprintf(out,
 		"\t\t# FlowTimeouts.TcpIdleTimeoutSeconds: conntrack forgets an established TCP flow\n"
 		"\t\t# idle this long, so its next packet is a midstream flow (API FlowTimeouts)\n"
 		"\t\tct state new meta l4proto tcp ct timeout set \"" HG_CT_TIMEOUT_FMT "\"\n",
 		tcp_idle(pol));
-	fputs("\t\t# §3.1: only UDP fragments are managed; others are dropped\n"
-	      "\t\tip frag-off & 0x3fff != 0 meta l4proto != udp drop\n"
-	      "\t\texthdr frag exists meta l4proto != udp drop\n",
-	      out);
-
-	size_t n_sl;
-	struct hg_sl_rank *sl = hg_policy_stateless_order(pol, &n_sl);
-	for (size_t i = 0; i < n_sl; i++)
-		put_stateless_rule(out, sl[i].g, sl[i].r);
-	free(sl);
 	fprintf(out,
-		"\t\t# StatelessFragmentDefaultActions, StatelessDefaultActions\n"
-		"\t\tip frag-off & 0x3fff != 0 %s\n\t\texthdr frag exists %s\n\t\t%s\n\t}\n\n",
-		sl_verdict(pol->stateless_fragment_default), sl_verdict(pol->stateless_fragment_default),
-		sl_verdict(pol->stateless_default));
+		"\t\t# a datagram reassembled from fragments: its first fragment's stateless path\n"
+		"\t\tmeta mark & 0x%08x == 0x%08x meta mark set meta mark & 0x%08x accept\n"
+		"\t\tmeta mark & 0x%08x == 0x%08x meta mark set meta mark & 0x%08x goto stateful\n",
+		SL_MARK_MASK, SL_MARK_PASS, ~SL_MARK_MASK, SL_MARK_MASK, SL_MARK_FORWARD, ~SL_MARK_MASK);
+	put_stateless_rules(out, pol, false);
+	fputs("\t\t# StatelessDefaultActions\n\t\t", out);
+	put_sl_verdict(out, pol->stateless_default, false);
+	fputs("\n\t}\n\n", out);
 }
 
-/* A packet looked up in a verdict set, its ct mark set to mark. */
 static void put_vset_rule(FILE *out, enum hg_vset set, const char *mark, const char *verdict)
 {
 	const char *ip = hg_vset_family(set) == 4 ? "ip" : "ip6";
@@ -1730,6 +1783,10 @@ static void put_stateful(struct emitter *e)
 	fputs("\t}\n\n", out);
 }
 
+/* hg_reject: REJECT "Drops traffic ... and sends a TCP reset packet back
+ * to sender"; "REJECT is available only for TCP traffic" (API
+ * StatefulRule): a reject rule matching another protocol drops, with no
+ * ICMP answer (the engine's verdict is drop for it too). */
 static void put_helpers(struct emitter *e)
 {
 	unsigned g = e->o->alert_log_group;
@@ -1737,9 +1794,9 @@ static void put_helpers(struct emitter *e)
 		"\tchain hg_alert {\n\t\tlog group %u snaplen 128 queue-threshold 1\n\t}\n\n"
 		"\tchain hg_pass_log {\n\t\tct state new log group %u snaplen 128 queue-threshold 1\n\t\taccept\n\t}\n\n"
 		"\tchain hg_drop_log {\n\t\tct state new log group %u snaplen 128 queue-threshold 1\n\t\tdrop\n\t}\n\n"
-		"\tchain hg_reject {\n\t\tmeta l4proto tcp reject with tcp reset\n\t\treject\n\t}\n\n"
+		"\tchain hg_reject {\n\t\tmeta l4proto tcp reject with tcp reset\n\t\tdrop\n\t}\n\n"
 		"\tchain hg_reject_log {\n\t\tct state new log group %u snaplen 128 queue-threshold 1\n"
-		"\t\tmeta l4proto tcp reject with tcp reset\n\t\treject\n\t}\n",
+		"\t\tmeta l4proto tcp reject with tcp reset\n\t\tdrop\n\t}\n",
 		g, g, g, g);
 }
 
@@ -1798,6 +1855,7 @@ int hg_emit_nft(FILE *out, const struct hg_ruleset *rs, const struct hg_nft_opts
 		(unsigned)(o->ct_mark_gen ? o->ct_mark_gen : 1));
 	put_ct_timeout(out, pol);
 	put_maps(&e);
+	put_fragments(&e);
 	put_forward(&e);
 	put_stateful(&e);
 	put_helpers(&e);

@@ -121,6 +121,26 @@ const char *hg_verdict_name(enum hg_verdict v)
 	}
 }
 
+static const char *const layer_names[HG_BY__COUNT] = {
+	"none", "stateless_rule", "stateless_default", "fragment_default", "fragment_not_udp",
+	"stateful_rule", "stateful_default", "stream_exception_policy",
+};
+
+const char *hg_layer_name(enum hg_layer l)
+{
+	return (unsigned)l < HG_BY__COUNT ? layer_names[l] : "none";
+}
+
+static enum hg_layer why_layer(uint8_t why)
+{
+	switch (why) {
+	case WHY_RULE: return HG_BY_STATEFUL_RULE;
+	case WHY_DEFAULT: return HG_BY_STATEFUL_DEFAULT;
+	case WHY_EXCEPTION: return HG_BY_STREAM_EXCEPTION;
+	default: return HG_BY_NONE;
+	}
+}
+
 static const char *const app_names[HG_APP__COUNT] = {
 	"unknown", "unknown", "failed", "tls", "http", "quic", "ssh", "dns", "smtp", "ftp", "http2",
 	"smb", "dcerpc", "imap", "msn", "krb5", "ikev2", "tftp", "ntp", "dhcp",
@@ -534,7 +554,9 @@ const struct hg_policy *hg_engine_policy(const struct hg_engine *e)
 static bool sl_match(const struct hg_stateless_rule *r, const struct hg_eng_pkt *p)
 {
 	static const uint8_t no_protos[32];
-	bool l4ports = p->ip_proto == 6 || p->ip_proto == 17;
+	/* A fragment past offset 0 carries no transport header: port and
+	 * flag matches fail on it, as nft's th/tcp expressions do. */
+	bool l4ports = (p->ip_proto == 6 || p->ip_proto == 17) && !p->later_fragment;
 
 	if (memcmp(r->protocols, no_protos, sizeof(no_protos)) &&
 	    !(r->protocols[p->ip_proto >> 3] & (1u << (p->ip_proto & 7))))
@@ -552,7 +574,7 @@ static bool sl_match(const struct hg_stateless_rule *r, const struct hg_eng_pkt 
 	if (r->n_tcp_flags) {
 		/* TCP flags apply only to TCP; for the flags in Masks (all
 		 * eight when empty) those in Flags must be set, the rest clear. */
-		if (p->ip_proto != 6)
+		if (p->ip_proto != 6 || p->later_fragment)
 			return false;
 		bool any = false;
 		for (size_t i = 0; i < r->n_tcp_flags && !any; i++) {
@@ -565,16 +587,27 @@ static bool sl_match(const struct hg_stateless_rule *r, const struct hg_eng_pkt 
 	return true;
 }
 
-static enum hg_sl_action stateless_eval(const struct hg_engine *e, const struct hg_eng_pkt *p)
+void hg_engine_stateless(const struct hg_engine *e, const struct hg_eng_pkt *p, struct hg_eng_sl *out)
 {
+	*out = (struct hg_eng_sl){.action = HG_SL_DROP, .by = HG_BY_FRAGMENT_NOT_UDP};
 	/* §3.1: "Network Firewall only manages UDP packet fragments and
 	 * silently drops packet fragments for other protocols." */
 	if (p->fragment && p->ip_proto != 17)
-		return HG_SL_DROP;
+		return;
 	for (size_t i = 0; i < e->n_sl; i++)
-		if (sl_match(e->sl[i].r, p))
-			return e->sl[i].r->action;
-	return p->fragment ? e->pol->stateless_fragment_default : e->pol->stateless_default;
+		if (sl_match(e->sl[i].r, p)) {
+			*out = (struct hg_eng_sl){e->sl[i].r->action, HG_BY_STATELESS_RULE, (uint32_t)i};
+			return;
+		}
+	if (p->fragment)
+		*out = (struct hg_eng_sl){e->pol->stateless_fragment_default, HG_BY_FRAGMENT_DEFAULT, 0};
+	else
+		*out = (struct hg_eng_sl){e->pol->stateless_default, HG_BY_STATELESS_DEFAULT, 0};
+}
+
+const struct hg_sl_rank *hg_engine_stateless_rule(const struct hg_engine *e, uint32_t i)
+{
+	return i < e->n_sl ? &e->sl[i] : NULL;
 }
 
 /* -------------------------------------------------------- stateful */
@@ -1194,7 +1227,11 @@ static enum hg_verdict stateful_eval(const struct hg_engine *e, struct hg_eng_fl
 			 * (Suricata keeps every drop alert of the packet; the
 			 * first to set the flow action wins). */
 			if (v == HG_VERDICT_UNDECIDED) {
-				v = er->act == HG_ACT_DROP ? HG_VERDICT_DROP : HG_VERDICT_REJECT;
+				/* REJECT "Drops traffic ... and sends a TCP reset
+				 * packet back"; "REJECT is available only for TCP
+				 * traffic" (API StatefulRule): other protocols get
+				 * the drop, without an ICMP answer. */
+				v = er->act == HG_ACT_REJECT && p->ip_proto == 6 ? HG_VERDICT_REJECT : HG_VERDICT_DROP;
 				f->why = WHY_RULE;
 				f->decider = idx;
 				f->decider_sid = sid;
@@ -1221,6 +1258,22 @@ static enum hg_verdict stateful_eval(const struct hg_engine *e, struct hg_eng_fl
 	return v;
 }
 
+void hg_eng_flow_note_stateless(struct hg_eng_flow *f, const struct hg_eng_sl *sl)
+{
+	bool drop = sl->action == HG_SL_DROP;
+	if (sl->action == HG_SL_FORWARD)
+		return;
+	if (drop)
+		f->sl_dropped++;
+	else
+		f->sl_passed++;
+	if (drop ? f->sl_verdict != HG_VERDICT_DROP : f->sl_verdict == HG_VERDICT_UNDECIDED) {
+		f->sl_verdict = drop ? HG_VERDICT_DROP : HG_VERDICT_PASS;
+		f->sl_by = (uint8_t)sl->by;
+		f->sl_rule = sl->rule;
+	}
+}
+
 enum hg_verdict hg_engine_packet(const struct hg_engine *e, struct hg_eng_flow *f,
 				 const struct hg_eng_pkt *p, const struct hg_eng_app *app,
 				 hg_alert_fn cb, void *ud)
@@ -1228,14 +1281,21 @@ enum hg_verdict hg_engine_packet(const struct hg_engine *e, struct hg_eng_flow *
 	static const struct hg_eng_app no_app = {.proto = HG_APP_NONE};
 
 	/* The stateless engine sees every packet first (§3.1): aws:pass and
-	 * aws:drop skip stateful inspection and are never logged. */
-	switch (stateless_eval(e, p)) {
-	case HG_SL_PASS: return HG_VERDICT_PASS;
-	case HG_SL_DROP: return HG_VERDICT_DROP;
-	default: break;
+	 * aws:drop skip stateful inspection and are never logged. They decide
+	 * this packet only; the flow keeps what they did for its report. */
+	struct hg_eng_sl sl;
+	hg_engine_stateless(e, p, &sl);
+	f->last_sl_by = (uint8_t)sl.by;
+	f->last_sl_rule = sl.rule;
+	if (sl.action != HG_SL_FORWARD) {
+		f->last_by = (uint8_t)sl.by;
+		hg_eng_flow_note_stateless(f, &sl);
+		return sl.action == HG_SL_DROP ? HG_VERDICT_DROP : HG_VERDICT_PASS;
 	}
-	if (f->verdict != HG_VERDICT_UNDECIDED)
+	if (f->verdict != HG_VERDICT_UNDECIDED) {
+		f->last_by = (uint8_t)why_layer(f->why);
 		return (enum hg_verdict)f->verdict;
+	}
 
 	struct hg_eng_pkt q;
 	if (!app)
@@ -1255,6 +1315,8 @@ enum hg_verdict hg_engine_packet(const struct hg_engine *e, struct hg_eng_flow *
 	enum hg_verdict v = stateful_eval(e, f, p, app, &ev);
 	if (!ev.packet_only)
 		f->verdict = (uint8_t)v;
+	f->last_by = (uint8_t)(v == HG_VERDICT_UNDECIDED ? HG_BY_NONE
+			       : ev.packet_only ? HG_BY_STATEFUL_RULE : why_layer(f->why));
 	f->alerts_discarded += ev.discarded;
 	if (cb)
 		emit_alerts(&ev, v, cb, ud);
@@ -1277,6 +1339,7 @@ enum hg_verdict hg_engine_stream_exception(const struct hg_engine *e, struct hg_
 		break;
 	}
 	f->why = WHY_EXCEPTION;
+	f->last_by = HG_BY_STREAM_EXCEPTION;
 	return (enum hg_verdict)f->verdict;
 }
 
@@ -1285,7 +1348,31 @@ enum hg_verdict hg_engine_stream_exception(const struct hg_engine *e, struct hg_
 bool hg_engine_flow_decider(const struct hg_engine *e, const struct hg_eng_flow *f,
 			    struct hg_eng_decider *out)
 {
-	*out = (struct hg_eng_decider){.kind = HG_DECIDER_NONE, .msg = ""};
+	*out = (struct hg_eng_decider){.kind = HG_DECIDER_NONE, .layer = HG_BY_NONE, .msg = ""};
+	/* The same precedence as hg_eng_flow_final(): a stateful drop or
+	 * reject, else a stateless drop, else a stateful pass, else a
+	 * stateless pass. */
+	bool stateful_block = f->verdict == HG_VERDICT_DROP || f->verdict == HG_VERDICT_REJECT;
+	bool sl = f->sl_verdict == HG_VERDICT_DROP ||
+		  (f->sl_verdict == HG_VERDICT_PASS && f->verdict == HG_VERDICT_UNDECIDED);
+	if (sl && !stateful_block) {
+		out->kind = HG_DECIDER_STATELESS;
+		out->layer = (enum hg_layer)f->sl_by;
+		if (f->sl_by == HG_BY_STATELESS_RULE) {
+			out->srule = hg_engine_stateless_rule(e, f->sl_rule);
+			out->msg = f->sl_verdict == HG_VERDICT_DROP ? "aws:drop" : "aws:pass";
+			out->group = out->srule ? out->srule->g : NULL;
+		} else {
+			static const char *const msgs[] = {
+				[HG_BY_STATELESS_DEFAULT] = "StatelessDefaultActions",
+				[HG_BY_FRAGMENT_DEFAULT] = "StatelessFragmentDefaultActions",
+				[HG_BY_FRAGMENT_NOT_UDP] = "non-UDP fragment (silently dropped)",
+			};
+			out->msg = f->sl_by < HG_ARRAY_LEN(msgs) && msgs[f->sl_by] ? msgs[f->sl_by] : "";
+		}
+		return true;
+	}
+	out->layer = why_layer(f->why);
 	switch (f->why) {
 	case WHY_RULE: {
 		if (f->decider >= e->n_rules)

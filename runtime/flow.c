@@ -364,6 +364,21 @@ static void tcp_track(struct hg_flow *f, const struct hg_packet *p, enum hg_dir 
 	}
 }
 
+struct hg_flow *hg_flow_find(struct hg_flow_table *t, const struct hg_packet *p)
+{
+	struct hg_flow_key k;
+	bool swapped;
+	hg_flow_key_make(p, &k, &swapped);
+	uint32_t h = key_hash(t, &k);
+	for (uint32_t i = t->bucket[h & t->mask]; i != NIL;) {
+		struct hg_flow *c = F(t, i);
+		if (c->hash == h && !memcmp(&c->key, &k, sizeof(k)))
+			return c;
+		i = c->hnext;
+	}
+	return NULL;
+}
+
 struct hg_flow *hg_flow_packet(struct hg_flow_table *t, const struct hg_packet *p,
 			       enum hg_dir *dir, bool *created)
 {

@@ -36,6 +36,10 @@ struct hg_inspector {
 	uint8_t dns_names[DNS_NAMES_CAP];
 	/* The JA3 string of the hello being parsed (hashed, kept if wanted). */
 	char ja3_scratch[TLS_JA3_MAX];
+	/* Stateless rules' packet counts, then the two defaults. */
+	uint64_t *sl_hits;
+	size_t n_sl_hits;
+	enum hg_layer last_by;
 	/* The packet being inspected, for the alert callback. */
 	struct hg_flow *cur_flow;
 	enum hg_dir cur_dir;
@@ -87,6 +91,10 @@ struct hg_inspector *hg_inspector_new(const struct hg_engine *e, const struct hg
 		ins->cfg.max_quic_states = 4096;
 	if (cb)
 		ins->cb = *cb;
+	struct hg_engine_info info;
+	hg_engine_get_info(e, &info);
+	ins->n_sl_hits = info.n_stateless + 2;
+	ins->sl_hits = calloc(ins->n_sl_hits, sizeof(*ins->sl_hits));
 	ins->streams = hg_stream_ctx_new(&c->stream);
 	ins->defrag = hg_defrag_new(&c->defrag);
 	struct hg_flow_config fc = c->flow;
@@ -101,7 +109,7 @@ struct hg_inspector *hg_inspector_new(const struct hg_engine *e, const struct hg
 	fc.end_cb = on_flow_end;
 	fc.ud = ins;
 	fc.streams = ins->streams;
-	ins->flows = ins->streams && ins->defrag ? hg_flow_table_new(&fc) : NULL;
+	ins->flows = ins->streams && ins->defrag && ins->sl_hits ? hg_flow_table_new(&fc) : NULL;
 	if (!ins->flows) {
 		hg_inspector_free(ins);
 		errno = ENOMEM;
@@ -120,12 +128,34 @@ void hg_inspector_free(struct hg_inspector *ins)
 	}
 	hg_defrag_free(ins->defrag);
 	hg_stream_ctx_free(ins->streams);
+	free(ins->sl_hits);
 	free(ins);
 }
 
 const struct hg_engine *hg_inspector_engine(const struct hg_inspector *ins)
 {
 	return ins->engine;
+}
+
+enum hg_layer hg_inspector_last_by(const struct hg_inspector *ins)
+{
+	return ins->last_by;
+}
+
+const uint64_t *hg_inspector_stateless_hits(const struct hg_inspector *ins, size_t *n)
+{
+	*n = ins->n_sl_hits;
+	return ins->sl_hits;
+}
+
+static void count_stateless(struct hg_inspector *ins, enum hg_layer by, uint32_t rule)
+{
+	if (by == HG_BY_STATELESS_RULE && rule < ins->n_sl_hits - 2)
+		ins->sl_hits[rule]++;
+	else if (by == HG_BY_STATELESS_DEFAULT)
+		ins->sl_hits[ins->n_sl_hits - 2]++;
+	else if (by == HG_BY_FRAGMENT_DEFAULT)
+		ins->sl_hits[ins->n_sl_hits - 1]++;
 }
 
 enum hg_verdict hg_iflow_verdict(const struct hg_iflow *fi)
@@ -522,13 +552,18 @@ static enum hg_verdict inspect_packet(struct hg_inspector *ins, const struct hg_
 	ins->cur_flow = f;
 	ins->cur_dir = dir;
 	ins->cur_ts = p->ts_us;
-	if (created && (f->flags & HG_FLOW_F_MIDSTREAM))
-		hg_engine_stream_exception(ins->engine, &fi->ef);
+	if (created && (f->flags & HG_FLOW_F_MIDSTREAM) &&
+	    hg_engine_stream_exception(ins->engine, &fi->ef) != HG_VERDICT_UNDECIDED)
+		/* The policy decided before the parsers ran; they still run
+		 * (to their usual depth) so the report says what the flow
+		 * was: its SNI or Host under decided_by
+		 * stream_exception_policy (issue 9 item 9). */
+		fi->observe = 1;
 	if (p->flags & HG_PKT_F_FRAG_OVERLAP)
 		flag_evasion(ins, fi, HG_EVASION_FRAG_OVERLAP, false);
 
 	bool undecided = !hg_eng_flow_decided(&fi->ef) && fi->forced == HG_VERDICT_UNDECIDED;
-	if (undecided && !fi->done) {
+	if ((undecided || fi->observe) && !fi->done) {
 		if (p->ip_proto == 6) {
 			bool grew = hg_stream_packet(ins->streams, &f->stream[dir], p);
 			uint32_t sf = hg_stream_flags(&f->stream[dir]);
@@ -558,13 +593,59 @@ static enum hg_verdict inspect_packet(struct hg_inspector *ins, const struct hg_
 		.payload_len = p->payload_len,
 	};
 	enum hg_verdict v = hg_engine_packet(ins->engine, &fi->ef, &ep, &fi->app, emit_alert, ins);
-	if (hg_eng_flow_decided(&fi->ef) && p->ip_proto == 6) {
+	ins->last_by = (enum hg_layer)fi->ef.last_by;
+	count_stateless(ins, (enum hg_layer)fi->ef.last_sl_by, fi->ef.last_sl_rule);
+	if (hg_eng_flow_decided(&fi->ef) && p->ip_proto == 6 && !fi->observe) {
 		/* Decided: the first bytes are no longer needed. */
 		hg_stream_release(ins->streams, &f->stream[0]);
 		hg_stream_release(ins->streams, &f->stream[1]);
 		fi->done = 1;
 	}
 	return v;
+}
+
+/* A fragment as the stateless layer sees it: the first one (offset 0)
+ * with its transport ports and TCP flags when it holds them, later ones
+ * without (they carry no transport header). */
+static struct hg_eng_pkt frag_pkt(const struct hg_packet *p)
+{
+	struct hg_eng_pkt ep = {
+		.ip_proto = p->frag.next,
+		.src = p->src,
+		.dst = p->dst,
+		.fragment = true,
+		.later_fragment = true,
+	};
+	const uint8_t *d = p->frag.data;
+	bool tcp = ep.ip_proto == 6, udp = ep.ip_proto == 17;
+	if (p->frag.offset == 0 && (tcp || udp) && p->frag.len >= (tcp ? 14u : 8u)) {
+		ep.later_fragment = false;
+		ep.sport = (uint16_t)(d[0] << 8 | d[1]);
+		ep.dport = (uint16_t)(d[2] << 8 | d[3]);
+		if (tcp)
+			ep.tcp_flags = d[13];
+	} else if (p->frag.offset == 0 && !tcp && !udp) {
+		ep.later_fragment = false;
+	}
+	return ep;
+}
+
+/* A dropped first fragment (it names the ports) is told to its flow, when
+ * the flow exists, so the flow's report says the stateless layer dropped
+ * part of it; later fragments name no ports. */
+static void note_fragment_drop(struct hg_inspector *ins, const struct hg_packet *p, const struct hg_eng_pkt *ep,
+			       const struct hg_eng_sl *sl)
+{
+	if (ep->later_fragment)
+		return;
+	struct hg_packet k = *p;
+	k.ip_proto = ep->ip_proto;
+	k.sport = ep->sport;
+	k.dport = ep->dport;
+	struct hg_flow *f = hg_flow_find(ins->flows, &k);
+	if (!f)
+		return;
+	hg_eng_flow_note_stateless(&((struct hg_iflow *)hg_flow_user(f))->ef, sl);
 }
 
 enum hg_verdict hg_inspector_frame(struct hg_inspector *ins, int linktype, uint64_t ts_us,
@@ -579,7 +660,24 @@ enum hg_verdict hg_inspector_frame(struct hg_inspector *ins, int linktype, uint6
 		ins->st.skipped++;
 		return HG_VERDICT_UNDECIDED;
 	}
+	ins->last_by = HG_BY_NONE;
 	if (p.flags & HG_PKT_F_FRAGMENT) {
+		/* The stateless layer judges each fragment as it comes
+		 * (§3.1), before reassembly, as the kernel's prerouting
+		 * chain does before conntrack's defrag: a dropped fragment
+		 * never joins its datagram. The reassembled datagram then
+		 * takes its first fragment's path (same headers). */
+		struct hg_eng_sl sl;
+		struct hg_eng_pkt ep = frag_pkt(&p);
+		hg_engine_stateless(ins->engine, &ep, &sl);
+		count_stateless(ins, sl.by, sl.rule);
+		if (sl.action == HG_SL_DROP) {
+			note_fragment_drop(ins, &p, &ep, &sl);
+			ins->st.fragments_dropped++;
+			ins->st.by[sl.by]++;
+			ins->last_by = sl.by;
+			return HG_VERDICT_DROP;
+		}
 		struct hg_packet whole;
 		enum hg_defrag_result r = hg_defrag_add(ins->defrag, &p, &ins->st.decode, &whole);
 		if (r != HG_DEFRAG_DONE) {
@@ -590,6 +688,8 @@ enum hg_verdict hg_inspector_frame(struct hg_inspector *ins, int linktype, uint6
 	}
 	ins->st.packets++;
 	enum hg_verdict v = inspect_packet(ins, &p);
+	if (v != HG_VERDICT_UNDECIDED)
+		ins->st.by[ins->last_by]++;
 	if (flow_out)
 		*flow_out = ins->cur_flow;
 	return v;

@@ -387,8 +387,16 @@ Test(emit_nft, stateless_layer)
 	cr_assert(p10 && p10b && p10c && p20 && p30, "%s", a);
 	cr_assert(p10 < p20 && p20 < p30, "priority order");
 	cr_assert(strstr(a, "# never matches"), "%s", a);
-	cr_assert(strstr(a, "ip frag-off & 0x3fff != 0 meta l4proto != udp drop"));
-	cr_assert(strstr(a, "ip frag-off & 0x3fff != 0 accept\n\t\texthdr frag exists accept\n\t\tdrop\n\t}"), "%s", a);
+	/* Fragments are judged in prerouting before conntrack's defrag
+	 * (priority -400): non-UDP ones dropped (§3.1), UDP ones through the
+	 * stateless rules and the fragment default (aws:pass here: the mark
+	 * that lets the reassembled datagram through forward). */
+	const char *fr = strstr(a, "chain fragments {\n\t\ttype filter hook prerouting priority -450;");
+	cr_assert(fr, "%s", a);
+	cr_assert(strstr(fr, "meta l4proto != udp drop\n"), "%s", a);
+	cr_assert(strstr(fr, "# StatelessFragmentDefaultActions\n\t\tmeta mark set meta mark | 0x10000000 accept\n\t}"), "%s", a);
+	/* The reassembled datagram follows its first fragment's mark. */
+	cr_assert(strstr(a, "meta mark & 0x30000000 == 0x20000000 meta mark set meta mark & 0xcfffffff goto stateful"));
 	assert_nft_accepts(a);
 	free(a);
 	hg_ruleset_free(rs);

@@ -23,6 +23,7 @@
 #define HOSTGATE_ENGINE_H
 
 #include "hostgate/ir.h"
+#include "hostgate/order.h"
 
 /* What a packet gets, and (once decided) what its flow gets. */
 enum hg_verdict {
@@ -52,7 +53,12 @@ struct hg_eng_pkt {
 	uint8_t tcp_flags;      /* HG_TCP_* */
 	bool first_in_dir;      /* first packet of the flow in this direction */
 	bool established;       /* TCP: handshake completed; UDP etc.: seen both ways */
-	bool fragment;          /* part of a fragmented IP datagram */
+	bool fragment;          /* an IP fragment, or a datagram reassembled from */
+				/* fragments (its stateless fate is its first */
+				/* fragment's: the same headers) */
+	bool later_fragment;    /* a fragment past offset 0: no transport header, */
+				/* so ports and TCP flags match nothing (as nft's */
+				/* th/tcp expressions on a non-first fragment) */
 	const uint8_t *payload; /* L4 payload of this packet (content without a */
 	size_t payload_len;     /* sticky buffer looks here) */
 };
@@ -130,6 +136,31 @@ struct hg_eng_app {
 	struct hg_slice http_headers_raw;
 };
 
+/* Which layer decided a packet or a flow (replay's "decided_by"). */
+enum hg_layer {
+	HG_BY_NONE,              /* nothing decided: passes (§3.3: no default action, traffic passes) */
+	HG_BY_STATELESS_RULE,    /* a stateless rule's aws:pass / aws:drop (§3.1) */
+	HG_BY_STATELESS_DEFAULT, /* StatelessDefaultActions */
+	HG_BY_FRAGMENT_DEFAULT,  /* StatelessFragmentDefaultActions (UDP fragments) */
+	HG_BY_FRAGMENT_NOT_UDP,  /* §3.1: fragments of other protocols, silently dropped */
+	HG_BY_STATEFUL_RULE,
+	HG_BY_STATEFUL_DEFAULT,  /* StatefulDefaultActions */
+	HG_BY_STREAM_EXCEPTION,  /* StreamExceptionPolicy */
+	HG_BY__COUNT
+};
+
+/* "none", "stateless_rule", "stateless_default", "fragment_default",
+ * "fragment_not_udp", "stateful_rule", "stateful_default",
+ * "stream_exception_policy". */
+const char *hg_layer_name(enum hg_layer l);
+
+/* The stateless layer's decision on one packet (§3.1). */
+struct hg_eng_sl {
+	enum hg_sl_action action; /* pass, drop, or forward to the stateful engine */
+	enum hg_layer by;         /* STATELESS_RULE, STATELESS_DEFAULT, FRAGMENT_* */
+	uint32_t rule;            /* STATELESS_RULE: index in the stateless order */
+};
+
 /* Per-flow engine state: caller-allocated, zeroed by hg_eng_flow_init().
  * Fields are the engine's; read them through the functions below. */
 #define HG_ENG_MAX_FIRED 16
@@ -143,6 +174,16 @@ struct hg_eng_flow {
 	uint32_t alerts_discarded; /* alerts beyond the per-packet cap */
 	uint32_t fired[HG_ENG_MAX_FIRED]; /* rules that already alerted */
 	uint64_t flowbits; /* flowbits: bit i = name i of the ruleset (hg_flowbit.bit) */
+	/* The stateless layer decides packets, not flows (§3.1): what it did
+	 * to this flow's packets, for the flow's report. sl_verdict is DROP
+	 * once it dropped one, else PASS once it passed one (aws:pass skips
+	 * the stateful engine), else UNDECIDED; sl_by/sl_rule say which. */
+	uint8_t sl_verdict, sl_by;
+	uint8_t last_by;   /* enum hg_layer that decided the last packet */
+	uint8_t last_sl_by;/* the stateless layer's part in the last packet */
+	uint32_t last_sl_rule; /* (forwarded ones too: custom actions count them) */
+	uint32_t sl_rule;
+	uint32_t sl_dropped, sl_passed; /* packets */
 };
 
 static inline void hg_eng_flow_init(struct hg_eng_flow *f)
@@ -157,11 +198,17 @@ static inline enum hg_verdict hg_eng_flow_verdict(const struct hg_eng_flow *f)
 {
 	return (enum hg_verdict)f->verdict;
 }
-/* The verdict of a flow that ended: undecided flows passed, since without a
- * default action unmatched traffic passes (§3.3). */
+/* The verdict of a flow that ended: a stateful drop or reject; else a drop
+ * when the stateless layer dropped any of its packets; else the stateful
+ * pass; else pass, since without a default action unmatched traffic
+ * passes (§3.3). */
 static inline enum hg_verdict hg_eng_flow_final(const struct hg_eng_flow *f)
 {
-	return f->verdict == HG_VERDICT_UNDECIDED ? HG_VERDICT_PASS : (enum hg_verdict)f->verdict;
+	if (f->verdict == HG_VERDICT_DROP || f->verdict == HG_VERDICT_REJECT)
+		return (enum hg_verdict)f->verdict;
+	if (f->sl_verdict == HG_VERDICT_DROP)
+		return HG_VERDICT_DROP;
+	return HG_VERDICT_PASS;
 }
 /* True once a packet was evaluated with the app layer complete (TLS
  * ClientHello or HTTP request headers parsed, or known to be none/failed):
@@ -203,6 +250,21 @@ enum hg_verdict hg_engine_packet(const struct hg_engine *e, struct hg_eng_flow *
 				 const struct hg_eng_pkt *p, const struct hg_eng_app *app,
 				 hg_alert_fn cb, void *ud);
 
+/* The stateless layer alone (§3.1): stateless rules in order, then the
+ * fragment default for fragments, the stateless default otherwise;
+ * fragments of protocols other than UDP are dropped first. The caller
+ * runs it on each fragment before reassembly (a dropped fragment never
+ * joins its datagram); hg_engine_packet() runs it on every other packet. */
+void hg_engine_stateless(const struct hg_engine *e, const struct hg_eng_pkt *p, struct hg_eng_sl *out);
+
+/* Records on f what the stateless layer did to one of its packets that
+ * hg_engine_packet() did not see (a fragment dropped before reassembly). */
+void hg_eng_flow_note_stateless(struct hg_eng_flow *f, const struct hg_eng_sl *sl);
+
+/* The stateless rule at index i of the stateless order (hg_eng_sl.rule),
+ * or NULL. */
+const struct hg_sl_rank *hg_engine_stateless_rule(const struct hg_engine *e, uint32_t i);
+
 /* The flow was picked up midstream (or hit another stream exception): apply
  * StreamExceptionPolicy (§3.2). DROP and REJECT decide the flow (no alert);
  * CONTINUE returns UNDECIDED and later packets are evaluated "without
@@ -215,11 +277,14 @@ enum hg_decider_kind {
 	HG_DECIDER_RULE,             /* a stateful rule */
 	HG_DECIDER_DEFAULT_ACTION,   /* a StatefulDefaultActions entry */
 	HG_DECIDER_STREAM_EXCEPTION, /* StreamExceptionPolicy */
+	HG_DECIDER_STATELESS,        /* the stateless layer (layer says which part) */
 };
 
 struct hg_eng_decider {
 	enum hg_decider_kind kind;
+	enum hg_layer layer;               /* decided_by */
 	const struct hg_rule *rule;        /* HG_DECIDER_RULE */
+	const struct hg_sl_rank *srule;    /* layer HG_BY_STATELESS_RULE */
 	const struct hg_rule_group *group; /* NULL: the policy */
 	uint32_t sid, rev;  /* default actions: their alert sid 2/4/6/8 */
 	const char *msg;    /* rule msg, "aws:drop_established action", ... ("" if none) */

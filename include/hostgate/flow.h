@@ -138,6 +138,9 @@ struct hg_flow *hg_flow_packet(struct hg_flow_table *t, const struct hg_packet *
 			       enum hg_dir *dir, bool *created);
 
 /* Ends flows idle past their timeout at now_us. */
+/* The flow of p's 5-tuple (either direction) if the table has it; looks
+ * only: no packet is counted, nothing is created or expired. */
+struct hg_flow *hg_flow_find(struct hg_flow_table *t, const struct hg_packet *p);
 void hg_flow_table_expire(struct hg_flow_table *t, uint64_t now_us);
 /* Ends every flow (reason FLUSH), oldest activity first. */
 void hg_flow_table_flush(struct hg_flow_table *t);

@@ -59,6 +59,8 @@ struct hg_iflow {
 	struct hg_detect_tcp det; /* the other TCP detectors' progress */
 	uint8_t done;        /* app layer complete: stop parsing */
 	uint8_t forced;      /* enum hg_verdict imposed by an evasion policy */
+	uint8_t observe;     /* decided before the parsers ran (stream exception
+				policy): parse anyway, for the report only */
 	uint32_t evasion;    /* HG_EVASION_* */
 	uint32_t n_alerts;
 	bool tls_seen, ech;
@@ -93,6 +95,8 @@ struct hg_inspect_stats {
 	uint64_t verdicts[4];              /* flows ended, by final enum hg_verdict */
 	uint64_t appbuf_nomem, quic_nomem;
 	uint64_t alerts;
+	uint64_t by[HG_BY__COUNT];         /* frames by the layer that decided them */
+	uint64_t fragments_dropped;        /* by the stateless layer, before reassembly */
 	struct hg_decode_stats decode;
 	struct hg_flow_stats flows;
 	struct hg_stream_stats stream;
@@ -119,6 +123,13 @@ void hg_inspector_expire(struct hg_inspector *ins, uint64_t now_us);
 void hg_inspector_flush(struct hg_inspector *ins);
 void hg_inspector_stats(const struct hg_inspector *ins, struct hg_inspect_stats *out);
 const struct hg_engine *hg_inspector_engine(const struct hg_inspector *ins);
+/* The layer that decided the last frame (HG_BY_NONE: undecided, held
+ * fragments included). */
+enum hg_layer hg_inspector_last_by(const struct hg_inspector *ins);
+/* Packets each stateless rule took (index: the stateless order), then the
+ * stateless default and the fragment default: what custom actions
+ * (publish-metric) count. *n is the number of rules + 2. */
+const uint64_t *hg_inspector_stateless_hits(const struct hg_inspector *ins, size_t *n);
 
 /* The flow's final verdict (undecided flows passed, §3.3) with evasion
  * policies applied. */
