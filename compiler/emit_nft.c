@@ -372,7 +372,8 @@ struct blocker {
 struct plan {
 	struct hg_rule_rank *ev;
 	size_t n_ev;
-	bool *kernel;          /* per ev: decided (or alerted) in section A */
+	uint8_t *kernel;       /* per ev: K_ALL decided (or alerted) in section A, K_NOPORT
+				  only for protocols without ports (see plan_build) */
 	HG_VEC(struct blocker) blockers;
 	bool blockers_overflow;
 	bool need_inspect;     /* some rule or default action needs the daemon */
@@ -382,9 +383,14 @@ struct plan {
 	bool hold_all;         /* drop_strict left to the daemon: hold every state */
 };
 
-static bool is_blocked(const struct plan *p, const struct hg_rule *r, size_t pos, bool any_pos)
+enum { K_NONE, K_ALL, K_NOPORT };
+
+static bool ports_any(const struct hg_portset *s);
+
+/* Whether a rule outside the kernel could decide, before r (or anywhere:
+ * any_pos), a first packet r could match in domains d. */
+static bool is_blocked(const struct plan *p, const struct hg_rule *r, size_t pos, bool any_pos, unsigned d)
 {
-	unsigned d = proto_domain(r->proto);
 	if (p->blockers_overflow)
 		return true;
 	for (size_t i = 0; i < p->blockers.n; i++) {
@@ -409,12 +415,21 @@ static void plan_build(struct plan *p, const struct hg_policy *pol)
 	for (size_t i = 0; i < p->n_ev; i++) {
 		const struct hg_rule *r = p->ev[i].r;
 		bool decisive = p->ev[i].act != HG_ACT_ALERT;
-		if (r->cls == HG_CLASS_IP_ONLY && !is_blocked(p, r, i, false)) {
-			p->kernel[i] = true;
+		if (r->cls == HG_CLASS_IP_ONLY && !is_blocked(p, r, i, false, proto_domain(r->proto))) {
+			p->kernel[i] = K_ALL;
 			continue;
 		}
-		p->need_inspect = true;
 		unsigned dom = r->cls == HG_CLASS_IP_ONLY ? proto_domain(r->proto) : first_packet_domain(r);
+		/* An `ip` rule that only a TCP/UDP rule outside the kernel
+		 * could overtake is still the kernel's for ICMP and the other
+		 * protocols, which the daemon never sees (it holds only TCP and
+		 * UDP): without this part those packets would pass unjudged. */
+		if (r->cls == HG_CLASS_IP_ONLY && r->proto == HG_PROTO_IP && ports_any(&r->sport_set) &&
+		    ports_any(&r->dport_set) && !is_blocked(p, r, i, false, D_ICMP | D_OTHER)) {
+			p->kernel[i] = K_NOPORT;
+			dom &= D_TCP | D_UDP;
+		}
+		p->need_inspect = true;
 		if (!decisive || !dom)
 			continue;
 		if (p->blockers.n >= BLOCKERS_MAX)
@@ -427,7 +442,9 @@ static void plan_build(struct plan *p, const struct hg_policy *pol)
 	 * packet of a flow a kernel rule touches, whatever their order. */
 	p->reply_section = true;
 	for (size_t i = 0; i < p->n_ev && p->reply_section; i++)
-		if (p->kernel[i] && p->ev[i].act != HG_ACT_ALERT && is_blocked(p, p->ev[i].r, i, true))
+		if (p->kernel[i] && p->ev[i].act != HG_ACT_ALERT &&
+		    is_blocked(p, p->ev[i].r, i, true,
+			       p->kernel[i] == K_NOPORT ? D_ICMP | D_OTHER : proto_domain(p->ev[i].r->proto)))
 			p->reply_section = false;
 
 	uint32_t sda = strict ? pol->default_actions : 0;
@@ -467,6 +484,7 @@ struct krule {
 	int fam;               /* 4 or 6 */
 	unsigned protos[2];    /* l4proto key values */
 	size_t n_protos;       /* 0: any protocol */
+	bool noport_only;      /* only protocols without ports (plan K_NOPORT) */
 	enum akind sk, dk;
 	struct hg_ipset src, dst; /* AK_LIT: the family part */
 	const struct hg_portset *sport, *dport; /* NULL: any */
@@ -526,20 +544,21 @@ static void ipset_intersect(struct hg_ipset *a, const struct hg_ipset *b)
 }
 
 static void krules_side(const struct hg_policy *pol, const struct hg_rule_rank *ev, const struct hg_ipset *src,
-			const struct hg_ipset *dst, bool swap, void *vec);
+			const struct hg_ipset *dst, bool swap, bool noport_only, void *vec);
 
 /* Appends the krules of one header orientation of r (swap: "<>" reverse).
  * geoip narrows the packet's own addresses whatever the orientation (the
  * engine's geoip_match): src/dst/both intersect the sides with the
  * countries' networks, any (src OR dst) gives two krules. */
-static void krules_of(const struct hg_policy *pol, const struct hg_rule_rank *ev, bool swap, void *vec)
+static void krules_of(const struct hg_policy *pol, const struct hg_rule_rank *ev, bool swap, bool noport_only,
+		      void *vec)
 {
 	const struct hg_rule *r = ev->r;
 	const struct hg_ipset *src = swap ? &r->dst_set : &r->src_set;
 	const struct hg_ipset *dst = swap ? &r->src_set : &r->dst_set;
 	const struct hg_geoip *g = r->geoip;
 	if (!g) {
-		krules_side(pol, ev, src, dst, swap, vec);
+		krules_side(pol, ev, src, dst, swap, noport_only, vec);
 		return;
 	}
 	for (int pass = 0; pass < (g->on == HG_GEO_ANY ? 2 : 1); pass++) {
@@ -553,14 +572,14 @@ static void krules_of(const struct hg_policy *pol, const struct hg_rule_rank *ev
 		if (on_dst)
 			ipset_intersect(&d, &g->set);
 		if (s.n && d.n)
-			krules_side(pol, ev, &s, &d, swap, vec);
+			krules_side(pol, ev, &s, &d, swap, noport_only, vec);
 		hg_ipset_free(&s);
 		hg_ipset_free(&d);
 	}
 }
 
 static void krules_side(const struct hg_policy *pol, const struct hg_rule_rank *ev, const struct hg_ipset *src,
-			const struct hg_ipset *dst, bool swap, void *vec)
+			const struct hg_ipset *dst, bool swap, bool noport_only, void *vec)
 {
 	HG_VEC(struct krule) *out = vec;
 	const struct hg_rule *r = ev->r;
@@ -569,7 +588,7 @@ static void krules_side(const struct hg_policy *pol, const struct hg_rule_rank *
 	bool ported = !ports_any(sp) || !ports_any(dp);
 
 	for (int fam = 4; fam <= 6; fam += 2) {
-		struct krule k = {.ev = ev, .fam = fam};
+		struct krule k = {.ev = ev, .fam = fam, .noport_only = noport_only};
 		if (!side_for_family(pol, src, fam, &k.sk, &k.src))
 			continue;
 		if (!side_for_family(pol, dst, fam, &k.dk, &k.dst)) {
@@ -707,7 +726,7 @@ static size_t krule_protos(const struct krule *k, int cls, struct krange *pr)
 {
 	bool icmp = k->ev->r->proto == HG_PROTO_ICMP;
 	if (cls == CL_PORT) {
-		if (icmp)
+		if (icmp || k->noport_only)
 			return 0;
 		if (!k->n_protos) {
 			kr_port(&pr[0], 6, 6);
@@ -1401,7 +1420,9 @@ static void put_prefilter(FILE *out, int fam, enum akind sk, enum akind dk, bool
 static void put_single_match(FILE *out, const struct krule *k, bool swap)
 {
 	const char *ip = fam_ip(k->fam);
-	if (k->n_protos == 1)
+	if (k->noport_only)
+		fputs("meta l4proto != { tcp, udp } ", out);
+	else if (k->n_protos == 1)
 		fprintf(out, "meta l4proto %s ", proto_nft(k->protos[0]));
 	else if (k->n_protos == 2)
 		fprintf(out, "meta l4proto { %s, %s } ", proto_nft(k->protos[0]), proto_nft(k->protos[1]));
@@ -1818,9 +1839,10 @@ int hg_emit_nft(FILE *out, const struct hg_ruleset *rs, const struct hg_nft_opts
 	for (size_t i = 0; i < e.plan.n_ev; i++) {
 		if (!e.plan.kernel[i])
 			continue;
-		krules_of(e.pol, &e.plan.ev[i], false, &e.kr);
+		bool np = e.plan.kernel[i] == K_NOPORT;
+		krules_of(e.pol, &e.plan.ev[i], false, np, &e.kr);
 		if (e.plan.ev[i].r->bidirectional)
-			krules_of(e.pol, &e.plan.ev[i], true, &e.kr);
+			krules_of(e.pol, &e.plan.ev[i], true, np, &e.kr);
 	}
 	build_runs(&e);
 
@@ -1835,7 +1857,7 @@ int hg_emit_nft(FILE *out, const struct hg_ruleset *rs, const struct hg_nft_opts
 	fprintf(out, "# kernel-decided stateful rules: ");
 	size_t nk = 0;
 	for (size_t i = 0; i < e.plan.n_ev; i++)
-		nk += e.plan.kernel[i];
+		nk += e.plan.kernel[i] != K_NONE;
 	fprintf(out, "%zu of %zu; daemon hold: %s\n", nk, e.plan.n_ev, e.plan.need_inspect ? "yes" : "no");
 	/* Declaring an existing set with the same definition is a no-op, so
 	 * with keep_verdict_sets allow/deny sets survive with their elements. */

@@ -305,12 +305,16 @@ struct tally {
  *    vmess/trojan (tls_heur__*), SMTP/POP3 STARTTLS, the PROXY protocol,
  *    ADB: tshark follows them into the inner TLS/HTTP; hostgate, like
  *    ANFW's Suricata app-layer detection at the start of a stream, does
- *    not look for a ClientHello or request after other bytes. */
+ *    not look for a ClientHello or request after other bytes;
+ *  - evasion-ip-fragments.pcap: a ClientHello in TCP carried in IP
+ *    fragments: ANFW "silently drops packet fragments for other protocols"
+ *    than UDP (reference/anfw.md §3.1) before its stateful engine
+ *    reassembles anything, so hostgate never parses it; tshark does. */
 static const char *known_difference(const char *pcap)
 {
 	static const char *const known[] = {
 		"/quic_interop_V.pcapng", "methods.pcap", "socks", "/tls_heur__", "starttls", "_stls.pcap",
-		"/haproxy.pcap", "/adb_synthetic.pcap",
+		"/haproxy.pcap", "/adb_synthetic.pcap", "/evasion-ip-fragments.pcap",
 	};
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		if (strstr(pcap, known[i]))
