@@ -1127,6 +1127,25 @@ static bool parse_stateful_rule(struct ld *L, struct hg_rule_group *g, const str
 		if (check_map(L, h, "Header", hkeys, hkeys)) {
 			if ((x = hg_ymap_get(h, "Protocol")))
 				ok &= get_enum(L, x, "Protocol", rule_protos, &proto);
+			/* API StatefulRule.Action: "REJECT is available only for
+			 * TCP traffic. This option doesn't support FTP or IMAP
+			 * protocols." The API refuses it; so do we, for the
+			 * protocols that are never TCP and the two it names
+			 * (IP and the protocols that run over TCP and UDP alike
+			 * stay: their TCP flows get the reset, others a drop). */
+			static const bool never_tcp_reject[] = {
+				[2] = true /* UDP */, [3] = true /* ICMP */, [5] = true /* FTP */,
+				[12] = true /* IMAP */, [15] = true /* IKEV2 */, [16] = true /* TFTP */,
+				[17] = true /* NTP */, [18] = true /* DHCP */, [20] = true /* QUIC */,
+			};
+			if (ok && x && action == 3 && (size_t)proto < HG_ARRAY_LEN(never_tcp_reject) &&
+			    never_tcp_reject[proto]) {
+				ERR(L, nloc(L, hg_ymap_get(n, "Action")),
+				    "Action REJECT on Protocol %s: REJECT is available only for TCP traffic "
+				    "(a TCP reset answers it) and not for FTP or IMAP (API StatefulRule)",
+				    rule_protos[proto]);
+				ok = false;
+			}
 			if ((x = hg_ymap_get(h, "Direction")))
 				ok &= get_enum(L, x, "Direction", directions, &dir);
 			ok &= header_field(L, h, "Source", &src);

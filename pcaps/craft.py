@@ -5,7 +5,7 @@ Each capture holds complete TCP (or UDP) conversations between a HOME_NET
 client (10.77.1.0/24) and an internet server (198.51.100.20) whose first
 bytes try to slip past a domain filter: 1-byte segments, out-of-order and
 overlapping segments, duplicate Host headers, trailing-dot and mixed-case
-names, IP fragments, and QUIC Initials. Deterministic: fixed ports, sequence
+names, IP fragments, QUIC Initials, and flows picked up mid-stream. Deterministic: fixed ports, sequence
 numbers and timestamps, so re-running gives identical files.
 Usage: /usr/bin/python3 pcaps/craft.py [OUTDIR]"""
 import os
@@ -173,6 +173,44 @@ def fragmented_tls(clock, client, sport, sni, overlap=False):
     return f.frames
 
 
+def midstream(clock, client, sport, dport, payload):
+    """A connection picked up mid-stream (no handshake seen: asymmetric
+    routing, a failed-over gateway): StreamExceptionPolicy decides it, and
+    the report still names what it carried."""
+    f = Flow(clock, client, sport, dport)
+    f.send([(0, payload)])
+    f.close()
+    return f.frames
+
+
+def stateless_probes(clock):
+    """Packets for rulesets/stateless.yaml, one flow each, in its rules'
+    terms (reference/anfw.md §3.1): telnet, a listed bad source, DNS to the
+    resolver, a web SYN, ICMP, and UDP and TCP datagrams in fragments."""
+    out = []
+
+    def add(pkt):
+        pkt.time = clock.next()
+        out.append(pkt)
+    add(ETH() / IP(src="10.0.1.5", dst="192.0.2.10", id=1) / TCP(sport=41001, dport=23, flags="S"))
+    add(ETH() / IP(src="198.51.100.9", dst="192.0.2.10", id=2) / UDP(sport=41002, dport=9999) / Raw(b"x"))
+    add(ETH() / IP(src="10.0.1.5", dst="10.0.0.2", id=3) / UDP(sport=41003, dport=53) / Raw(b"q" * 20))
+    add(ETH() / IP(src="10.0.1.5", dst="192.0.2.10", id=4) / TCP(sport=41004, dport=80, flags="S"))
+    add(ETH() / IP(src="10.0.1.5", dst="192.0.2.10", id=5) / ICMP_ECHO())
+    for fr in fragment(IP(src="10.0.1.5", dst="192.0.2.10", id=6) / UDP(sport=41006, dport=9999) / Raw(b"u" * 300),
+                       fragsize=128):
+        add(ETH() / fr)
+    for fr in fragment(IP(src="10.0.1.5", dst="192.0.2.10", id=7) / TCP(sport=41007, dport=443, flags="S")
+                       / Raw(b"t" * 300), fragsize=128):
+        add(ETH() / fr)
+    return out
+
+
+def ICMP_ECHO():
+    from scapy.all import ICMP
+    return ICMP(type=8, id=7, seq=1)
+
+
 # ---- QUIC v1 Initial (RFC 9000 §17.2.2, RFC 9001 §5) --------------------
 INITIAL_SALT = bytes.fromhex("38762cf7f55934b34d179ae6a4c80cadccbb7f0a")
 
@@ -290,6 +328,10 @@ def main():
     caps["quic-initial"] = (
         quic_flow(ck, "10.77.1.16", 40061, "api.github.com")
         + quic_flow(ck, "10.77.1.16", 40062, "evil.malicious-domain.com", split=True))
+    caps["midstream"] = (
+        midstream(ck, "10.77.1.17", 40071, 443, client_hello("api.github.com")[1])
+        + midstream(ck, "10.77.1.17", 40072, 80, b"GET / HTTP/1.1\r\nHost: www.example.com\r\n\r\n"))
+    caps["stateless"] = stateless_probes(ck)
     for name, frames in caps.items():
         path = os.path.join(out, name + ".pcap")
         wrpcap(path, frames)

@@ -1799,3 +1799,88 @@ Test(rules_loaded, packet_pass_is_per_packet)
 	hg_engine_free(e);
 	hg_ruleset_free(rs);
 }
+
+/* REJECT "Drops traffic that matches ... and sends a TCP reset packet back
+ * to sender"; "REJECT is available only for TCP traffic" (API
+ * StatefulRule.Action, reference/anfw.md §2.1). A Suricata reject matching
+ * UDP or ICMP therefore drops, and no ICMP answer is owed: the verdict is a
+ * plain drop, while a TCP flow gets the reject (the reset). */
+Test(stateful, reject_on_non_tcp_is_a_drop)
+{
+	struct hg_ruleset *rs = rs_new(HG_ORDER_DEFAULT_ACTION);
+	struct hg_rule_group *g = group_add(rs, "G");
+	rule_add(rs, g, HG_ACT_REJECT, HG_PROTO_IP, NET_HOME, NET_ANY, 77, "reject all");
+	struct hg_engine *e = hg_engine_new(rs);
+	struct sim s;
+	sim_init(&s, e, 17, 53);
+	cr_expect_eq(sim_pkt(&s, HG_DIR_TO_SERVER, 0, "q", 1), HG_VERDICT_DROP);
+	cr_expect_eq(hg_eng_flow_final(&s.f), HG_VERDICT_DROP);
+	sim_init(&s, e, 1, 0);
+	cr_expect_eq(sim_pkt(&s, HG_DIR_TO_SERVER, 0, "ping", 4), HG_VERDICT_DROP);
+	sim_init(&s, e, 6, 443);
+	cr_expect_eq(sim_pkt(&s, HG_DIR_TO_SERVER, HG_TCP_SYN, NULL, 0), HG_VERDICT_REJECT);
+	struct hg_eng_decider d;
+	cr_assert(hg_engine_flow_decider(e, &s.f, &d));
+	cr_expect_eq(d.layer, HG_BY_STATEFUL_RULE);
+	cr_expect_eq(d.sid, 77u);
+	hg_engine_free(e);
+	hg_ruleset_free(rs);
+}
+
+/* The stateless layer's decisions are per packet (§3.1) but the flow's
+ * report keeps them: a stateless drop makes the flow's verdict drop, with
+ * the layer that did it (decided_by); a fragment past offset 0 carries no
+ * transport header, so a port rule cannot match it and the fragment
+ * default applies (as nft's th expressions fail on such fragments). */
+Test(stateless, decided_by_and_later_fragments)
+{
+	struct hg_ruleset *rs = rs_new(HG_ORDER_DEFAULT_ACTION);
+	struct hg_rule_group *g = hg_group_new(rs, (struct hg_loc){"t", 1, 1}, "SL", HG_GROUP_STATELESS);
+	struct hg_stateless_rule *dns = sl_add(rs, g, 5, HG_SL_PASS);
+	dns->protocols[17 >> 3] |= 1u << (17 & 7);
+	dns->any_dport = false;
+	portset_range(&dns->dst_ports, 53, 53);
+	rs->policy->stateless_refs = hg_arena_alloc(rs->arena, sizeof(struct hg_group_ref));
+	rs->policy->stateless_refs[0].group = g;
+	rs->policy->stateless_refs[0].priority = 1;
+	rs->policy->n_stateless_refs = 1;
+	rs->policy->stateless_default = HG_SL_DROP;
+	rs->policy->stateless_fragment_default = HG_SL_DROP;
+	struct hg_engine *e = hg_engine_new(rs);
+
+	/* UDP to 53: passed by the rule, the flow reports it. */
+	struct sim s;
+	sim_init(&s, e, 17, 53);
+	cr_expect_eq(sim_pkt(&s, HG_DIR_TO_SERVER, 0, "q", 1), HG_VERDICT_PASS);
+	struct hg_eng_decider d;
+	cr_assert(hg_engine_flow_decider(e, &s.f, &d));
+	cr_expect_eq(d.layer, HG_BY_STATELESS_RULE);
+	cr_expect_eq(d.srule->r->priority, 5u);
+	cr_expect_eq(hg_eng_flow_final(&s.f), HG_VERDICT_PASS);
+	/* UDP elsewhere: the stateless default drops it. */
+	sim_init(&s, e, 17, 9999);
+	cr_expect_eq(sim_pkt(&s, HG_DIR_TO_SERVER, 0, "q", 1), HG_VERDICT_DROP);
+	cr_assert(hg_engine_flow_decider(e, &s.f, &d));
+	cr_expect_eq(d.layer, HG_BY_STATELESS_DEFAULT);
+	cr_expect_eq(hg_eng_flow_final(&s.f), HG_VERDICT_DROP);
+
+	/* The first fragment of a datagram to 53 names the port: the rule
+	 * passes it; a later fragment does not: the fragment default. */
+	struct hg_eng_pkt p = {.ip_proto = 17, .src = ip4(10, 0, 0, 5), .dst = ip4(10, 0, 0, 2), .dport = 53,
+			       .sport = 4000, .fragment = true};
+	struct hg_eng_sl sl;
+	hg_engine_stateless(e, &p, &sl);
+	cr_expect_eq(sl.action, HG_SL_PASS);
+	cr_expect_eq(sl.by, HG_BY_STATELESS_RULE);
+	p.later_fragment = true;
+	p.sport = p.dport = 0;
+	hg_engine_stateless(e, &p, &sl);
+	cr_expect_eq(sl.action, HG_SL_DROP);
+	cr_expect_eq(sl.by, HG_BY_FRAGMENT_DEFAULT);
+	p.ip_proto = 1;
+	hg_engine_stateless(e, &p, &sl);
+	cr_expect_eq(sl.by, HG_BY_FRAGMENT_NOT_UDP);
+	cr_expect_str_eq(hg_layer_name(sl.by), "fragment_not_udp");
+	hg_engine_free(e);
+	hg_ruleset_free(rs);
+}

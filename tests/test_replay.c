@@ -870,3 +870,100 @@ Test(replay, quic_initial_after_a_leading_0rtt_packet)
 	jlines_free(&l);
 	free(out);
 }
+
+/* One flow of a replay --json output, found by its client port. */
+static bool flow_line(const char *out, unsigned cport, struct jv *v)
+{
+	char key[32];
+	snprintf(key, sizeof(key), "\"src_port\":%u,", cport);
+	const char *p = strstr(out, key);
+	if (!p)
+		return false;
+	while (p > out && p[-1] != '\n')
+		p--;
+	const char *e = strchr(p, '\n');
+	return json_parse(p, e ? (size_t)(e - p) : strlen(p), v);
+}
+
+/* The stateless layer decides packets and the report says which part of it
+ * did (pcaps/stateless.pcap against rulesets/stateless.yaml; ANFW's
+ * semantics from the API's FirewallPolicy/StatelessRule, reference/anfw.md
+ * §3.1: rules by priority, aws:drop and aws:pass end inspection,
+ * aws:forward_to_sfe hands over to the stateful engine, "Network Firewall
+ * only manages UDP packet fragments and silently drops packet fragments for
+ * other protocols"; custom actions publish a metric, we count). */
+Test(replay, stateless_layer_decides_and_says_so)
+{
+	char *out, *err;
+	char pk[] = "/tmp/hg-rt-packets-XXXXXX";
+	int fd = mkstemp(pk);
+	cr_assert(fd >= 0);
+	close(fd);
+	int st = hg(&out, &err, "replay", "--json", "--packets", pk, "rulesets/stateless.yaml", "pcaps/stateless.pcap",
+		    NULL);
+	cr_assert_eq(st, 0, "%s", err);
+	static const struct {
+		unsigned cport;
+		const char *verdict, *by;
+	} want[] = {
+		{41001, "drop", "stateless_rule"}, /* priority 10: aws:drop TCP to 23 */
+		{41002, "drop", "stateless_rule"}, /* priority 20: listed source */
+		{41003, "pass", "stateless_rule"}, /* priority 40: aws:pass DNS to the resolver */
+		{41004, "pass", "none"},	   /* priority 30 forwards the SYN; no stateful rule */
+	};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		struct jv v;
+		cr_assert(flow_line(out, want[i].cport, &v), "no flow %u in\n%s", want[i].cport, out);
+		cr_expect_str_eq(jstr(&v, "verdict"), want[i].verdict, "flow %u", want[i].cport);
+		cr_expect_str_eq(jstr(&v, "decided_by"), want[i].by, "flow %u", want[i].cport);
+		jv_free(&v);
+	}
+	struct jv v;
+	cr_assert(flow_line(out, 41001, &v));
+	long long prio = 0;
+	cr_expect(jint(&v, "rule.priority", &prio) && prio == 10);
+	cr_expect_str_eq(jstr(&v, "rule.group"), "stateless-basics");
+	jv_free(&v);
+	/* Fragments: the three UDP ones meet StatelessFragmentDefaultActions
+	 * aws:drop, the three TCP ones are non-UDP fragments. */
+	char *pkts = slurp(pk);
+	unlink(pk);
+	size_t n_frag_default = 0, n_not_udp = 0;
+	for (const char *p = pkts; (p = strstr(p, "\"decided_by\":\"fragment_default\"")); p++)
+		n_frag_default++;
+	for (const char *p = pkts; (p = strstr(p, "\"decided_by\":\"fragment_not_udp\"")); p++)
+		n_not_udp++;
+	cr_expect_eq(n_frag_default, 3u, "%s", pkts);
+	cr_expect_eq(n_not_udp, 3u, "%s", pkts);
+	cr_expect(strstr(pkts, "{\"packet\":1,\"verdict\":\"drop\",\"decided_by\":\"stateless_rule\"}"), "%s", pkts);
+	cr_expect(strstr(err, "custom actions: CountTelnet 1"), "%s", err);
+	free(pkts);
+	free(out);
+	free(err);
+}
+
+/* Issue 9 item 9: a flow picked up mid-stream is decided by
+ * StreamExceptionPolicy (the seed's is the default, DROP: "fails closed and
+ * drops all subsequent traffic", API StatefulEngineOptions, reference/anfw.md
+ * §3.2) before any parser ran; the report still names what it carried. */
+Test(replay, stream_exception_policy_still_reports_names)
+{
+	char *out;
+	int st = hg(&out, NULL, "replay", "--json", SEED, "pcaps/midstream.pcap", NULL);
+	cr_assert_eq(st, 0);
+	struct jv v;
+	cr_assert(flow_line(out, 40071, &v), "%s", out);
+	cr_expect_str_eq(jstr(&v, "verdict"), "drop");
+	cr_expect_str_eq(jstr(&v, "decided_by"), "stream_exception_policy");
+	cr_expect_str_eq(jstr(&v, "tls.sni"), "api.github.com");
+	jv_free(&v);
+	cr_assert(flow_line(out, 40072, &v), "%s", out);
+	cr_expect_str_eq(jstr(&v, "decided_by"), "stream_exception_policy");
+	cr_expect_str_eq(jstr(&v, "http.hostname"), "www.example.com");
+	jv_free(&v);
+	free(out);
+	char *table;
+	hg(&table, NULL, "replay", SEED, "pcaps/midstream.pcap", NULL);
+	cr_expect(strstr(table, "sni=api.github.com") && strstr(table, "by stream_exception_policy"), "%s", table);
+	free(table);
+}
