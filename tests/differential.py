@@ -44,7 +44,7 @@ except ImportError:
     print("scapy not available: skipped")
     sys.exit(77)
 
-HG, SRC, WORK = sys.argv[1], sys.argv[2], sys.argv[3]
+HG, SRC, WORK = (os.path.abspath(a) for a in sys.argv[1:4])
 PID = os.getpid()
 NS = {r: "hg-diff-%d-%s" % (PID, r) for r in ("cli", "gw", "srv")}
 IF = {"c": "hdc%d" % PID, "g": "hdg%d" % PID, "h": "hdh%d" % PID, "s": "hds%d" % PID}
@@ -189,14 +189,43 @@ def probes():
     return out
 
 
+# Fates ANFW's documentation gives some probes under one ruleset, checked on
+# both sides (reference/anfw.md §3.1, API FirewallPolicy, StatelessRule).
+EXPECT = {
+    "stateless-fragments.yaml": {
+        # No rule takes fragments from outside 10/8: StatelessFragmentDefault
+        # Actions aws:pass lets them through, though the whole datagram
+        # meets StatelessDefaultActions aws:drop.
+        "udp-frags 198.51.100.7->93.184.216.34:53": "pass",
+        "udp 198.51.100.7->93.184.216.34:53": "drop",
+        # From 10/8, priority 20 forwards every fragment (no port in it):
+        # the reassembled datagram meets the stateful drop rule.
+        "udp-frags 10.0.1.2->93.184.216.34:53": "drop",
+        # The first fragment names port 9999: priority 10 drops it, so the
+        # datagram never completes.
+        "udp-frags 198.51.100.7->10.0.2.2:9999": "drop",
+        "icmp 10.0.1.2->10.0.2.2": "drop",
+    },
+    "stateless.yaml": {
+        # priority 10: aws:drop TCP to 23; priority 40: aws:pass DNS to
+        # the resolver; fragment default aws:drop.
+        "tcp-syn 10.0.1.2->10.0.2.2:23": "drop",
+        "udp 10.0.1.2->10.0.0.2:53": "pass",
+        "udp-frags 10.0.1.2->10.0.0.2:53": "drop",
+        "udp 198.51.100.7->10.0.2.2:53": "drop",
+    },
+}
+
+
 def probe_key(pkt):
-    """The id a probe is recognised by at the server."""
+    """What a probe is recognised by at the server: its source and IP id
+    (IPv6: flow label; a gateway that reassembled a datagram gives its new
+    fragments a fragment id of its own). The source keeps the server's own
+    answers, routed back to it for made-up sources, from passing as probes."""
     if pkt.haslayer(IPv6):
-        if pkt.haslayer(IPv6ExtHdrFragment):
-            return pkt[IPv6ExtHdrFragment].id
-        return pkt[IPv6].fl
+        return (pkt[IPv6].src, pkt[IPv6].fl)
     if pkt.haslayer(IP):
-        return pkt[IP].id
+        return (pkt[IP].src, pkt[IP].id)
     return None
 
 
@@ -219,10 +248,21 @@ def nflog_payloads(path):
 
 # ---------------------------------------------------------------- one ruleset
 
+def rules_args(rules):
+    """The ruleset and the options it needs (RULES.args: one option a line,
+    paths from the source root, '#' comments), for a shell run in SRC."""
+    words = []
+    if os.path.exists(rules + ".args"):
+        for line in open(rules + ".args"):
+            if line.strip() and not line.lstrip().startswith("#"):
+                words += line.split()
+    return " ".join(["'%s'" % rules] + ["'%s'" % w for w in words])
+
+
 def engine_fates(rules, pcap, frames_of):
     """Per probe: 'pass', 'drop' or 'undecided' from replay --packets."""
     pk = os.path.join(WORK, "packets-%d.json" % PID)
-    r = sh("%s replay %s %s --packets %s" % (HG, rules, pcap, pk), check=False)
+    r = sh("%s replay %s %s --packets %s" % (HG, rules_args(rules), pcap, pk), check=False, cwd=SRC)
     if r.returncode not in (0, 1):
         raise RuntimeError("replay %s: %s" % (rules, r.stderr))
     verdicts = {}
@@ -260,7 +300,7 @@ def capture(ns, iface, path, flt):
 
 def run_ruleset(rules, plist, fr):
     nft = os.path.join(WORK, "table-%d.nft" % PID)
-    sh("%s compile %s -o %s" % (HG, rules, nft))
+    sh("%s compile %s -o %s" % (HG, rules_args(rules), nft), cwd=SRC)
     text = open(nft).read()
     m = re.search(r"log group (\d+) snaplen \d+ queue-threshold 1 drop", text)
     nsx("gw", "nft -f %s" % nft)
@@ -269,7 +309,7 @@ def run_ruleset(rules, plist, fr):
 
     cap = os.path.join(WORK, "srv-%d.pcap" % PID)
     held_cap = os.path.join(WORK, "held-%d.pcap" % PID)
-    tcpd = capture("srv", IF["s"], cap, ["-Q", "in", "ip or ip6"])
+    tcpd = capture("srv", IF["s"], cap, ["-Q", "in", "(ip or ip6) and not src host 10.0.2.2 and not src host fd00:2::2"])
     held = capture("gw", "nflog:%s" % m.group(1), held_cap, []) if m else None
     # The sender (scapy loaded once, inside the client namespace) sends
     # the frames and answers when they are out.
@@ -304,7 +344,12 @@ def run_ruleset(rules, plist, fr):
 
     compared = skipped = 0
     bad = []
-    for (name, pk, expect, key), (fate, by) in zip(plist, fates):
+    documented = EXPECT.get(os.path.basename(rules), {})
+    names = set(p[0] for p in plist)
+    bad += ["no probe named %r" % n for n in documented if n not in names]
+    for (name, pk, expect, _), (fate, by) in zip(plist, fates):
+        expect = documented.get(name, expect)
+        key = probe_key(pk[0])
         kernel = "pass" if key in seen else "drop"
         if key in held_keys and key not in seen:
             skipped += 1  # held for the daemon, which does not run here
