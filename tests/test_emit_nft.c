@@ -928,7 +928,9 @@ Test(emit_nft, bench_10k_mixed_rules_few_and_exact, .timeout = 300)
 
 	size_t n = hg_emit_nft_rule_count(rs, NULL);
 	cr_log_info("10k mixed rules: %zu nft rules", n);
-	cr_assert_leq(n, 50, "%zu nft rules", n);
+	/* A fixed part does not grow with the rules: the verdict-set and
+	 * hold rules and the fragments chain (§3.1, about ten rules). */
+	cr_assert_leq(n, 60, "%zu nft rules", n);
 	char *a = emit(rs, NULL), *b = emit(rs, NULL);
 	cr_assert_str_eq(a, b, "emitting twice must give identical bytes");
 	assert_nft_accepts(a);
