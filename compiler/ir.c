@@ -101,7 +101,7 @@ static const char *const proto_names[HG_PROTO__COUNT] = {
 static const char *const buffer_names[HG_BUF__COUNT] = {
 	"payload", "tls.sni", "http.host", "http.host.raw", "http.header_names",
 	"http.uri", "http.method", "http.user_agent", "dns.query", "ja4.hash", "ja3.hash",
-	"ja3.string", "http.request_header",
+	"ja3.string", "http.request_header", "http.uri.raw",
 };
 static const char *const list_type_names[] = {"ALLOWLIST", "DENYLIST", "REJECTLIST", "ALERTLIST"};
 static const char *const sda_names[] = {

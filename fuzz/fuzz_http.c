@@ -43,6 +43,11 @@ static void run(const uint8_t *data, size_t size, size_t limit)
 	check_slice(r.user_agent, data, n);
 	check_slice(r.host, host, sizeof(host));
 	check_slice(r.header_names, names, sizeof(names));
+	check_slice(r.headers, data, n);
+	static uint8_t u[1 << 16];
+	if (r.target.p && r.target.len <= sizeof(u) &&
+	    http_uri_normalise(r.target.p, r.target.len, u) > r.target.len)
+		abort(); /* http.uri's normalisation never grows the target */
 	for (size_t i = 0; r.host.p && i < r.host.len; i++)
 		if (r.host.p[i] >= 'A' && r.host.p[i] <= 'Z')
 			abort(); /* normalised means lower case */

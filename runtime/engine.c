@@ -649,6 +649,10 @@ static bool get_buffer(enum hg_buffer b, const struct hg_eng_pkt *p, const struc
 		if (a->proto == HG_APP_HTTP && a->http_request_line)
 			s = &a->http_uri;
 		break;
+	case HG_BUF_HTTP_URI_RAW:
+		if (a->proto == HG_APP_HTTP && a->http_request_line)
+			s = &a->http_uri_raw;
+		break;
 	case HG_BUF_HTTP_METHOD:
 		if (a->proto == HG_APP_HTTP && a->http_request_line)
 			s = &a->http_method;

@@ -350,8 +350,10 @@ static void detect_http(struct hg_inspector *ins, struct hg_iflow *fi, const uin
 		return;
 	fi->app.http_request_line = true;
 	fi->app.http_request_headers = true;
+	/* The head as sent, then the normalised URI after it (never longer
+	 * than the target). */
 	free(b->http_head);
-	b->http_head = malloc(req.consumed ? req.consumed : 1);
+	b->http_head = malloc(req.consumed + req.target.len + 1);
 	if (!b->http_head) {
 		/* No copy, no buffers: rules on them cannot match; counted. */
 		ins->st.appbuf_nomem++;
@@ -359,7 +361,13 @@ static void detect_http(struct hg_inspector *ins, struct hg_iflow *fi, const uin
 		memcpy(b->http_head, data, req.consumed);
 	}
 	fi->app.http_method = head_slice(b, data, req.method);
-	fi->app.http_uri = head_slice(b, data, req.target);
+	fi->app.http_uri_raw = head_slice(b, data, req.target);
+	if (b->http_head && req.target.p) {
+		uint8_t *norm = b->http_head + req.consumed;
+		fi->app.http_uri = (struct hg_slice){norm, http_uri_normalise(req.target.p, req.target.len, norm)};
+	} else {
+		fi->app.http_uri = (struct hg_slice){0};
+	}
 	fi->app.http_user_agent = head_slice(b, data, req.user_agent);
 	fi->app.http_headers_raw = head_slice(b, data, req.headers);
 	keep(b->protocol, sizeof(b->protocol), &b->protocol_len, req.version);
@@ -760,7 +768,7 @@ void hg_inspect_log_flow(const struct hg_flow *f, const struct hg_iflow *fi, str
 	if (fi->app.proto == HG_APP_HTTP && fi->app.http_request_line && fi->buf) {
 		*http = (struct hg_log_http){
 			.hostname = fi->app.http_host,
-			.url = fi->app.http_uri,
+			.url = fi->app.http_uri_raw,
 			.user_agent = fi->app.http_user_agent,
 			.method = fi->app.http_method,
 			.protocol = {fi->buf->protocol, fi->buf->protocol_len},

@@ -908,3 +908,54 @@ Test(ja3, long_hellos_against_tshark_corpus)
 		cr_expect_eq(n, 1, "%s: ja3 %s alerted %d times", caps[i], hash, n);
 	}
 }
+
+/* http.uri is libhtp's normalised URI with Suricata's settings (Suricata
+ * app-layer-htp.c: the IDS personality, path lower-casing turned off;
+ * libhtp's IDS personality decodes %XX including separators and %uHHHH,
+ * takes '\' for '/', compresses '/' runs; htp_normalize_uri_path_inplace
+ * is RFC 3986 §5.2.4 remove_dot_segments; uri-include-all off keeps only
+ * the path and query of an absolute URI). http.uri.raw is as sent. */
+Test(http_buffers, uri_normalisation)
+{
+	static const struct {
+		const char *in, *out;
+	} v[] = {
+		{"/a/b/../c", "/a/c"},         {"/%61dmin", "/admin"},
+		{"/x//y///z", "/x/y/z"},       {"\\admin\\x", "/admin/x"},
+		{"/a/./b/.", "/a/b/"},         {"/a%2F..%2Fadmin", "/admin"},
+		{"http://example.com/p?q=%41", "/p?q=%41"},
+		{"/p?a=1#frag", "/p?a=1"},     {"/%zz%4", "/%zz%4"},
+		{"/%u0061dmin", "/admin"},     {"/../../etc/passwd", "/etc/passwd"},
+		{"*", "*"},                    {"/mid/content=5/../6", "/mid/6"}, /* RFC 3986 §5.2.4 */
+		{"/a/b/c/./../../g", "/a/g"},  /* RFC 3986 §5.2.4's example */
+	};
+	for (size_t i = 0; i < HG_ARRAY_LEN(v); i++) {
+		uint8_t out[128];
+		size_t n = http_uri_normalise((const uint8_t *)v[i].in, strlen(v[i].in), out);
+		cr_expect(n == strlen(v[i].out) && !memcmp(out, v[i].out, n), "%s -> %.*s, want %s", v[i].in, (int)n,
+			  out, v[i].out);
+	}
+
+	/* Through the inspector: the encoded request is caught by http.uri,
+	 * and http.uri.raw still sees what was sent. */
+	struct env e;
+	load_ok(&e, "drop http any any -> any any (flow:to_server; http.uri; content:\"/admin/\"; startswith; sid:1;)\n"
+		    "drop http any any -> any any (flow:to_server; http.uri.raw; content:\"%2e%2e\"; nocase; sid:2;)\n");
+	static const struct {
+		const char *req;
+		enum hg_verdict want;
+	} c[] = {
+		{"GET /%61dmin/x HTTP/1.1\r\nHost: a\r\n\r\n", HG_VERDICT_DROP},
+		{"GET /pub/..//admin/x HTTP/1.1\r\nHost: a\r\n\r\n", HG_VERDICT_DROP},
+		{"GET /pub/%2E%2E/x HTTP/1.1\r\nHost: a\r\n\r\n", HG_VERDICT_DROP},
+		{"GET /pub/admin/x HTTP/1.1\r\nHost: a\r\n\r\n", HG_VERDICT_UNDECIDED},
+	};
+	for (size_t i = 0; i < HG_ARRAY_LEN(c); i++) {
+		struct frame_flow f = {.ins = inspector(e.e), .dport = 80, .dst = {93, 184, 216, 34}};
+		frame_handshake(&f);
+		cr_expect_eq(frame(&f, true, HG_TCP_ACK | HG_TCP_PSH, (const uint8_t *)c[i].req, strlen(c[i].req)),
+			     c[i].want, "case %zu", i);
+		hg_inspector_free(f.ins);
+	}
+	env_free(&e);
+}

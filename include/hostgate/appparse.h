@@ -161,6 +161,13 @@ struct http_req {
 enum hg_parse http_request_parse(const uint8_t *buf, size_t len, size_t limit,
 				 const struct http_bufs *bufs, struct http_req *out);
 
+/* The normalised URI of a request-target that Suricata's http.uri matches
+ * (runtime/http_uri.c): the path %-decoded, '\\' as '/', dot segments
+ * removed and '/' runs compressed; the query as sent; an absolute-form
+ * target reduced to its path and query. Writes at most n bytes to out;
+ * returns the length. */
+size_t http_uri_normalise(const uint8_t *target, size_t n, uint8_t *out);
+
 /* Normalises a Host value or URI authority the way libhtp does for
  * http.host: port removed (after "]" for IPv6 literals), trailing dots
  * removed, ASCII lower case. Writes at most cap bytes to dst; returns the

@@ -115,6 +115,7 @@ struct hg_eng_app {
 	struct hg_slice http_host_raw;
 	struct hg_slice http_header_names; /* "\r\nHost\r\nAccept\r\n\r\n" (§6) */
 	struct hg_slice http_uri, http_method, http_user_agent;
+	struct hg_slice http_uri_raw; /* the request-target as sent (http_uri: normalised) */
 	struct hg_slice quic_sni;      /* for logs; no rule buffer reads it (§5.4) */
 	/* dns.query: the question names of a DNS request (a multi-buffer,
 	 * as in Suricata 7: a rule matches when one name satisfies all of its

@@ -115,6 +115,7 @@ enum hg_buffer {
 	HG_BUF_JA3_HASH,     /* ja3.hash: MD5 of the JA3 string, 32 lower-case hex digits */
 	HG_BUF_JA3_STRING,   /* ja3.string: "version,ciphers,extensions,groups,formats" */
 	HG_BUF_HTTP_REQUEST_HEADER, /* http.request_header: each "Name: value" on its own */
+	HG_BUF_HTTP_URI_RAW, /* http.uri.raw: the request-target as sent (http.uri is normalised) */
 	HG_BUF__COUNT
 };
 
