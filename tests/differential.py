@@ -186,6 +186,34 @@ def probes():
         i = nid()
         dg = IPv6(src="fd00:1::2", dst=d, fl=i) / IPv6ExtHdrFragment(id=i) / TCP(sport=nsp(), dport=443, flags="S") / Raw(b"W" * 900)
         out.append(("tcp6-frags ->%s:443" % d, fragment6(dg, 400), "drop", i))
+    # Addresses of MaxMind's test database (tests/data/geoip: per its source
+    # JSON 81.2.69.160 and 2a02:d3c0::1 are GB, 89.160.20.200 and
+    # 2a02:d040::7 SE, 216.160.83.57 US, 111.235.160.1 CN) for the geoip
+    # rules of rulesets/geoip-refsets.yaml; other rulesets just see more
+    # addresses.
+    for s in ("10.0.1.2", "89.160.20.200", "216.160.83.57"):
+        for d in ("81.2.69.160", "89.160.20.200", "216.160.83.57", "111.235.160.1", "10.0.2.2"):
+            if s == d:
+                continue
+            for p in (80, 443):
+                i = nid()
+                out.append(("tcp-syn %s->%s:%d" % (s, d, p),
+                            [IP(src=s, dst=d, id=i, ttl=64) / TCP(sport=nsp(), dport=p, flags="S", seq=1000)],
+                            None, i))
+            i = nid()
+            out.append(("udp %s->%s:53" % (s, d),
+                        [IP(src=s, dst=d, id=i, ttl=64) / UDP(sport=nsp(), dport=53) / Raw(b"hostgate probe %d" % i)],
+                        None, i))
+            i = nid()
+            out.append(("icmp %s->%s" % (s, d), [IP(src=s, dst=d, id=i, ttl=64) / ICMP(id=i & 0xffff, seq=1)], None, i))
+    for s, d in (("fd00:1::2", "2a02:d3c0::1"), ("fd00:1::2", "2a02:d040::7"), ("2a02:d040::7", "fd00:2::2")):
+        for p in (53, 443):
+            i = nid()
+            out.append(("udp6 %s->%s:%d" % (s, d, p),
+                        [IPv6(src=s, dst=d, fl=i) / UDP(sport=nsp(), dport=p) / Raw(b"probe6 %d" % i)], None, i))
+            i = nid()
+            out.append(("tcp6-syn %s->%s:%d" % (s, d, p),
+                        [IPv6(src=s, dst=d, fl=i) / TCP(sport=nsp(), dport=p, flags="S")], None, i))
     return out
 
 
@@ -213,6 +241,21 @@ EXPECT = {
         "udp 10.0.1.2->10.0.0.2:53": "pass",
         "udp-frags 10.0.1.2->10.0.0.2:53": "drop",
         "udp 198.51.100.7->10.0.2.2:53": "drop",
+    },
+    "geoip-refsets.yaml": {
+        # ANFW rule-groups-geo-ip-filtering (IPv4 and IPv6) with the
+        # countries of the test database; suricata-examples @NAME.
+        "tcp-syn 10.0.1.2->81.2.69.160:443": "drop",      # geoip:dst,GB
+        "tcp6-syn fd00:1::2->2a02:d3c0::1:443": "drop",   # GB, IPv6
+        "tcp-syn 89.160.20.200->10.0.2.2:80": "drop",     # geoip:src,SE
+        "udp6 2a02:d040::7->fd00:2::2:53": "drop",        # SE, IPv6
+        "udp 10.0.1.2->216.160.83.57:53": "drop",         # geoip:any,US
+        "udp 216.160.83.57->10.0.2.2:53": "drop",         # US as source
+        "tcp-syn 10.0.1.2->111.235.160.1:443": "drop",    # StatefulRule geoip dst,CN
+        "tcp-syn 10.0.1.2->111.235.160.1:80": "pass",     # CN, not 443
+        "tcp-syn 10.0.1.2->89.160.20.200:443": "pass",    # SE as destination
+        "udp 10.0.1.2->198.51.100.20:53": "drop",         # @BLOCKED 198.51.100.0/24
+        "tcp-syn 10.0.1.2->93.184.216.34:443": "pass",    # no country in the database
     },
 }
 
