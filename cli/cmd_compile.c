@@ -128,6 +128,8 @@ static void print_capacity(const struct hg_ruleset *rs)
 		       g->consumed_capacity);
 		if (g->capacity)
 			printf(" of %u declared", g->capacity);
+		if (g->attached)
+			fputs(" (attached: not referenced by the policy)", stdout);
 		putchar('\n');
 	}
 }

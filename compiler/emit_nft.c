@@ -16,7 +16,10 @@
  *   map kN                             kernel-decided 5-tuple rules, one
  *                                      per family and class (see A.)
  *   set alertN                         keys of kernel alert rules
+ *   ct timeout hg_tcp_idle_N           FlowTimeouts.TcpIdleTimeoutSeconds
  *   chain forward                      hook forward: the stateless layer
+ *   chain output                       hook output: the idle timeout of
+ *                                      flows the daemon re-injects
  *   chain stateful                     the stateful layer (goto'd)
  *   chain hg_*                         verdict helpers (log + drop, reject)
  *
@@ -1707,6 +1710,21 @@ static void put_forward(struct emitter *e)
 	fputs("\n\t}\n\n", out);
 }
 
+/* The daemon re-injects held client packets through a raw socket: they
+ * leave through output, where a held SYN's conntrack entry is created (the
+ * forward drop took the first one), so the idle timeout is set there too.
+ * Their source is the client's, never one of the gateway's own. */
+static void put_output(struct emitter *e)
+{
+	fprintf(e->out,
+		"\tchain output {\n\t\ttype filter hook output priority filter; policy accept;\n"
+		"\t\t# packets the daemon re-injects start their conntrack entry here: the same timeout\n"
+		"\t\tct state new meta l4proto tcp fib saddr type != local ct timeout set \"" HG_CT_TIMEOUT_FMT
+		"\"\n\t}\n\n",
+		tcp_idle(e->pol));
+}
+
+/* A packet looked up in a verdict set, its ct mark set to mark. */
 static void put_vset_rule(FILE *out, enum hg_vset set, const char *mark, const char *verdict)
 {
 	const char *ip = hg_vset_family(set) == 4 ? "ip" : "ip6";
@@ -1879,6 +1897,7 @@ int hg_emit_nft(FILE *out, const struct hg_ruleset *rs, const struct hg_nft_opts
 	put_maps(&e);
 	put_fragments(&e);
 	put_forward(&e);
+	put_output(&e);
 	put_stateful(&e);
 	put_helpers(&e);
 	fputs("}\n", out);

@@ -78,8 +78,9 @@ static void topology(void)
 	}
 }
 
-/* Applies a policy with the given StatefulEngineOptions lines. */
-static void apply(const char *engine)
+/* Writes a policy with the given StatefulEngineOptions lines and group
+ * source (RulesSource's lines). */
+static void write_rules(const char *engine, const char *source)
 {
 	snprintf(rules_path, sizeof(rules_path), "/tmp/hg_settings_%d.yaml", (int)getpid());
 	FILE *f = fopen(rules_path, "w");
@@ -93,8 +94,7 @@ static void apply(const char *engine)
 		"      Type: STATEFUL\n"
 		"      Capacity: 10\n"
 		"      RuleGroup:\n"
-		"        RulesSource:\n"
-		"          RulesString: \"drop tcp $HOME_NET any -> any 23 (sid:1;)\"\n"
+		"        RulesSource:\n%s"
 		"  P:\n"
 		"    Type: AWS::NetworkFirewall::FirewallPolicy\n"
 		"    Properties:\n"
@@ -104,8 +104,16 @@ static void apply(const char *engine)
 		"        StatelessFragmentDefaultActions: [\"aws:forward_to_sfe\"]\n"
 		"        StatefulRuleGroupReferences: [{ResourceArn: !Ref G}]\n"
 		"        StatefulEngineOptions:\n%s",
-		engine);
+		source, engine);
 	fclose(f);
+}
+
+static const char telnet_rule[] = "          RulesString: \"drop tcp $HOME_NET any -> any 23 (sid:1;)\"\n";
+
+/* Applies a policy that the kernel decides alone (no daemon). */
+static void apply(const char *engine)
+{
+	write_rules(engine, telnet_rule);
 	cr_assert_eq(sh("ip netns exec %s '%s' apply --home-net 10.0.1.0/24 %s >/dev/null", ns_g, getenv("HG_BIN"),
 			rules_path), 0, "hostgate apply");
 }
@@ -114,14 +122,14 @@ static void apply(const char *engine)
  * conntrack entry's remaining timeout is printed and the entry deleted,
  * then one more send. Exit 0: echoed again; 4: no answer; 5: reset.
  * The conntrack timeout is written to stdout. */
-static int connection_after_forget(char **ct_out)
+static int connection_after_forget(char **ct_out, const char *first)
 {
 	char *out = sh_out(
 		"ip netns exec %s " PY " -c \"\n"
 		"import socket, subprocess, sys\n"
 		"s = socket.create_connection(('10.0.2.2', 8080), timeout=3)\n"
-		"s.sendall(b'a')\n"
-		"assert s.recv(100) == b'echo:a'\n"
+		"s.sendall(b'%s')\n"
+		"assert s.recv(100).startswith(b'echo:')\n"
 		"sel = ['-p', 'tcp', '--dport', '8080', '--sport', str(s.getsockname()[1])]\n"
 		"ct = subprocess.run(['ip', 'netns', 'exec', '%s', 'conntrack', '-L'] + sel,"
 		" capture_output=True, text=True).stdout\n"
@@ -136,7 +144,7 @@ static int connection_after_forget(char **ct_out)
 		"except OSError:\n"
 		"    print('RC', 4)\n"
 		"\" 2>&1",
-		ns_c, ns_g, ns_g);
+		ns_c, first, ns_g, ns_g);
 	char *rc = strstr(out, "RC ");
 	int r = rc ? atoi(rc + 3) : -1;
 	*ct_out = out;
@@ -189,7 +197,7 @@ Test(settings_netns, idle_timeout_and_stream_exception_in_kernel, .fini = cleanu
 		/* The server may take a moment to listen: retry the first. */
 		for (int t = 0; t < 30; t++) {
 			free(out);
-			rc = connection_after_forget(&out);
+			rc = connection_after_forget(&out, "a");
 			if (rc >= 0)
 				break;
 			usleep(100000);
@@ -202,4 +210,46 @@ Test(settings_netns, idle_timeout_and_stream_exception_in_kernel, .fini = cleanu
 			     cases[i].want, out);
 		free(out);
 	}
+}
+
+/* With rules that need the daemon, held packets (the SYN included) are
+ * re-injected by it and their conntrack entry starts in output: the idle
+ * timeout must be set there too. The allowlisted HTTP flow passes, its
+ * entry carries the default 350 s, and once forgotten it is dropped
+ * (StreamExceptionPolicy DROP, the default). */
+Test(settings_netns, idle_timeout_of_flows_the_daemon_released, .fini = cleanup, .timeout = 120)
+{
+	need_root();
+	topology();
+	write_rules("          RuleOrder: DEFAULT_ACTION_ORDER\n",
+		    "          RulesSourceList:\n"
+		    "            GeneratedRulesType: ALLOWLIST\n"
+		    "            TargetTypes: [HTTP_HOST]\n"
+		    "            Targets: [.example.com]\n");
+	int pid = (int)getpid();
+	char log[128];
+	snprintf(log, sizeof(log), "/tmp/hg_settings_%d.log", pid);
+	sh("(ip netns exec %s timeout 100 '%s' run %s --inside sg%d --home-net 10.0.1.0/24 --stats-interval 0 "
+	   ">%s 2>&1 &)",
+	   ns_g, getenv("HG_BIN"), rules_path, pid, log);
+	bool up = false;
+	for (int i = 0; i < 100 && !up; i++) {
+		up = sh("grep -q 'running:' %s", log) == 0;
+		if (!up)
+			usleep(100000);
+	}
+	cr_assert(up, "the daemon did not start");
+	char *out = NULL;
+	int rc = -1;
+	for (int t = 0; t < 30 && rc < 0; t++) {
+		free(out);
+		rc = connection_after_forget(&out, "GET / HTTP/1.1\\r\\nHost: www.example.com\\r\\n\\r\\n");
+		if (rc < 0)
+			usleep(100000);
+	}
+	long secs = ct_seconds(out);
+	cr_expect(secs > 320 && secs <= 350, "established entry times out in %ld s, want 350; output:\n%s", secs, out);
+	cr_expect_eq(rc, 4, "forgotten, then dropped midstream; output:\n%s", out);
+	free(out);
+	sh("ip netns pids %s | xargs -r kill 2>/dev/null; rm -f %s", ns_g, log);
 }
