@@ -135,6 +135,20 @@ static bool header(const struct msgbuf *b, struct dns_msg *out)
 	return true;
 }
 
+/* NetBIOS name service (RFC 1002 §4.2) borrows DNS's message format: its
+ * question is a NetBIOS name in first-level encoding (RFC 1001 §14.1: 32
+ * letters 'A'..'P', then an optional scope), type NB (0x20) or NBSTAT
+ * (0x21). Suricata (port 53 only) and tshark do not call it DNS either. */
+static bool is_netbios(const uint8_t *name, size_t n, uint16_t qtype)
+{
+	if ((qtype != 0x20 && qtype != 0x21) || n < 32 || (n > 32 && name[32] != '.'))
+		return false;
+	for (size_t i = 0; i < 32; i++)
+		if (name[i] < 'A' || name[i] > 'P')
+			return false;
+	return true;
+}
+
 /* CLASS / QCLASS values (RFC 1035 §3.2.4-3.2.5, RFC 2136 §1.3 NONE):
  * IN, CH, HS, NONE, ANY. Class 0 is reserved (RFC 6895 §3.2). */
 static bool class_ok(uint16_t c)
@@ -165,6 +179,10 @@ static enum walk body(const struct msgbuf *b, uint8_t *names, size_t cap, struct
 		/* QTYPE 0 is reserved (RFC 6895 §3.1) */
 		if (!be16(b->m + pos) || !class_ok(be16(b->m + pos + 2))) {
 			out->err = "reserved QTYPE or QCLASS (RFC 6895 §3)";
+			return WALK_BAD;
+		}
+		if (dst && rlen <= room && is_netbios(dst, rlen, be16(b->m + pos))) {
+			out->err = "a NetBIOS name query (RFC 1002 §4.2), not DNS";
 			return WALK_BAD;
 		}
 		if (comp)

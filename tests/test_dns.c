@@ -293,3 +293,18 @@ Test(dns, tcp_message_beyond_limit)
 	/* cut inside the question: INVALID at the limit */
 	cr_assert_eq(dns_tcp_parse(b, 20, 20, names, sizeof(names), &m), HG_PARSE_INVALID);
 }
+
+/* NetBIOS name service (RFC 1002 §4.2) uses DNS's message format with a
+ * first-level encoded name (RFC 1001 §14.1) and type NB: not DNS, as for
+ * Suricata and tshark; the same name with type A is. */
+Test(dns, netbios_name_query_is_not_dns)
+{
+	uint8_t b[128];
+	size_t n = query(b, "FHEPFCELEHFCEPFFFACACACACACACABN", 0x20);
+	struct dns_msg m;
+	cr_assert_eq(dns_udp_parse(b, n, names, sizeof(names), &m), HG_PARSE_NOT_THIS);
+	n = query(b, "FHEPFCELEHFCEPFFFACACACACACACABN.scope", 0x21);
+	cr_assert_eq(dns_udp_parse(b, n, names, sizeof(names), &m), HG_PARSE_NOT_THIS);
+	n = query(b, "FHEPFCELEHFCEPFFFACACACACACACABN", 1);
+	cr_assert_eq(dns_udp_parse(b, n, names, sizeof(names), &m), HG_PARSE_FOUND);
+}

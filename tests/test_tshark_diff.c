@@ -27,6 +27,13 @@
  * $HG_TSHARK_LIST sets how many disagreements are listed (default 20).
  * What was not compared is reported.
  *
+ * DNS (December 2026, a budgeted sample of 422 captures): 369 query names
+ * agree, none differs; the 11 only tshark names are inside tunnels or link
+ * types hostgate does not decode. Not counted as DNS by either side:
+ * NetBIOS name service (DNS's format, RFC 1002) is not DNS to hostgate,
+ * Suricata or tshark; LLMNR over TCP (RFC 4795) is DNS to hostgate by
+ * content, tshark does not dissect it (a known difference).
+ *
  * On the whole corpus (2204 captures, 3698 named flows; November 2026) no
  * name differed: where both sides name a flow they agree. 97.9% of the
  * flows hostgate decodes agree (96.6% of all). The rest: names tshark finds
@@ -107,6 +114,30 @@ static void norm_host(char *h)
 		h[--n] = '\0';
 }
 
+/* DNS names with bytes outside printable ASCII: tshark writes them as
+ * \ooo (octal), hostgate's JSON as \u00XX; both back to the bytes. */
+static void unescape_name(char *v, bool json)
+{
+	char *o = v;
+	for (char *i = v; *i;) {
+		if (!json && i[0] == '\\' && i[1] >= '0' && i[1] <= '3' && i[2] >= '0' && i[2] <= '7' && i[3] >= '0' &&
+		    i[3] <= '7') {
+			*o++ = (char)((i[1] - '0') * 64 + (i[2] - '0') * 8 + (i[3] - '0'));
+			i += 4;
+		} else if (json && i[0] == '\\' && i[1] == 'u' && strlen(i) >= 6) {
+			char hex[5] = {i[2], i[3], i[4], i[5], 0};
+			*o++ = (char)strtol(hex, NULL, 16);
+			i += 6;
+		} else if (json && i[0] == '\\' && i[1]) {
+			*o++ = i[1];
+			i += 2;
+		} else {
+			*o++ = *i++;
+		}
+	}
+	*o = '\0';
+}
+
 /* tshark prints an IPv6 header's IPv4-mapped address as ::ffff:a.b.c.d,
  * hostgate (whose addresses are IPv6-shaped inside) as a.b.c.d: the same
  * flow, so keys use the short form. */
@@ -180,6 +211,7 @@ static void parse_tshark(FILE *in, struct names *out)
 			 * root "<Root>", hostgate (as Suricata) the empty name */
 			const char *q = first(f[12]);
 			snprintf(x.val, sizeof(x.val), "%s", strcmp(q, "<Root>") ? q : "");
+			unescape_name(x.val, false);
 			x.kind = K_DNS;
 		} else {
 			continue;
@@ -247,7 +279,13 @@ static bool hostgate_names(const char *pcap, struct names *out, char *why, size_
 			x.kind = K_DNS, n += 16;
 		else
 			continue;
-		snprintf(x.val, sizeof(x.val), "%.*s", (int)strcspn(n, "\""), n);
+		/* up to the closing quote (an escaped one is part of the name) */
+		size_t vl = 0;
+		while (n[vl] && n[vl] != '"')
+			vl += n[vl] == '\\' && n[vl + 1] ? 2 : 1;
+		snprintf(x.val, sizeof(x.val), "%.*s", (int)vl, n);
+		if (x.kind == K_DNS)
+			unescape_name(x.val, true);
 		snprintf(x.key, sizeof(x.key), "%s %s %u %s %u", proto, cip, cport, sip, sport);
 		add(out, &x);
 	}
@@ -320,6 +358,15 @@ static const char *known_difference(const char *pcap)
 		if (strstr(pcap, known[i]))
 			return known[i];
 	return NULL;
+}
+
+/* LLMNR (RFC 4795, port 5355) is a DNS message by content: hostgate,
+ * detecting by content, names it DNS; tshark names LLMNR over UDP but does
+ * not dissect it over TCP. */
+static bool only_hostgate_llmnr(const struct name *y)
+{
+	size_t kl = strlen(y->key);
+	return y->kind == K_DNS && (strstr(y->key, " 5355 ") || (kl > 5 && !strcmp(y->key + kl - 5, " 5355")));
 }
 
 static bool deliberate(const char *pcap, const struct name *t)
@@ -411,7 +458,7 @@ static void compare(const char *pcap, FILE *ts, struct tally *t, size_t max_list
 			t->split++;
 			continue;
 		}
-		if (known_difference(pcap)) {
+		if (known_difference(pcap) || only_hostgate_llmnr(y)) {
 			t->known++;
 			continue;
 		}
