@@ -8,6 +8,9 @@
 #include "hostgate/util.h"
 
 static int depth; /* of nested files being read; back to 0 after each */
+/* The values options keep pointers to (paths, names), for the process's
+ * life: in one arena a static pointer reaches (not leaked, freed at exit). */
+static struct hg_arena *values;
 
 int cli_read_config(const char *path, const struct cli_group *groups, size_t n_groups, const char *positional_key,
 		    int (*positional)(void *ud, const char *value), void *ud)
@@ -50,12 +53,13 @@ int cli_read_config(const char *path, const struct cli_group *groups, size_t n_g
 		char *v = colon + 1;
 		while (*v == ' ' || *v == '\t')
 			v++;
-		/* The value stays referenced (paths, names): never freed. */
+		if (!values)
+			values = hg_arena_new();
 		int r;
 		if (positional_key && !strcmp(s, positional_key))
-			r = positional(ud, xstrdup(v));
+			r = positional(ud, hg_arena_strdup(values, v));
 		else
-			r = cli_set_by_name(groups, n_groups, s, xstrdup(v));
+			r = cli_set_by_name(groups, n_groups, s, hg_arena_strdup(values, v));
 		if (r == -2)
 			fprintf(stderr, "%s:%u:%u: error: unknown option '%s'\n", path, lineno, col, s);
 		else if (r < 0)

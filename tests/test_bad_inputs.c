@@ -90,6 +90,7 @@ static int check_case(const char *dir, const char *expect_name)
 	int want_status = 2;
 	char *argv[32] = {getenv("HG_BIN"), (char *)"check"};
 	int argc = 2;
+	bool own_args = false; /* argv[1..] strdup'd from a cmd line */
 	char *wants[64];
 	int n_wants = 0;
 	while (fgets(line, sizeof(line), f)) {
@@ -97,7 +98,11 @@ static int check_case(const char *dir, const char *expect_name)
 		if (!strncmp(line, "status ", 7)) {
 			want_status = atoi(line + 7);
 		} else if (!strncmp(line, "cmd ", 4)) {
+			if (own_args)
+				for (int i = 1; i < argc; i++)
+					free(argv[i]);
 			argc = 1;
+			own_args = true;
 			for (char *tok = strtok(line + 4, " "); tok && argc < 30; tok = strtok(NULL, " "))
 				argv[argc++] = strdup(tok);
 		} else if (!strncmp(line, "stderr ", 7) && n_wants < 64) {
@@ -130,6 +135,8 @@ static int check_case(const char *dir, const char *expect_name)
 	}
 	free(out);
 	free(err);
+	for (int i = 1; own_args && i < argc - 1; i++)
+		free(argv[i]);
 	return failures;
 }
 
