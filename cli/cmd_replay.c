@@ -33,6 +33,25 @@ static const char *proto_name(uint8_t p)
 	return n ? n : "IP";
 }
 
+/* A name the flow carried, "OBJ":{"KEY":"value"}, and a comma; nothing
+ * when absent. */
+static void print_name_json(FILE *out, const char *obj, const char *key, const char *v)
+{
+	if (!v)
+		return;
+	fprintf(out, "\"%s\":{\"%s\":", obj, key);
+	print_json_str(out, v);
+	fputs("},", out);
+}
+
+/* The names, as replay --json and diff --json write them. */
+static void print_names_json(FILE *out, const struct flow_record *r)
+{
+	print_name_json(out, "tls", "sni", r->sni);
+	print_name_json(out, "http", "hostname", r->host);
+	print_name_json(out, "quic", "sni", r->quic_sni);
+}
+
 static void print_record_json(FILE *out, const struct flow_record *r)
 {
 	char src[64], dst[64];
@@ -41,21 +60,7 @@ static void print_record_json(FILE *out, const struct flow_record *r)
 	fprintf(out, "{\"flow_id\":%llu,\"src_ip\":\"%s\",\"src_port\":%u,\"dest_ip\":\"%s\",\"dest_port\":%u,",
 		(unsigned long long)r->flow_id, src, r->cport, dst, r->sport);
 	fprintf(out, "\"proto\":\"%s\",\"app_proto\":\"%s\",", proto_name(r->proto), hg_app_proto_name(r->app));
-	if (r->sni) {
-		fputs("\"tls\":{\"sni\":", out);
-		print_json_str(out, r->sni);
-		fputs("},", out);
-	}
-	if (r->host) {
-		fputs("\"http\":{\"hostname\":", out);
-		print_json_str(out, r->host);
-		fputs("},", out);
-	}
-	if (r->quic_sni) {
-		fputs("\"quic\":{\"sni\":", out);
-		print_json_str(out, r->quic_sni);
-		fputs("},", out);
-	}
+	print_names_json(out, r);
 	if (r->dns_query) {
 		fputs("\"dns\":{\"query\":", out);
 		print_json_str(out, r->dns_query);
@@ -290,21 +295,7 @@ static void print_change_json(FILE *out, const struct flow_record *a, const stru
 	fprintf(out, "%s\n{\"src_ip\":\"%s\",\"src_port\":%u,\"dest_ip\":\"%s\",\"dest_port\":%u,", first ? "" : ",",
 		src, a->cport, dst, a->sport);
 	fprintf(out, "\"proto\":\"%s\",\"app_proto\":\"%s\",", proto_name(a->proto), hg_app_proto_name(a->app));
-	if (a->sni) {
-		fputs("\"tls\":{\"sni\":", out);
-		print_json_str(out, a->sni);
-		fputs("},", out);
-	}
-	if (a->host) {
-		fputs("\"http\":{\"hostname\":", out);
-		print_json_str(out, a->host);
-		fputs("},", out);
-	}
-	if (a->quic_sni) {
-		fputs("\"quic\":{\"sni\":", out);
-		print_json_str(out, a->quic_sni);
-		fputs("},", out);
-	}
+	print_names_json(out, a);
 	fputs("\"old\":", out);
 	print_side_json(out, a);
 	fputs(",\"new\":", out);
