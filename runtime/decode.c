@@ -54,9 +54,12 @@ static inline uint16_t rd16(const uint8_t *p)
 {
 	return (uint16_t)((uint16_t)p[0] << 8 | p[1]);
 }
-static inline uint16_t rd16le(const uint8_t *p)
+/* A netlink attribute's length or type: the host's own byte order. */
+static inline uint16_t rd16host(const uint8_t *p)
 {
-	return (uint16_t)((uint16_t)p[1] << 8 | p[0]);
+	uint16_t v;
+	memcpy(&v, p, sizeof(v));
+	return v;
 }
 static inline uint32_t rd32(const uint8_t *p)
 {
@@ -413,10 +416,11 @@ static bool decode_null(struct hg_decode_stats *st, const uint8_t *b, uint32_t n
 	return ip_dispatch(st, b + 4, n - 4, snapped, p);
 }
 
-/* DLT_NFLOG: nfgenmsg (family, version, resource id: 4 bytes), then TLVs:
- * length (16 bits, host order of the capturing machine: little-endian in
- * practice, includes the 4-byte TLV header), type (16 bits, same order),
- * value, padded to 4 bytes. NFULA_PAYLOAD carries the IP packet. The copy
+/* DLT_NFLOG: nfgenmsg (family, version, resource id: 4 bytes), then TLVs,
+ * the netlink attributes of the NFULNL message: length (16 bits, includes
+ * the 4-byte TLV header) and type (16 bits) in the host's byte order
+ * (LINKTYPE_NFLOG; libpcap swaps them when it reads a file written on a
+ * host of the other order), value, padded to 4 bytes. NFULA_PAYLOAD carries the IP packet. The copy
  * range may cut the packet, so an IP length beyond the payload is a cut,
  * not an error. */
 static bool decode_nflog(struct hg_decode_stats *st, const uint8_t *b, uint32_t n,
@@ -428,8 +432,8 @@ static bool decode_nflog(struct hg_decode_stats *st, const uint8_t *b, uint32_t 
 		return fail(p, HG_DR_BAD_L2);
 	uint32_t off = 4, mark = 0;
 	while (n - off >= 4) {
-		uint32_t tl = rd16le(b + off);
-		uint32_t type = rd16le(b + off + 2) & 0x3fff; /* minus NLA_F_* bits */
+		uint32_t tl = rd16host(b + off);
+		uint32_t type = rd16host(b + off + 2) & 0x3fff; /* minus NLA_F_* bits */
 		if (tl < 4 || tl > n - off)
 			return fail(p, HG_DR_BAD_L2);
 		if (type == NFULA_PAYLOAD) {
