@@ -1,8 +1,7 @@
 /* test_load_cfn.c - the YAML/JSON loader: CloudFormation templates (YAML
  * and JSON, intrinsics, parameters), describe-* output, bare documents,
  * and bad inputs, each error asserted at its exact line:col with its
- * message. Rules that go through the Suricata loader are checked once it
- * exists (the placeholder says "not implemented"). */
+ * message. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,22 +87,12 @@ static void expect_error(const struct loaded *l, uint32_t line, uint32_t col, co
 	cr_expect(has_error(l, line, col, want), "no error at %u:%u containing \"%s\"", line, col, want);
 }
 
-/* The Suricata loader is written by someone else: until it lands its
- * placeholder fails every call with "not implemented". */
-static bool suricata_pending(const struct loaded *l)
-{
-	for (size_t i = 0; i < l->d.recs.n; i++)
-		if (strstr(l->d.recs.v[i].msg, "not implemented"))
-			return true;
-	return false;
-}
-
-/* Errors other than the pending Suricata loader's. */
+/* Errors recorded by the load. */
 static size_t real_errors(const struct loaded *l)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < l->d.recs.n; i++)
-		if (l->d.recs.v[i].level == HG_DIAG_ERROR && !strstr(l->d.recs.v[i].msg, "not implemented"))
+		if (l->d.recs.v[i].level == HG_DIAG_ERROR)
 			n++;
 	return n;
 }
@@ -341,10 +330,6 @@ Test(cfn, strict_policy)
 	cr_expect(g->has_rule_order);
 	cr_expect_eq(g->rule_order, HG_ORDER_STRICT);
 	cr_expect_eq(g->source, HG_SRC_RULES_STRING);
-	if (suricata_pending(&l)) {
-		done(&l);
-		cr_skip_test("Suricata loader not available yet");
-	}
 	cr_assert(l.ok);
 	cr_assert_eq(g->n_rules, 3);
 	/* The block scalar's content starts on line 20 (a comment). */
@@ -422,11 +407,6 @@ Test(cfn, stateful_rules_rendered)
 	cr_assert_eq(g->n_vars, 5);
 	cr_expect_eq(g->vars[3]->kind, HG_VAR_PORT);
 	cr_expect_str_eq(g->vars[3]->name, "WEB_PORTS");
-	if (suricata_pending(&l)) {
-		expect_clean(&l);
-		done(&l);
-		cr_skip_test("Suricata loader not available yet");
-	}
 	if (!l.ok)
 		dump(&l);
 	cr_assert(l.ok);
@@ -851,10 +831,6 @@ Test(cfn_bad, stateful_rule_errors_at_yaml_nodes)
 	     "      Header: {Protocol: TLS, Source: 10.0.0.0/33, SourcePort: ANY, Direction: FORWARD,\n"
 	     "               Destination: ANY, DestinationPort: ANY}\n"
 	     "      RuleOptions: [{Keyword: sid, Settings: [\"1235\"]}]\n");
-	if (suricata_pending(&l)) {
-		done(&l);
-		cr_skip_test("Suricata loader not available yet");
-	}
 	cr_expect(!l.ok);
 	expect_error(&l, 10, 27, "70000");
 	expect_error(&l, 14, 20, "lua");
@@ -875,10 +851,6 @@ Test(cfn, stateful_rule_bare_msg_quoted)
 	     "        - {Keyword: msg, Settings: [this is a stateful drop rule]}\n"
 	     "        - {Keyword: flow, Settings: [to_server, established]}\n"
 	     "        - {Keyword: sid, Settings: [\"1234\"]}\n");
-	if (suricata_pending(&l)) {
-		done(&l);
-		cr_skip_test("Suricata loader not available yet");
-	}
 	if (!l.ok)
 		dump(&l);
 	cr_assert(l.ok);
