@@ -142,6 +142,9 @@ int cmd_run(int argc, char **argv)
 		L->verdict_timeout = L->nft.verdict_timeout;
 	/* Live runs forever: flows the daemon sees are bounded, not the capture. */
 	L->holdc.max_flows = L->holdc.max_flows ? L->holdc.max_flows : 65536;
+	/* Held flows are decided at the stream depth, never held forever
+	 * nor passed with bytes no rule saw (an alert and a drop). */
+	L->ro.inspect.decide_at_depth = true;
 	if (!L->ro.inspect.flow.max_flows)
 		L->ro.inspect.flow.max_flows = L->holdc.max_flows;
 	status = 1;

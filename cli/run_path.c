@@ -205,10 +205,14 @@ static void handle_held(struct live *L, const struct hg_frame *fr)
 	struct hg_flow *flow = NULL;
 	enum hg_verdict v = hg_inspector_frame(L->ins, fr->linktype, fr->ts_us, fr->data, fr->caplen,
 					       fr->wirelen, &flow);
+	/* No flow (a frame the inspector skipped): nothing to hold it for,
+	 * and no entry made that no flow's end would remove. */
+	if (!flow)
+		return;
 	/* Looked up again: the frame may have ended (and forgotten) a flow. */
 	struct hg_hold_flow *hf = hg_hold_get(L->hold, &k, true, NULL);
-	if (!hf || !flow) {
-		L->st.refused_full += !hf;
+	if (!hf) {
+		L->st.refused_full++;
 		return;
 	}
 	hf->flow_id = flow->flow_id;

@@ -167,7 +167,7 @@ enum hg_verdict hg_iflow_verdict(const struct hg_iflow *fi)
 
 static const char *const evasion_names[] = {"stream-overlap", "frag-overlap", "host-conflict",
 					    "host-mismatch", "ech", "sni-trailing-dot",
-					    "dns-multi-question"};
+					    "dns-multi-question", "stream-depth"};
 static const char *const evasion_msgs[] = {
 	"hostgate: TCP segments overlap with different data (evasion)",
 	"hostgate: IP fragments overlap with different data (evasion)",
@@ -176,6 +176,7 @@ static const char *const evasion_msgs[] = {
 	"hostgate: TLS encrypted ClientHello; the SNI is the outer name",
 	"hostgate: TLS SNI ends with a dot (RFC 6066 forbids it; raw tls.sni matches no list target)",
 	"hostgate: DNS request with more than one question (RFC 9619); dns.query matches each",
+	"hostgate: the flow could not be decided before the stream depth, or before the client waited for an answer",
 };
 
 const char *hg_evasion_name(uint32_t bit)
@@ -296,6 +297,11 @@ static void detect_tls(struct hg_inspector *ins, struct hg_iflow *fi, const uint
 		return;
 	case HG_PARSE_NOT_THIS:
 		fi->tried |= TRIED_TLS;
+		/* A first byte of 0x16 made it look like TLS (NEED_MORE on a
+		 * shorter prefix): it is not, and the other detectors must
+		 * still look at it. */
+		if (fi->app.proto == HG_APP_TLS)
+			fi->app.proto = HG_APP_UNKNOWN;
 		return;
 	case HG_PARSE_INVALID:
 		/* TLS, but no parsable ClientHello: no tls.sni, no client_hello state. */
@@ -571,9 +577,14 @@ static enum hg_verdict inspect_packet(struct hg_inspector *ins, const struct hg_
 		flag_evasion(ins, fi, HG_EVASION_FRAG_OVERLAP, false);
 
 	bool undecided = !hg_eng_flow_decided(&fi->ef) && fi->forced == HG_VERDICT_UNDECIDED;
+	bool stalled = false; /* client bytes sent again, nothing new: it waits for an answer */
 	if ((undecided || fi->observe) && !fi->done) {
 		if (p->ip_proto == 6) {
+			const struct hg_stream *st = &f->stream[dir];
+			uint32_t contig0 = st->contig, hi0 = st->hi;
 			bool grew = hg_stream_packet(ins->streams, &f->stream[dir], p);
+			stalled = dir == HG_DIR_TO_SERVER && p->payload_len && !grew && st->contig == contig0 &&
+				  st->hi == hi0 && (st->flags & HG_STREAM_F_BASE);
 			uint32_t sf = hg_stream_flags(&f->stream[dir]);
 			if (sf & HG_STREAM_F_CONFLICT)
 				flag_evasion(ins, fi, HG_EVASION_STREAM_OVERLAP, (sf & HG_STREAM_F_DROP) != 0);
@@ -603,6 +614,18 @@ static enum hg_verdict inspect_packet(struct hg_inspector *ins, const struct hg_
 	enum hg_verdict v = hg_engine_packet(ins->engine, &fi->ef, &ep, &fi->app, emit_alert, ins);
 	ins->last_by = (enum hg_layer)fi->ef.last_by;
 	count_stateless(ins, (enum hg_layer)fi->ef.last_sl_by, fi->ef.last_sl_rule);
+	/* The bytes that will come without an answer are all here (the depth
+	 * or the buffers' cap reached, or the client sends again what it sent:
+	 * its window is full of bytes held for us) and no rule could decide:
+	 * decided now rather than held forever or passed unseen. (A parser
+	 * that gave up at the depth may have called the app layer seen: the
+	 * name it never read must not make the flow pass.) */
+	if (v == HG_VERDICT_UNDECIDED && ins->cfg.decide_at_depth && p->ip_proto == 6 && dir == HG_DIR_TO_SERVER &&
+	    !hg_eng_flow_decided(&fi->ef) &&
+	    (stalled || (hg_stream_flags(&f->stream[HG_DIR_TO_SERVER]) & (HG_STREAM_F_DEPTH | HG_STREAM_F_NOMEM)))) {
+		flag_evasion(ins, fi, HG_EVASION_DEPTH, true);
+		return hg_iflow_verdict(fi);
+	}
 	if (hg_eng_flow_decided(&fi->ef) && p->ip_proto == 6 && !fi->observe) {
 		/* Decided: the first bytes are no longer needed. */
 		hg_stream_release(ins->streams, &f->stream[0]);

@@ -16,6 +16,8 @@ MODE
                   again: a daemon that takes its first segment for the start
                   of the stream allows the flow and passes the real start as
                   a retransmission
+  big-hello       a TLS ClientHello naming HOST, padded (RFC 7685) to 20 KB over
+                  two records, through an ordinary socket (no scapy)
 Prints what it did; exit status 0 unless scapy failed."""
 import sys
 import time
@@ -37,8 +39,41 @@ def request(host, size=None):
     return (r + "\r\n").encode()
 
 
+def client_hello(host, size):
+    """A TLS 1.2 ClientHello (RFC 8446 4.1.2) with SNI (RFC 6066 3) and a
+    padding extension (RFC 7685) bringing the handshake message to size."""
+    import struct
+    name = host.encode()
+    sni = struct.pack("!HBH", len(name) + 3, 0, len(name)) + name
+    exts = struct.pack("!HH", 0, len(sni)) + sni
+    body_fixed = 2 + 32 + 1 + 2 + 2 + 1 + 1 + 2  # version random sid suites comp extlen
+    pad = size - 4 - body_fixed - len(exts) - 4
+    exts += struct.pack("!HH", 21, pad) + b"\0" * pad
+    body = b"\x03\x03" + b"\x11" * 32 + b"\x00" + struct.pack("!H", 2) + b"\x13\x01" + b"\x01\x00"
+    body += struct.pack("!H", len(exts)) + exts
+    hs = b"\x01" + struct.pack("!I", len(body))[1:] + body
+    recs = b""
+    for i in range(0, len(hs), 16384):
+        chunk = hs[i:i + 16384]
+        recs += b"\x16\x03\x01" + struct.pack("!H", len(chunk)) + chunk
+    return recs
+
+
 def main():
     mode, dst, dport, sport, host = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+    if mode == "big-hello":
+        import socket
+        s = socket.socket(socket.AF_INET6 if ":" in dst else socket.AF_INET)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("::" if ":" in dst else "0.0.0.0", sport))
+        s.settimeout(4)
+        s.connect((dst, dport))
+        try:
+            s.sendall(client_hello(host, 20000))
+            print("big-hello sent; answer:", len(s.recv(100)))
+        except OSError as e:
+            print("big-hello:", e)
+        return 0
     ip = ipl(dst)
     if mode == "invalid-noack":
         for _ in range(3):

@@ -150,3 +150,39 @@ Test(live_holes, tuple_reuse_v4_v6)
 		     slurp(log));
 	cr_expect_eq(server_saw("www.example.com"), 2, "%s", slurp(log));
 }
+
+/* A request longer than the stream depth (16 KiB to the server): 20 KB of
+ * HTTP headers, a 20 KB TLS ClientHello. No rule can see the name in the
+ * first 16 KiB (HTTP's Host is read once the head ends; the SNI once the
+ * hello is whole), so the flow is decided there: an alert (sid 9900008,
+ * hostgate's stream-depth) and a drop, never held forever nor passed with
+ * bytes no rule saw. */
+Test(live_holes, stream_depth_v4_v6)
+{
+	holes_setup("hhz");
+	expect_curl("--local-port 41041 -H \"X-Big: $(head -c 20000 /dev/zero | tr '\\0' a)\" "
+		    "-H 'Host: www.example.com' http://198.51.100.10:8081/",
+		    "000");
+	expect_curl("--local-port 41042 -H \"X-Big: $(head -c 20000 /dev/zero | tr '\\0' a)\" "
+		    "-H 'Host: www.example.com' -g 'http://[2001:db8:88::10]:8081/'",
+		    "000");
+	sh("ip netns exec %sc timeout 20 " PY " %s/tests/live_client.py big-hello 198.51.100.10 443 41043 "
+	   "www.example.com >>%s/client.log 2>&1",
+	   P, srcdir, dir);
+	sh("ip netns exec %sc timeout 20 " PY " %s/tests/live_client.py big-hello 2001:db8:88::10 443 41044 "
+	   "www.example.com >>%s/client.log 2>&1",
+	   P, srcdir, dir);
+	capture_stop('s');
+	daemon_stop();
+	char p[256];
+	snprintf(p, sizeof(p), "%s/alerts.json", dir);
+	for (int port = 41041; port <= 41044; port++) {
+		char a[64];
+		snprintf(a, sizeof(a), "\"src_port\":%d,", port);
+		cr_expect_eq(count_lines(p, a, "\"signature_id\":9900008,"), 1, "no stream-depth alert for port %d: %s",
+			     port, slurp(p));
+	}
+	cr_expect_eq(server_saw("www.example.com"), 0, "a request past the depth reached the server application");
+	cr_expect_eq(payload_any("src port 41041 or src port 41042 or src port 41043 or src port 41044"), 0,
+		     "bytes of a flow past the depth reached the server");
+}

@@ -26,6 +26,9 @@ enum {
 	HG_EVASION_ECH = 1u << 4,            /* encrypted ClientHello: the SNI is the outer one */
 	HG_EVASION_SNI_TRAILING_DOT = 1u << 5, /* SNI ends in '.', which RFC 6066 §3 forbids */
 	HG_EVASION_DNS_MULTI_QUESTION = 1u << 6, /* DNS request with QDCOUNT > 1 (RFC 9619) */
+	HG_EVASION_DEPTH = 1u << 7,          /* client bytes reached the stream depth, or the
+						client sent bytes again (its window full), with
+						the flow undecided (decide_at_depth) */
 };
 #define HG_SID_EVASION_BASE 9900001u /* + bit index of HG_EVASION_* */
 
@@ -71,6 +74,15 @@ struct hg_inspect_config {
 	struct hg_stream_config stream; /* policy: overlap handling */
 	struct hg_defrag_config defrag;
 	uint32_t max_quic_states;       /* concurrent QUIC reassembly states; default 4096 */
+	/* A TCP flow whose client bytes reach the stream depth (or the
+	 * buffers' cap), or whose client sends bytes again without new ones
+	 * (its window is full of bytes held: nothing more comes without an
+	 * answer), while no rule could decide it yet (a 20 KB ClientHello,
+	 * 20 KB of headers) is dropped with an alert (HG_EVASION_DEPTH) instead
+	 * of staying undecided: the live daemon, which would otherwise hold it
+	 * forever or pass bytes it never saw, sets it. Off: undecided, as
+	 * replay has always done. */
+	bool decide_at_depth;
 };
 
 void hg_inspect_config_defaults(struct hg_inspect_config *c);
