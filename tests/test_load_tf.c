@@ -204,3 +204,19 @@ Test(load_tf, fixtures_compile_like_their_cloudformation_twins)
 			free(b);
 		}
 }
+
+Test(load_tf, plan_reference_through_a_module_variable)
+{
+	/* module.fw's policy names the group as var.allow_arn; the root's
+	 * module call passes aws_networkfirewall_rule_group.allowed.arn. */
+	struct loaded l;
+	load(&l, "module-var-plan.json");
+	cr_assert(l.ok, "%s", l.messages);
+	const struct hg_rule_group *allow = group(&l, "AllowedDomains");
+	cr_assert_not_null(allow);
+	const struct hg_policy *p = l.rs->policy;
+	cr_assert(p && p->n_stateful_refs == 1);
+	cr_assert_eq(p->stateful_refs[0].group, allow);
+	cr_assert_str_eq(p->stateful_refs[0].arn, ARN "stateful-rulegroup/AllowedDomains");
+	unload(&l);
+}

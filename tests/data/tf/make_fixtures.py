@@ -168,6 +168,36 @@ def seed_configuration():
     }
 
 
+def module_var_plan():
+    """A plan whose policy lives in module fw and gets the allowlist's ARN
+    (unknown until apply) through the module variable allow_arn."""
+    allow = domain_group(*ALLOW, None)
+    for k in ("arn", "id", "update_token"):
+        del allow[k]
+    policy = seed_policy(None, [{"override": [], "priority": 0}])
+    for k in ("arn", "id", "update_token"):
+        del policy[k]
+    root = {
+        "resources": [resource("aws_networkfirewall_rule_group.allowed", "aws_networkfirewall_rule_group",
+                               "allowed", allow)],
+        "child_modules": [{"address": "module.fw", "resources": [
+            resource("module.fw.aws_networkfirewall_firewall_policy.p", "aws_networkfirewall_firewall_policy",
+                     "p", policy)]}],
+    }
+    configuration = {"root_module": {
+        "resources": [{"address": "aws_networkfirewall_rule_group.allowed", "mode": "managed",
+                       "type": "aws_networkfirewall_rule_group", "name": "allowed", "expressions": {}}],
+        "module_calls": {"fw": {"source": "./fw", "expressions": {
+            "allow_arn": {"references": ["aws_networkfirewall_rule_group.allowed.arn",
+                                         "aws_networkfirewall_rule_group.allowed"]}},
+            "module": {"variables": {"allow_arn": {}}, "resources": [
+                {"address": "aws_networkfirewall_firewall_policy.p", "mode": "managed",
+                 "type": "aws_networkfirewall_firewall_policy", "name": "p", "expressions": {
+                     "firewall_policy": [{"stateful_rule_group_reference": [
+                         {"resource_arn": {"references": ["var.allow_arn"]}}]}]}}]}}}}}
+    return plan(root, configuration)
+
+
 def state(root):
     return {"format_version": "1.0", "terraform_version": "1.6.6",
             "values": {"outputs": {}, "root_module": root}}
@@ -261,6 +291,7 @@ def main():
     write("seed-plan.json", plan(seed_modules(False), seed_configuration()))
     write("stateless-state.json", stateless_state())
     write("stateful-5tuple-state.json", five_tuple_state())
+    write("module-var-plan.json", module_var_plan())
     # Refused: a major version hostgate does not know.
     bad = state(seed_modules(True))
     bad["format_version"] = "2.0"
