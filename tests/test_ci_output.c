@@ -71,6 +71,14 @@ static void write_cases(bool missing_capture)
 	fclose(f);
 }
 
+/* Well-formed, and valid against tests/data/junit.xsd (the JUnit shape). */
+static void assert_junit_valid(const char *file)
+{
+	cr_assert_eq(sh("xmllint --noout %s", file), 0, "JUnit output is not well-formed XML");
+	cr_assert_eq(sh("xmllint --noout --schema %s/tests/data/junit.xsd %s 2>&1", src, file), 0,
+		     "JUnit output does not validate against tests/data/junit.xsd");
+}
+
 static char *xpath(const char *file, const char *expr)
 {
 	char *out = sh_out("xmllint --xpath '%s' '%s' 2>&1", expr, file);
@@ -93,7 +101,7 @@ Test(ci, junit_of_the_seed_cases_all_pass)
 	cr_assert_eq(sh("cd %s && %s test %s pcaps/cases.yaml --junit=%s/j.xml >/dev/null", src, bin, SEED, dir), 0);
 	char file[128];
 	snprintf(file, sizeof(file), "%s/j.xml", dir);
-	cr_assert_eq(sh("xmllint --noout %s", file), 0, "JUnit output is not well-formed XML");
+	assert_junit_valid(file);
 	char *t = xpath(file, "string(/testsuites/testsuite/@tests)");
 	cr_assert_eq(strtol(t, NULL, 10), n, "tests=%s, cases %ld", t, n);
 	free(t);
@@ -113,7 +121,7 @@ Test(ci, junit_counts_a_failure_and_escapes_names)
 	cr_assert_eq(sh("cd %s && %s test %s %s/cases.yaml --junit %s/j.xml >/dev/null", src, bin, SEED, dir, dir), 1);
 	char file[128];
 	snprintf(file, sizeof(file), "%s/j.xml", dir);
-	cr_assert_eq(sh("xmllint --noout %s", file), 0, "not well-formed");
+	assert_junit_valid(file);
 	char *t = xpath(file, "concat(/testsuites/@tests, \" \", /testsuites/@failures, \" \", /testsuites/@errors, \" \", "
 			      "count(//testcase/failure))");
 	cr_assert_str_eq(t, "2 1 0 1", "%s", t);
@@ -139,6 +147,7 @@ Test(ci, unreadable_capture_is_an_error_and_exit_2)
 		     2);
 	char file[128];
 	snprintf(file, sizeof(file), "%s/j.xml", dir);
+	assert_junit_valid(file);
 	char *t = xpath(file, "concat(/testsuites/@tests, \" \", /testsuites/@failures, \" \", /testsuites/@errors)");
 	cr_assert_str_eq(t, "3 1 1", "%s", t);
 	free(t);
