@@ -233,15 +233,16 @@ int cmd_ship(int argc, char **argv)
 	endpoint = e && *e ? xstrdup(e)
 			   : xasprintf("https://logs.%s.amazonaws.com%s", region, strncmp(region, "cn-", 3) ? "" : ".cn");
 
-	struct creds probe;
 	char err[512] = "";
 	const char *source = "none";
-	if (!creds_resolve(cc, &probe, err, sizeof(err)))
-		source = creds_source_name(probe.source);
-	else
+	bool on_ec2 = false;
+	const struct creds *cr = creds_get(cc, (int64_t)time(NULL), false, err, sizeof(err));
+	if (cr) {
+		source = creds_source_name(cr->source);
+		on_ec2 = cr->source == CREDS_IMDS;
+	} else {
 		fprintf(stderr, "hostgate ship: %s (retrying)\n", err);
-	bool on_ec2 = probe.source == CREDS_IMDS;
-	explicit_bzero(&probe, sizeof(probe));
+	}
 
 	if (o.stream) {
 		stream = xstrdup(o.stream);

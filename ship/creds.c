@@ -221,12 +221,6 @@ char *creds_imds_get(struct creds_ctx *c, const char *path)
 	return NULL;
 }
 
-static bool json_copy(const char *doc, size_t n, const char *key, char *dst, size_t cap)
-{
-	struct json_val v;
-	return json_getv(doc, n, &v, key, NULL) && json_string(&v, dst, cap) && dst[0];
-}
-
 static int from_imds(struct creds_ctx *c, struct creds *out, char *err, size_t errlen)
 {
 	if (!c->imds_base) {
@@ -248,28 +242,10 @@ static int from_imds(struct creds_ctx *c, struct creds *out, char *err, size_t e
 		return -1;
 	}
 	size_t n = strlen(doc);
-	char code[64] = "", exp[64] = "";
-	int rc = -1;
-	int64_t exp_us;
-	if (!json_copy(doc, n, "Code", code, sizeof(code)) || strcmp(code, "Success"))
-		snprintf(err, errlen, "instance metadata credentials: Code is not Success");
-	else if (!json_copy(doc, n, "AccessKeyId", out->akid, sizeof(out->akid)) ||
-		 !json_copy(doc, n, "SecretAccessKey", out->secret, sizeof(out->secret)) ||
-		 !json_copy(doc, n, "Token", out->token, sizeof(out->token)) ||
-		 !json_copy(doc, n, "Expiration", exp, sizeof(exp)) || !iso8601_us(exp, strlen(exp), &exp_us))
-		snprintf(err, errlen, "instance metadata credentials document is incomplete or invalid");
-	else
-		rc = 0;
+	int rc = creds_parse_imds(doc, n, (int64_t)time(NULL), out, err, errlen);
 	explicit_bzero(doc, n);
 	free(doc);
-	if (rc)
-		return rc;
-	int64_t now = now_s();
-	out->source = CREDS_IMDS;
-	out->expires = exp_us / 1000000;
-	int64_t half = now + (out->expires - now) / 2, late = out->expires - 300;
-	out->refresh_at = half > late ? half : late;
-	return 0;
+	return rc;
 }
 
 int creds_resolve(struct creds_ctx *c, struct creds *out, char *err, size_t errlen)

@@ -46,4 +46,9 @@ char *creds_profile_region(struct creds_ctx *c);
  * disabled or does not answer. */
 char *creds_imds_get(struct creds_ctx *c, const char *path);
 
+/* An IMDS credentials document (meta-data/iam/security-credentials/ROLE:
+ * Code "Success", AccessKeyId, SecretAccessKey, Token, Expiration) into
+ * out, untrusted bytes; refresh_at set from now. 0, or -1 with err. */
+int creds_parse_imds(const char *doc, size_t n, int64_t now, struct creds *out, char *err, size_t errlen);
+
 #endif

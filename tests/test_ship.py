@@ -473,6 +473,37 @@ class Imds(ShipCase):
         self.assertEqual(self.stored(stream='fw-test_i-0123456789abcdef0'), self.file_lines())
 
 
+class ImdsRevoked(ShipCase):
+    imds = True
+
+    def test_auth_error_forces_one_refresh_a_minute(self):
+        # long-lived IMDS credentials revoked at the endpoint: the auth
+        # error makes the shipper fetch new ones at once; revoked again
+        # within the minute, it waits (backs off) rather than hammer IMDS
+        env = self.env(creds=False)
+        self.write(['{"timestamp":"%s","i":0}' % iso(time.time())])
+        p = self.start(['--stats-interval', '1'], env=env)
+        self.assertTrue(self.wait_stored(1))
+        self.assertEqual(len(self.ep.imds.issued), 1)
+        with self.svc.lock:
+            del self.svc.keys[self.ep.imds.issued[0][0]]
+        self.write(['{"timestamp":"%s","i":1}' % iso(time.time())], mode='a')
+        self.assertTrue(self.wait_stored(2))
+        self.assertEqual(len(self.ep.imds.issued), 2)
+        with self.svc.lock:
+            del self.svc.keys[self.ep.imds.issued[1][0]]
+        self.write(['{"timestamp":"%s","i":2}' % iso(time.time())], mode='a')
+        time.sleep(2)
+        self.assertEqual(len(self.ep.imds.issued), 2)
+        self.assertEqual(len(self.stored()), 2)
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=10)
+        st = self.stats(err)['alert']
+        self.assertGreaterEqual(st['auth_errors'], 2)
+        self.assertEqual(st['state'], 'waiting')
+        self.assertIn('UnrecognizedClientException', err)
+
+
 class Emf(ShipCase):
     def test_metrics_file_shipped_with_emf_header(self):
         metrics = os.path.join(self.dir, 'metrics.json')
