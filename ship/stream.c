@@ -312,6 +312,7 @@ int64_t ship_stream_step(struct shipper *sh, struct ship_stream *s, int64_t now_
 	if (s->next_try_us > now_us)
 		return s->next_try_us;
 	struct batch *b = &s->batch;
+	uint64_t acked_before = s->c.acked_batches;
 	/* a batch already in flight (split halves, a retry) goes first */
 	if (b->acked || b->ends.n)
 		send_range(sh, s, now_us);
@@ -323,9 +324,13 @@ int64_t ship_stream_step(struct shipper *sh, struct ship_stream *s, int64_t now_
 		send_range(sh, s, now_us);
 	if (s->next_try_us > now_us)
 		return s->next_try_us;
-	if (b->dirty && !b->closed)
+	/* something was acknowledged: more lines may wait behind it (a
+	 * backlog), so come back at once rather than at the next poll */
+	if (s->c.acked_batches != acked_before || (b->dirty && b->closed))
+		return now_us;
+	if (b->dirty)
 		return b->opened_us + sh->t.flush_us;
-	return b->dirty ? now_us : INT64_MAX;
+	return INT64_MAX;
 }
 
 bool ship_stream_idle(struct ship_stream *s)
