@@ -42,6 +42,7 @@ import json
 import os
 import re
 import secrets
+import socket
 import sys
 import threading
 import time
@@ -518,6 +519,12 @@ class Service:
 
 class LogsHandler(BaseHTTPRequestHandler):
     protocol_version = 'HTTP/1.1'
+
+    def setup(self):
+        super().setup()
+        # headers and body go out as separate writes: without this, Nagle
+        # holds the body until the client's delayed ACK (40 ms a call)
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, fmt, *args):
         pass
