@@ -135,8 +135,9 @@ static bool valid_group(const char *g)
 static bool valid_stream(const char *s)
 {
 	size_t n = strlen(s), bad;
-	return n && n <= 512 && !strpbrk(s, ":*") && hg_utf8_valid((const unsigned char *)s, n, &bad) &&
-	       strspn(s, "\"\\") == 0 && !strpbrk(s, "\"\\\n\r\t");
+	/* quotes, backslashes and control characters are kept out too: the
+	 * name goes into the stats line as is */
+	return n && n <= 512 && !strpbrk(s, ":*\"\\\n\r\t") && hg_utf8_valid((const unsigned char *)s, n, &bad);
 }
 
 /* The firewall name the daemon writes in its lines (ANFW format), read
@@ -171,7 +172,7 @@ static void print_stats(struct ship_stream *st, size_t n, struct creds_ctx *cc, 
 		ts, source, creds_fetches(cc));
 	for (size_t i = 0; i < n; i++) {
 		fprintf(stderr, "%s\"%s\":{", i ? "," : "", st[i].name);
-		ship_stream_stats(&st[i], stderr);
+		ship_stream_stats(&st[i], now_us(), stderr);
 		fputc('}', stderr);
 	}
 	fputs("}}\n", stderr);
@@ -188,11 +189,15 @@ int cmd_ship(int argc, char **argv)
 	o.groups = groups;
 	int first;
 	enum cli_result pr = cli_parse(&ship_usage, groups, 1, argc, argv, &first);
-	if (pr != CLI_OK)
-		return pr == CLI_HELP ? HG_EXIT_OK : HG_EXIT_USAGE;
-	if (first < argc)
-		return cli_usage_error(&ship_usage, "no arguments expected ('%s')", argv[first]), HG_EXIT_USAGE;
 	int rc = HG_EXIT_USAGE;
+	if (pr != CLI_OK) {
+		rc = pr == CLI_HELP ? HG_EXIT_OK : HG_EXIT_USAGE;
+		goto out_cfg;
+	}
+	if (first < argc) {
+		cli_usage_error(&ship_usage, "no arguments expected ('%s')", argv[first]);
+		goto out_cfg;
+	}
 	const char *alert_log = o.no_alerts ? NULL : (o.alert_log ? o.alert_log : DEFAULT_ALERT_LOG);
 	if (!alert_log && !o.flow_log && !o.metrics_log) {
 		cli_usage_error(&ship_usage, "nothing to ship (--no-alerts without --flow-log or --metrics-log)");

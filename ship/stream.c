@@ -351,7 +351,7 @@ uint64_t ship_stream_backlog(const struct ship_stream *s)
 	return tail_backlog(&s->tail) + (read > acked ? read - acked : 0);
 }
 
-void ship_stream_stats(const struct ship_stream *s, FILE *out)
+void ship_stream_stats(const struct ship_stream *s, int64_t now_us, FILE *out)
 {
 	const struct ship_counts *c = &s->c;
 	fprintf(out,
@@ -367,7 +367,7 @@ void ship_stream_stats(const struct ship_stream *s, FILE *out)
 		",\"truncations\":%" PRIu64 ",\"lost_files\":%" PRIu64 ",\"read_errors\":%" PRIu64
 		",\"state_errors\":%" PRIu64,
 		s->group, c->events, c->bytes, c->calls, c->acked_batches, ship_stream_backlog(s),
-		s->waiting_since_us ? (double)(s->next_try_us - s->waiting_since_us) / 1e6 : 0.0,
+		s->waiting_since_us ? (double)(now_us - s->waiting_since_us) / 1e6 : 0.0,
 		s->waiting_since_us ? "waiting" : "ok", c->throttled, c->server_errors, c->network_errors,
 		c->auth_errors, c->other_errors, c->no_credentials, c->splits, c->streams_created, c->groups_created,
 		c->create_errors, c->skip_empty, c->skip_too_large, c->skip_invalid_utf8, c->skip_too_old,

@@ -69,7 +69,8 @@ bool ship_stream_idle(struct ship_stream *s);
 /* Bytes of the log not acknowledged yet (bounded only by the disk and
  * logrotate while the endpoint is unreachable). */
 uint64_t ship_stream_backlog(const struct ship_stream *s);
-/* The stream's counts as a JSON object's members (no braces). */
-void ship_stream_stats(const struct ship_stream *s, FILE *out);
+/* The stream's counts as a JSON object's members (no braces); waiting_s is
+ * how long it has been failing at now_us. */
+void ship_stream_stats(const struct ship_stream *s, int64_t now_us, FILE *out);
 
 #endif
