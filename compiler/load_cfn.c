@@ -2138,6 +2138,17 @@ static bool load_template(struct ld *L, const struct hg_ynode *root)
 			L->rs->firewall_name = r->name;
 		else
 			ok = false;
+		/* API Firewall.EnabledAnalysisTypes (TLS_SNI, HTTP_HOST):
+		 * traffic analysis reports of the domains seen, which change no
+		 * verdict and which hostgate does not produce. */
+		const struct hg_ynode *an = hg_ymap_get(r->props, "EnabledAnalysisTypes");
+		struct cval al;
+		if (an && !get_list(L, an, "EnabledAnalysisTypes", &al))
+			ok = false;
+		else if (an && al.n)
+			hg_diag_warn(L->d, nloc(L, an),
+				     "EnabledAnalysisTypes ignored: hostgate writes no traffic analysis reports "
+				     "(its flow and alert logs carry the names seen)");
 		const struct hg_ynode *pa = hg_ymap_get(r->props, "FirewallPolicyArn");
 		struct cval v;
 		if (!pa)

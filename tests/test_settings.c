@@ -373,6 +373,36 @@ Test(settings, deep_threat_inspection_warns)
 	done(&r);
 }
 
+/* API Firewall.EnabledAnalysisTypes: traffic analysis reports (TLS_SNI,
+ * HTTP_HOST) that change no verdict; hostgate writes none. */
+Test(settings, firewall_analysis_types_warn)
+{
+	static const char text[] = "Resources:\n"
+				   "  P:\n"
+				   "    Type: AWS::NetworkFirewall::FirewallPolicy\n"
+				   "    Properties:\n"
+				   "      FirewallPolicyName: pol\n"
+				   "      FirewallPolicy:\n"
+				   "        StatelessDefaultActions: [\"aws:forward_to_sfe\"]\n"
+				   "        StatelessFragmentDefaultActions: [\"aws:forward_to_sfe\"]\n"
+				   "  F:\n"
+				   "    Type: AWS::NetworkFirewall::Firewall\n"
+				   "    Properties:\n"
+				   "      FirewallName: fw\n"
+				   "      FirewallPolicyArn: !Ref P\n"
+				   "      EnabledAnalysisTypes: [TLS_SNI, HTTP_HOST]\n";
+	struct run r = {0};
+	r.rs = hg_ruleset_new();
+	hg_diag_init(&r.d);
+	struct hg_load_opts o;
+	hg_load_opts_defaults(&o);
+	r.ok = hg_load_yaml(r.rs, "p.yaml", text, strlen(text), &o, &r.d);
+	cr_expect(r.ok);
+	cr_expect_not_null(find(&r, 14, 29, "EnabledAnalysisTypes ignored:"));
+	cr_expect_eq(r.d.warnings, 1);
+	done(&r);
+}
+
 /* --------------------------------------------------- DROP_TO_ALERT */
 
 /* API StatefulRuleGroupOverride.Action DROP_TO_ALERT: the group's drop
