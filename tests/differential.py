@@ -17,7 +17,8 @@
 # undecided probe the table does not hold passes on both sides (§3.3: with
 # no default action unmatched traffic passes). Every probe is the first
 # packet of its own flow (a fresh 5-tuple, a TCP SYN), so conntrack and the
-# engine both see a new flow.
+# engine both see a new flow (the mid-stream probes are the first packet
+# of a connection neither saw start).
 #
 # Some probes also carry the fate ANFW's documentation gives them
 # (expect=...), checked against both sides (reference/anfw.md §3.1: "Network
@@ -153,6 +154,13 @@ def probes():
                 out.append(("udp %s->%s:%d" % (s, d, p),
                             [IP(src=s, dst=d, id=i, ttl=64) / UDP(sport=nsp(), dport=p) / Raw(b"hostgate probe %d" % i)],
                             None, i))
+            for p in (80, 443):
+                # A connection picked up mid-stream (an ACK with data, no
+                # SYN seen): StreamExceptionPolicy, after the stateless layer.
+                i = nid()
+                out.append(("tcp-midstream %s->%s:%d" % (s, d, p),
+                            [IP(src=s, dst=d, id=i, ttl=64) / TCP(sport=nsp(), dport=p, flags="PA", seq=7000, ack=9000)
+                             / Raw(b"midstream %d" % i)], None, i))
             i = nid()
             out.append(("icmp %s->%s" % (s, d), [IP(src=s, dst=d, id=i, ttl=64) / ICMP(id=i & 0xffff, seq=1)], None, i))
             i = nid()
