@@ -1262,6 +1262,25 @@ static enum hg_verdict stateful_eval(const struct hg_engine *e, struct hg_eng_fl
 	return v;
 }
 
+/* The stateful layer's verdict of the flow, if it has one: a stream
+ * exception verdict given before any packet reached it does not count. */
+static enum hg_verdict stateful_verdict(const struct hg_eng_flow *f)
+{
+	if (f->why == WHY_EXCEPTION && !f->forwarded && (f->sl_dropped || f->sl_passed))
+		return HG_VERDICT_UNDECIDED;
+	return (enum hg_verdict)f->verdict;
+}
+
+enum hg_verdict hg_eng_flow_final(const struct hg_eng_flow *f)
+{
+	enum hg_verdict v = stateful_verdict(f);
+	if (v == HG_VERDICT_DROP || v == HG_VERDICT_REJECT)
+		return v;
+	if (f->sl_verdict == HG_VERDICT_DROP)
+		return HG_VERDICT_DROP;
+	return HG_VERDICT_PASS;
+}
+
 void hg_eng_flow_note_stateless(struct hg_eng_flow *f, const struct hg_eng_sl *sl)
 {
 	bool drop = sl->action == HG_SL_DROP;
@@ -1296,6 +1315,7 @@ enum hg_verdict hg_engine_packet(const struct hg_engine *e, struct hg_eng_flow *
 		hg_eng_flow_note_stateless(f, &sl);
 		return sl.action == HG_SL_DROP ? HG_VERDICT_DROP : HG_VERDICT_PASS;
 	}
+	f->forwarded = true;
 	if (f->verdict != HG_VERDICT_UNDECIDED) {
 		f->last_by = (uint8_t)why_layer(f->why);
 		return (enum hg_verdict)f->verdict;
@@ -1356,9 +1376,9 @@ bool hg_engine_flow_decider(const struct hg_engine *e, const struct hg_eng_flow 
 	/* The same precedence as hg_eng_flow_final(): a stateful drop or
 	 * reject, else a stateless drop, else a stateful pass, else a
 	 * stateless pass. */
-	bool stateful_block = f->verdict == HG_VERDICT_DROP || f->verdict == HG_VERDICT_REJECT;
-	bool sl = f->sl_verdict == HG_VERDICT_DROP ||
-		  (f->sl_verdict == HG_VERDICT_PASS && f->verdict == HG_VERDICT_UNDECIDED);
+	enum hg_verdict sv = stateful_verdict(f);
+	bool stateful_block = sv == HG_VERDICT_DROP || sv == HG_VERDICT_REJECT;
+	bool sl = f->sl_verdict == HG_VERDICT_DROP || (f->sl_verdict == HG_VERDICT_PASS && sv == HG_VERDICT_UNDECIDED);
 	if (sl && !stateful_block) {
 		out->kind = HG_DECIDER_STATELESS;
 		out->layer = (enum hg_layer)f->sl_by;

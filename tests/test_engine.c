@@ -1874,3 +1874,40 @@ Test(stateless, decided_by_and_later_fragments)
 	hg_engine_free(e);
 	hg_ruleset_free(rs);
 }
+
+/* StreamExceptionPolicy is the stateful engine's (§3.2); traffic reaches
+ * it only through aws:forward_to_sfe (§3.1). A mid-stream flow that a
+ * stateless rule passes never meets the policy: its packets pass and the
+ * flow's report says the stateless rule decided it. */
+Test(stateless, stream_exception_needs_the_stateful_engine)
+{
+	struct hg_ruleset *rs = rs_new(HG_ORDER_DEFAULT_ACTION);
+	struct hg_rule_group *g = hg_group_new(rs, (struct hg_loc){"t", 1, 1}, "SL", HG_GROUP_STATELESS);
+	struct hg_stateless_rule *web = sl_add(rs, g, 1, HG_SL_PASS);
+	web->protocols[6 >> 3] |= 1u << (6 & 7);
+	web->any_dport = false;
+	portset_range(&web->dst_ports, 443, 443);
+	rs->policy->stateless_refs = hg_arena_alloc(rs->arena, sizeof(struct hg_group_ref));
+	rs->policy->stateless_refs[0].group = g;
+	rs->policy->stateless_refs[0].priority = 1;
+	rs->policy->n_stateless_refs = 1;
+	rs->policy->stream_exception = HG_SEP_DROP;
+	struct hg_engine *e = hg_engine_new(rs);
+	struct sim s;
+	sim_init(&s, e, 6, 443);
+	cr_assert_eq(hg_engine_stream_exception(e, &s.f), HG_VERDICT_DROP);
+	cr_expect_eq(sim_pkt(&s, HG_DIR_TO_SERVER, HG_TCP_ACK | HG_TCP_PSH, "x", 1), HG_VERDICT_PASS);
+	cr_expect_eq(hg_eng_flow_final(&s.f), HG_VERDICT_PASS);
+	struct hg_eng_decider d;
+	cr_assert(hg_engine_flow_decider(e, &s.f, &d));
+	cr_expect_eq(d.layer, HG_BY_STATELESS_RULE);
+	/* Port 80 is forwarded (the default): the policy drops it. */
+	sim_init(&s, e, 6, 80);
+	hg_engine_stream_exception(e, &s.f);
+	cr_expect_eq(sim_pkt(&s, HG_DIR_TO_SERVER, HG_TCP_ACK | HG_TCP_PSH, "x", 1), HG_VERDICT_DROP);
+	cr_expect_eq(hg_eng_flow_final(&s.f), HG_VERDICT_DROP);
+	cr_assert(hg_engine_flow_decider(e, &s.f, &d));
+	cr_expect_eq(d.layer, HG_BY_STREAM_EXCEPTION);
+	hg_engine_free(e);
+	hg_ruleset_free(rs);
+}

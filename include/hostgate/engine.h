@@ -185,6 +185,7 @@ struct hg_eng_flow {
 	uint32_t last_sl_rule; /* (forwarded ones too: custom actions count them) */
 	uint32_t sl_rule;
 	uint32_t sl_dropped, sl_passed; /* packets */
+	bool forwarded;    /* a packet reached the stateful engine */
 };
 
 static inline void hg_eng_flow_init(struct hg_eng_flow *f)
@@ -202,15 +203,11 @@ static inline enum hg_verdict hg_eng_flow_verdict(const struct hg_eng_flow *f)
 /* The verdict of a flow that ended: a stateful drop or reject; else a drop
  * when the stateless layer dropped any of its packets; else the stateful
  * pass; else pass, since without a default action unmatched traffic
- * passes (§3.3). */
-static inline enum hg_verdict hg_eng_flow_final(const struct hg_eng_flow *f)
-{
-	if (f->verdict == HG_VERDICT_DROP || f->verdict == HG_VERDICT_REJECT)
-		return (enum hg_verdict)f->verdict;
-	if (f->sl_verdict == HG_VERDICT_DROP)
-		return HG_VERDICT_DROP;
-	return HG_VERDICT_PASS;
-}
+ * passes (§3.3). A StreamExceptionPolicy verdict counts only once a packet
+ * of the flow reached the stateful engine (the stateless layer forwarded
+ * it): a mid-stream flow the stateless layer passes or drops entirely never
+ * meets the policy. */
+enum hg_verdict hg_eng_flow_final(const struct hg_eng_flow *f);
 /* True once a packet was evaluated with the app layer complete (TLS
  * ClientHello or HTTP request headers parsed, or known to be none/failed):
  * app rules have had their look. */
