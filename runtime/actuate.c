@@ -288,6 +288,11 @@ static uint16_t fold(uint32_t s)
 	return (uint16_t)~s;
 }
 
+uint16_t hg_inet_checksum(const uint8_t *p, size_t n)
+{
+	return fold(sum_bytes(0, p, n));
+}
+
 static void put16(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)(v >> 8);
@@ -373,19 +378,18 @@ static void put32(uint8_t *p, uint32_t v)
 	put16(p + 2, (uint16_t)v);
 }
 
-int hg_act_tcp_reset(struct hg_actuator *a, const uint8_t *l3, size_t len)
+size_t hg_tcp_reset_build(const uint8_t *l3, size_t len, uint8_t *b, size_t cap)
 {
 	struct hg_decode_stats st = {0};
 	struct hg_packet p = {0};
 	if (len > PKT_MAX || !hg_decode_ip(&st, l3, (uint32_t)len, false, &p) || p.ip_proto != 6 ||
-	    (p.flags & HG_PKT_F_FRAGMENT) || !p.l4 || p.l4_len < 20) {
-		a->st.reset_errors++;
-		return -EINVAL;
-	}
+	    (p.flags & HG_PKT_F_FRAGMENT) || !p.l4 || p.l4_len < 20)
+		return 0;
 	uint32_t seglen = p.payload_len + ((p.tcp_flags & HG_TCP_SYN) ? 1 : 0) +
 			  ((p.tcp_flags & HG_TCP_FIN) ? 1 : 0);
-	uint8_t *b = a->scratch;
 	size_t ipl = p.family == 4 ? 20 : 40, tot = ipl + 20;
+	if (cap < tot)
+		return 0;
 	memset(b, 0, tot);
 	if (p.family == 4) {
 		b[0] = 0x45;
@@ -414,7 +418,17 @@ int hg_act_tcp_reset(struct hg_actuator *a, const uint8_t *l3, size_t len)
 	t[12] = 5 << 4;
 	t[13] = HG_TCP_RST | HG_TCP_ACK;
 	hg_l4_checksum_fix(b, tot);
-	int r = send_l3(a, b, tot);
+	return tot;
+}
+
+int hg_act_tcp_reset(struct hg_actuator *a, const uint8_t *l3, size_t len)
+{
+	size_t tot = hg_tcp_reset_build(l3, len, a->scratch, sizeof(a->scratch));
+	if (!tot) {
+		a->st.reset_errors++;
+		return -EINVAL;
+	}
+	int r = send_l3(a, a->scratch, tot);
 	if (r) {
 		a->st.reset_errors++;
 		a->st.last_errno = -r;

@@ -90,5 +90,11 @@ void hg_act_get_stats(const struct hg_actuator *a, struct hg_act_stats *out);
  * its header checksum). False when it is not a whole, unfragmented TCP/UDP
  * datagram (left unchanged). Exposed for tests. */
 bool hg_l4_checksum_fix(uint8_t *l3, size_t len);
+/* The Internet checksum of n bytes (RFC 1071: the one's complement of the
+ * one's complement sum of 16-bit big-endian words). Exposed for tests. */
+uint16_t hg_inet_checksum(const uint8_t *p, size_t n);
+/* The reset hg_act_tcp_reset sends for a client segment, written into
+ * out: its length, 0 when l3 is not a whole TCP segment or cap too small. */
+size_t hg_tcp_reset_build(const uint8_t *l3, size_t len, uint8_t *out, size_t cap);
 
 #endif
