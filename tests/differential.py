@@ -40,7 +40,7 @@ import time
 
 try:
     from scapy.all import (IP, TCP, UDP, ICMP, Ether, Raw, fragment, wrpcap, rdpcap, RawPcapReader,
-                           IPv6, IPv6ExtHdrFragment, fragment6)
+                           IPv6, IPv6ExtHdrFragment, fragment6, IPerror, IPerror6)
 except ImportError:
     print("scapy not available: skipped")
     sys.exit(77)
@@ -228,6 +228,13 @@ def probes():
 # Fates ANFW's documentation gives some probes under one ruleset, checked on
 # both sides (reference/anfw.md §3.1, API FirewallPolicy, StatelessRule).
 EXPECT = {
+    "reject-non-tcp.rules": {
+        # reject on UDP and ICMP: a drop (and no ICMP answer, see below).
+        "udp 10.0.1.2->192.0.2.10:53": "drop",
+        "icmp 10.0.1.2->192.0.2.10": "drop",
+        "udp 10.0.1.2->10.0.2.2:5353": "drop",
+        "udp 10.0.1.2->10.0.2.2:53": "pass",
+    },
     "stateless-fragments.yaml": {
         # No rule takes fragments from outside 10/8: StatelessFragmentDefault
         # Actions aws:pass lets them through, though the whole datagram
@@ -361,6 +368,10 @@ def run_ruleset(rules, plist, fr):
     cap = os.path.join(WORK, "srv-%d.pcap" % PID)
     held_cap = os.path.join(WORK, "held-%d.pcap" % PID)
     tcpd = capture("srv", IF["s"], cap, ["-Q", "in", "(ip or ip6) and not src host 10.0.2.2 and not src host fd00:2::2"])
+    # What comes back to the client: an ICMP destination-unreachable that
+    # quotes a probe the server never got is the gateway's answer to it.
+    icmp_cap = os.path.join(WORK, "cli-%d.pcap" % PID)
+    icmpd = capture("cli", IF["c"], icmp_cap, ["-Q", "in", "icmp[icmptype] == 3 or icmp6[icmp6type] == 1"])
     held = capture("gw", "nflog:%s" % m.group(1), held_cap, []) if m else None
     # The sender (scapy loaded once, inside the client namespace) sends
     # the frames and answers when they are out.
@@ -370,9 +381,9 @@ def run_ruleset(rules, plist, fr):
         pass
     # tcpdump writes each packet as it reads it (-U); stopping it drops
     # what it has not read yet, so wait until both files stop growing.
-    settle([cap] + ([held_cap] if held else []))
-    seen, held_keys = set(), set()
-    for t in (tcpd, held):
+    settle([cap, icmp_cap] + ([held_cap] if held else []))
+    seen, held_keys, answered = set(), set(), set()
+    for t in (tcpd, held, icmpd):
         if t:
             t.terminate()
             t.communicate()
@@ -381,6 +392,11 @@ def run_ruleset(rules, plist, fr):
         if k is not None:
             seen.add(k)
     os.unlink(cap)
+    for p in rdpcap(icmp_cap):
+        inner = p.getlayer(IPerror) or p.getlayer(IPerror6)
+        if inner is not None:
+            answered.add((inner.src, inner.id) if isinstance(inner, IPerror) else (inner.src, inner.fl))
+    os.unlink(icmp_cap)
     if held:
         for p in nflog_payloads(held_cap):
             held_keys.add(probe_key(p))
@@ -402,6 +418,10 @@ def run_ruleset(rules, plist, fr):
         expect = documented.get(name, expect)
         key = probe_key(pk[0])
         kernel = "pass" if key in seen else "drop"
+        if kernel == "drop" and key in answered and not name.startswith("tcp"):
+            # §2.1: REJECT answers TCP only (a reset); nothing the firewall
+            # drops gets an ICMP error from it.
+            bad.append("%s: dropped with an ICMP answer from the gateway" % name)
         if key in held_keys and key not in seen:
             skipped += 1  # held for the daemon, which does not run here
             continue
