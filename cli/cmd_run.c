@@ -73,11 +73,12 @@ static void reload(struct live *L)
 		hg_ruleset_free(rs);
 		return;
 	}
-	/* Old flows end (flow log) and their held packets are dropped: their
-	 * clients retransmit and the new rules decide them afresh. */
-	L->dropping_inspector = true;
+	/* Old flows end (flow log); held ones keep their hold entries (stream
+	 * start, held packets) and the new inspector gets them back at their
+	 * next packet: the new rules decide them. */
+	L->dropping_inspector = L->reloading = true;
 	hg_inspector_free(L->ins);
-	L->dropping_inspector = false;
+	L->dropping_inspector = L->reloading = false;
 	hg_inspector_free(L->ains);
 	hg_engine_free(L->engine);
 	hg_ruleset_free(L->rs);

@@ -19,7 +19,7 @@ struct live_stats {
 	uint64_t flows_decided[4];
 	uint64_t alert_frames, source_errors, reloads, reload_failures;
 	uint64_t revoked;
-	uint64_t syn_data_refused, no_syn_reset;
+	uint64_t syn_data_refused, no_syn_reset, refed;
 };
 
 /* The metrics of --metrics-log (run_metrics.c): EMF events per interval. */
@@ -61,6 +61,7 @@ struct live {
 	struct hg_kept *kept; /* allowed flows' packets, decided again at SIGHUP */
 	uint16_t gen;         /* the applied table's generation (ct mark) */
 	bool dropping_inspector; /* its flows end, their verdicts stay in the kernel */
+	bool reloading;          /* ... and the held ones stay for the next inspector */
 	struct hg_eventlog *alerts, *flows;
 	struct hg_decode_stats dec;
 	struct live_stats st;

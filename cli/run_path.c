@@ -46,6 +46,13 @@ static void on_flow_end(void *ud, const struct hg_inspect_event *ev, enum hg_flo
 					 .proto = k.proto, .ct_id = hf->ct_id};
 		hg_act_forget(L->act, &t);
 	}
+	/* A reload replaces the inspector, not the flows: the entry, its
+	 * stream start and its held packets stay, for the new inspector. */
+	if (hf && L->dropping_inspector && L->reloading) {
+		hf->refeed = true;
+		hf->synack_fed = false;
+		return;
+	}
 	hg_hold_remove(L->hold, &k);
 }
 
@@ -165,6 +172,51 @@ static bool verdict_stale(const struct hg_hold_flow *hf, const struct hg_packet 
 	return hf->ct_id != p->mark || now - hf->verdict_us > REWRITE_US;
 }
 
+static void handle_held(struct live *L, const struct hg_frame *fr);
+
+struct saved {
+	HG_VEC(uint8_t *) pkts;
+	HG_VEC(size_t) lens;
+};
+
+static void save_cb(void *ud, const uint8_t *data, size_t len)
+{
+	struct saved *sv = ud;
+	uint8_t *c = malloc(len);
+	if (!c)
+		return; /* dropped: fail closed, the client sends it again */
+	memcpy(c, data, len);
+	hg_vec_push(&sv->pkts, c);
+	hg_vec_push(&sv->lens, len);
+}
+
+/* The first packet of a held flow after a reload: the new inspector gets
+ * the handshake rebuilt from the SYN the daemon saw (the real start of the
+ * stream) and then the packets held so far, in order, as if they came now
+ * (decided, re-held or dropped by the new rules); then p goes on as usual. */
+static void refeed(struct live *L, struct hg_hold_flow *hf, const struct hg_packet *p, uint64_t ts)
+{
+	hf->refeed = false;
+	if (p->ip_proto == 6) {
+		struct hg_packet hs = *p;
+		hs.tcp_seq = hf->isn + 1;
+		live_feed_handshake(L->ins, &hs, ts, true);
+		hf->synack_fed = true;
+	}
+	struct saved sv = {0};
+	hg_hold_release(L->hold, hf, save_cb, &sv);
+	L->st.refed += sv.pkts.n;
+	for (size_t i = 0; i < sv.pkts.n; i++) {
+		struct hg_frame f = {.linktype = LINKTYPE_RAW, .ts_us = ts, .data = sv.pkts.v[i],
+				     .caplen = (uint32_t)sv.lens.v[i], .wirelen = (uint32_t)sv.lens.v[i]};
+		L->st.frames--; /* counted once, when it came */
+		handle_held(L, &f);
+		free(sv.pkts.v[i]);
+	}
+	hg_vec_free(&sv.pkts);
+	hg_vec_free(&sv.lens);
+}
+
 static void handle_held(struct live *L, const struct hg_frame *fr)
 {
 	L->st.frames++;
@@ -197,10 +249,16 @@ static void handle_held(struct live *L, const struct hg_frame *fr)
 				hg_act_tcp_reset(L->act, p.l3, p.l3_len);
 			return;
 		}
-		if (!h0->synack_fed && (p.tcp_flags & HG_TCP_ACK)) {
+		if (h0->refeed) {
+			refeed(L, h0, &p, fr->ts_us);
+		} else if (!h0->synack_fed && (p.tcp_flags & HG_TCP_ACK)) {
 			live_feed_handshake(L->ins, &p, fr->ts_us, false);
 			h0->synack_fed = true;
 		}
+	} else if (!tcp) {
+		struct hg_hold_flow *h0 = hg_hold_get(L->hold, &k, false, NULL);
+		if (h0 && h0->refeed)
+			refeed(L, h0, &p, fr->ts_us);
 	}
 	struct hg_flow *flow = NULL;
 	enum hg_verdict v = hg_inspector_frame(L->ins, fr->linktype, fr->ts_us, fr->data, fr->caplen,
@@ -218,6 +276,7 @@ static void handle_held(struct live *L, const struct hg_frame *fr)
 	hf->flow_id = flow->flow_id;
 	if (syn) {
 		hf->syn_seen = true;
+		hf->isn = p.tcp_seq;
 		/* A SYN that ended an allowed connection on its tuple queued the
 		 * destruction of that one's elements: in the kernel before the
 		 * SYN goes on (and its conntrack entry takes the old one's

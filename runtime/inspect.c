@@ -165,6 +165,10 @@ enum hg_verdict hg_iflow_verdict(const struct hg_iflow *fi)
 	return hg_eng_flow_final(&fi->ef);
 }
 
+/* A client resending bytes this long after its SYN, with nothing new, is
+ * taken to wait for an answer (decide_at_depth). */
+#define STALL_US 1000000u
+
 static const char *const evasion_names[] = {"stream-overlap", "frag-overlap", "host-conflict",
 					    "host-mismatch", "ech", "sni-trailing-dot",
 					    "dns-multi-question", "stream-depth"};
@@ -583,8 +587,11 @@ static enum hg_verdict inspect_packet(struct hg_inspector *ins, const struct hg_
 			const struct hg_stream *st = &f->stream[dir];
 			uint32_t contig0 = st->contig, hi0 = st->hi;
 			bool grew = hg_stream_packet(ins->streams, &f->stream[dir], p);
+			/* A second apart from the SYN: a resend soon after (a
+			 * reload's, a lost segment's) leaves time for the rest. */
 			stalled = dir == HG_DIR_TO_SERVER && p->payload_len && !grew && st->contig == contig0 &&
-				  st->hi == hi0 && (st->flags & HG_STREAM_F_BASE);
+				  st->hi == hi0 && (st->flags & HG_STREAM_F_BASE) &&
+				  p->ts_us > f->first_us + STALL_US;
 			uint32_t sf = hg_stream_flags(&f->stream[dir]);
 			if (sf & HG_STREAM_F_CONFLICT)
 				flag_evasion(ins, fi, HG_EVASION_STREAM_OVERLAP, (sf & HG_STREAM_F_DROP) != 0);

@@ -16,6 +16,11 @@ MODE
                   again: a daemon that takes its first segment for the start
                   of the stream allows the flow and passes the real start as
                   a retransmission
+  split3 [PID]    an HTTP request naming HOST in three segments: two at once,
+                  then SIGHUP to PID (the daemon: it reloads), the third 0.1 s
+                  later (before the client's retransmission timer, after which
+                  it would send nothing new until answered); prints the
+                  answer's first line
   big-hello       a TLS ClientHello naming HOST, padded (RFC 7685) to 20 KB over
                   two records, through an ordinary socket (no scapy)
 Prints what it did; exit status 0 unless scapy failed."""
@@ -61,6 +66,29 @@ def client_hello(host, size):
 
 def main():
     mode, dst, dport, sport, host = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+    if mode == "split3":
+        import socket
+        s = socket.socket(socket.AF_INET6 if ":" in dst else socket.AF_INET)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        s.bind(("::" if ":" in dst else "0.0.0.0", sport))
+        s.settimeout(4)
+        s.connect((dst, dport))
+        req = request(host)
+        s.send(req[:10])
+        time.sleep(0.02)
+        s.send(req[10:20])
+        if len(sys.argv) > 6:
+            import os
+            import signal
+            os.kill(int(sys.argv[6]), signal.SIGHUP)
+        time.sleep(0.1)
+        s.send(req[20:])
+        try:
+            print("answer:", s.recv(100).split(b"\r\n")[0].decode())
+        except OSError as e:
+            print("split3:", e)
+        return 0
     if mode == "big-hello":
         import socket
         s = socket.socket(socket.AF_INET6 if ":" in dst else socket.AF_INET)

@@ -41,6 +41,7 @@ struct rig {
 	struct hg_inspector *ins;
 	struct seen seen;
 	uint32_t cseq, sseq; /* next client / server sequence numbers */
+	uint64_t ts;         /* the segments' time */
 };
 
 /* An HTTP drop rule on a Host and a TLS one on an SNI: flows stay
@@ -71,6 +72,7 @@ static void rig_up(struct rig *r, bool decide_at_depth)
 	struct hg_inspect_callbacks cb = {.alert = on_alert, .flow_end = on_end, .ud = &r->seen};
 	r->ins = hg_inspector_new(r->e, &c, &cb);
 	cr_assert_not_null(r->ins);
+	r->ts = 1000000;
 	r->cseq = 1000;
 	r->sseq = 5000;
 }
@@ -103,7 +105,7 @@ static enum hg_verdict seg(struct rig *r, bool to_server, uint8_t flags, uint32_
 	}
 	t[12] = 5 << 4, t[13] = flags, t[14] = 0xff, t[15] = 0xff;
 	memcpy(b + 40, data, len);
-	return hg_inspector_frame(r->ins, LINKTYPE_RAW, 1000000, b, (uint32_t)tot, (uint32_t)tot, NULL);
+	return hg_inspector_frame(r->ins, LINKTYPE_RAW, r->ts, b, (uint32_t)tot, (uint32_t)tot, NULL);
 }
 
 static void handshake(struct rig *r)
@@ -162,7 +164,8 @@ Test(inspect_held, depth_decides_when_asked)
 
 /* The client sends its first bytes again (an RTO: no answer came, its
  * window is what we hold): decided then, in the daemon's setting. A later
- * segment that brings new bytes out of order is not a stall. */
+ * segment that brings new bytes out of order is not a stall, nor is a
+ * resend within a second of the SYN. */
 Test(inspect_held, resent_bytes_decide_when_asked)
 {
 	struct rig r;
@@ -172,6 +175,12 @@ Test(inspect_held, resent_bytes_decide_when_asked)
 	cr_expect_eq(send_client(&r, "GET / HTTP/1.1\r\nX: 1\r\n", 22), HG_VERDICT_UNDECIDED);
 	cr_expect_eq(seg(&r, true, HG_TCP_ACK | HG_TCP_PSH, start + 100, r.sseq, "later", 5), HG_VERDICT_UNDECIDED);
 	cr_expect_eq(r.seen.depth_alerts, 0);
+	/* Resent soon after the SYN (a lost segment, a reload): time left. */
+	r.ts += 300000;
+	cr_expect_eq(seg(&r, true, HG_TCP_ACK | HG_TCP_PSH, start, r.sseq, "GET / HTTP/1.1\r\nX: 1\r\n", 22),
+		     HG_VERDICT_UNDECIDED);
+	cr_expect_eq(r.seen.depth_alerts, 0);
+	r.ts += 1000000;
 	cr_expect_eq(seg(&r, true, HG_TCP_ACK | HG_TCP_PSH, start, r.sseq, "GET / HTTP/1.1\r\nX: 1\r\n", 22),
 		     HG_VERDICT_DROP);
 	cr_expect_eq(r.seen.depth_alerts, 1);

@@ -186,3 +186,39 @@ Test(live_holes, stream_depth_v4_v6)
 	cr_expect_eq(payload_any("src port 41041 or src port 41042 or src port 41043 or src port 41044"), 0,
 		     "bytes of a flow past the depth reached the server");
 }
+
+/* Held packets survive a reload: a request in three segments, the first
+ * two held when SIGHUP comes, the third after it (before the client's
+ * retransmission timer: held past it, a request stalls, reload or not, and
+ * is decided as at the depth). The new rules decide the
+ * whole request from the real start of the stream (the held segments come
+ * back to the new inspector after a handshake rebuilt from the SYN the
+ * daemon saw): the allowed one is answered, the denied one never reaches
+ * the server (a daemon that forgot the stream's start would take the third
+ * segment for it and pass the flow). */
+Test(live_holes, reload_keeps_held_prefix_v4_v6)
+{
+	holes_setup("hhp");
+	char log[256];
+	snprintf(log, sizeof(log), "%s/client.log", dir);
+	const char *const host[] = {"www.example.com", "x.malicious-domain.com"};
+	const char *const dst[] = {"198.51.100.10", "2001:db8:88::10"};
+	for (int k = 0; k < 4; k++) {
+		sh("rm -f %s", log);
+		sh("ip netns exec %sc timeout 20 " PY " %s/tests/live_client.py split3 %s 8081 %d %s "
+		   "$(pgrep -P $(cat %s/daemon.pid)) >%s 2>&1",
+		   P, srcdir, dst[k % 2], 41051 + k, host[k / 2], dir, log);
+		char *o = slurp(log);
+		if (k < 2)
+			cr_expect(strstr(o, "answer: HTTP/1.0 200"), "allowed request over a reload: %s", o);
+		else
+			cr_expect(!strstr(o, "200"), "denied request over a reload answered: %s", o);
+		free(o);
+	}
+	capture_stop('s');
+	daemon_stop();
+	snprintf(log, sizeof(log), "%s/srv.log", dir);
+	cr_expect_eq(server_saw("x.malicious-domain.com"), 0, "a denied request reached the server over a reload: %s",
+		     slurp(log));
+	cr_expect_eq(server_saw("www.example.com"), 2, "%s", slurp(log));
+}

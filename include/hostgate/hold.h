@@ -42,6 +42,9 @@ struct hg_hold_flow {
 	bool syn_seen;         /* TCP: its SYN came through us (the stream's start) */
 	bool synack_fed;       /* TCP: the inspector got the rebuilt SYN-ACK */
 	uint32_t ct_id;        /* the conntrack id whose verdict was written last */
+	uint32_t isn;          /* TCP: the client's initial sequence number (its SYN) */
+	bool refeed;           /* the inspector was replaced (reload): its next packet
+				  rebuilds the handshake and brings the held ones back */
 	uint32_t n_pkts, bytes;
 	/* private */
 	struct hg_hold_pkt *head, *tail;
