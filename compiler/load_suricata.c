@@ -538,6 +538,33 @@ static const struct kwdef *find_keyword(const char *s, size_t n)
 	return NULL;
 }
 
+/* Real Suricata keywords hostgate refuses, with the reason (an unknown
+ * word gets a "did you mean" instead). */
+static const struct {
+	const char *const *names;
+	const char *why;
+} refused[] = {
+	{(const char *const[]){"ja3s.hash", "ja3s.string", "ja4s.hash", "tls.version", "tls.cert_subject",
+			       "tls.cert_issuer", "tls.cert_serial", "tls.cert_fingerprint", "tls.certs",
+			       "tls.cert_chain_len", "tls.cert_expired", "tls.cert_valid", "tls.cert_notbefore",
+			       "tls.cert_notafter", "tls_cert_subject", "tls_cert_issuer", NULL},
+	 "it reads the server's handshake, and hostgate decides from the client's first bytes"},
+	{(const char *const[]){"http.stat_code", "http.stat_msg", "http.response_header", "http.response_line",
+			       "http.response_body", "http.server", "http.location", "http.request_body",
+			       "file.data",
+			       "file_data", "filestore", "filemagic", "filename", "fileext", "filesize",
+			       "filemd5", "filesha1", "filesha256", NULL},
+	 "hostgate inspects the request line and headers only, not bodies, files or responses "
+	 "(ANFW does not support file keywords either)"},
+	{(const char *const[]){"dataset", "datarep", "iprep", "lua", "luajit", "threshold",
+			       "detection_filter", NULL},
+	 "AWS Network Firewall does not support it (suricata-limitations-caveats)"},
+	{(const char *const[]){"xbits", "flowint", "tag", "byte_test", "byte_jump", "byte_extract", "byte_math",
+			       "isdataat", "urilen", "ttl", "itype", "icode", "base64_decode", "base64_data",
+			       "http.cookie", "http.content_len", "http.content_type", NULL},
+	 "not implemented by hostgate"},
+};
+
 static void unsupported(struct sp *p, size_t at, const char *s, size_t n)
 {
 	const char *names[HG_ARRAY_LEN(keywords) + 1];
@@ -545,20 +572,15 @@ static void unsupported(struct sp *p, size_t at, const char *s, size_t n)
 		names[i] = keywords[i].name;
 	names[HG_ARRAY_LEN(keywords)] = NULL;
 	char *w = xstrndup(s, n);
-	/* Real Suricata keywords hostgate lacks get no misleading hint. */
-	static const char *const known[] = {
-		"flowbits", "xbits", "threshold", "detection_filter", "dataset", "datarep", "lua",
-		"luajit", "byte_test", "byte_jump", "byte_extract", "byte_math", "isdataat", "iprep",
-		"ja4.hash", "app-layer-protocol", "flowint", "tag", "urilen", "ja3s.hash", "ja3s.string",
-		"tls.version", "tls.cert_subject", "tls.cert_issuer", "ip_proto", "ttl", "itype", "icode",
-		"base64_decode", "filestore", "file.data", "http.response_header", "http.request_body",
-		"http.cookie", "http.stat_code", NULL,
-	};
-	bool real = false;
-	for (size_t i = 0; known[i]; i++)
-		real |= word_eq(s, n, known[i]);
-	const char *near = real ? NULL : hg_diag_nearest(w, names);
-	if (near)
+	const char *why = NULL;
+	for (size_t i = 0; i < HG_ARRAY_LEN(refused) && !why; i++)
+		for (size_t k = 0; refused[i].names[k] && !why; k++)
+			if (word_eq(s, n, refused[i].names[k]))
+				why = refused[i].why;
+	const char *near = why ? NULL : hg_diag_nearest(w, names);
+	if (why)
+		hg_diag_error(p->d, loc_at(p, at), "unsupported keyword '%s': %s", w, why);
+	else if (near)
 		hg_diag_error(p->d, loc_at(p, at), "unsupported keyword '%s'; did you mean '%s'?", w, near);
 	else
 		hg_diag_error(p->d, loc_at(p, at), "unsupported keyword '%s'", w);

@@ -411,6 +411,11 @@ static const struct bad_case bad_rules[] = {
 	{"drop http any any -> any any (http.uri; content:\"/x\"; lua:\"a.lua\"; sid:9;)", "lua",
 	 "unsupported keyword 'lua'"},
 	{R("xbits:set,x,track ip_src; sid:1;"), "xbits", "unsupported keyword 'xbits'"},
+	/* Refused with the reason (issue 9: "an error naming the keyword and
+	 * the reason"). */
+	{R("ja3s.hash; content:\"x\"; sid:1;"), "ja3s.hash", "'ja3s.hash': it reads the server's handshake"},
+	{R("http.stat_code; content:\"200\"; sid:1;"), "http.stat_code", "not bodies, files or responses"},
+	{R("datarep:x,>,1; sid:1;"), "datarep", "AWS Network Firewall does not support it"},
 	{R("threshold: type limit, track by_src, count 1, seconds 60; sid:1;"), "threshold",
 	 "unsupported keyword 'threshold'"},
 	{R("dataset:isset,x; sid:1;"), "dataset", "unsupported keyword 'dataset'"},
