@@ -560,6 +560,10 @@ static const struct tf_res *resolve_one(struct tf *T, const struct hg_ynode *ref
 		const char *stripped = strip_keys(T, ref + 7), *dot = strchr(stripped, '.');
 		if (!dot)
 			return NULL; /* "module.m" alone: the longer form comes first */
+		if (n_names >= 16) {
+			ERR(T, tloc(T, ref_node), "%s of %s: modules nested more than 16 deep", what, from->address);
+			return NULL;
+		}
 		const char *sub[17];
 		memcpy(sub, names, n_names * sizeof(*sub));
 		sub[n_names] = hg_arena_strndup(T->a, stripped, (size_t)(dot - stripped));

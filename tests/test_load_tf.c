@@ -220,3 +220,15 @@ Test(load_tf, plan_reference_through_a_module_variable)
 	cr_assert_str_eq(p->stateful_refs[0].arn, ARN "stateful-rulegroup/AllowedDomains");
 	unload(&l);
 }
+
+Test(load_tf, references_through_too_many_modules_are_bounded)
+{
+	/* 18 nested module outputs: refused at a bound of 16, located. */
+	struct loaded l;
+	load(&l, "deep-modules-plan.json");
+	cr_assert(!l.ok);
+	cr_assert(strstr(l.messages, "modules nested more than 16 deep (resource "
+				     "aws_networkfirewall_firewall_policy.zero_trust, at configuration.root_module."),
+		  "%s", l.messages);
+	unload(&l);
+}

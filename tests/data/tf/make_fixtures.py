@@ -292,6 +292,19 @@ def main():
     write("stateless-state.json", stateless_state())
     write("stateful-5tuple-state.json", five_tuple_state())
     write("module-var-plan.json", module_var_plan())
+    # Hostile: a reference through 18 nested module outputs (under the
+    # parser's nesting cap; hostgate's own bound of 16 stops it).
+    deep = plan(seed_modules(False), seed_configuration())
+    refs = deep["configuration"]["root_module"]["resources"][1]["expressions"]["firewall_policy"][0][
+        "stateful_rule_group_reference"]
+    refs[1]["resource_arn"] = {"references": ["module.m0.out"]}
+    calls = deep["configuration"]["root_module"]["module_calls"]
+    for i in range(18):
+        mod = {"outputs": {"out": {"expression": {"references": ["module.m%d.out" % (i + 1)]}}},
+               "module_calls": {}}
+        calls["m%d" % i] = {"module": mod}
+        calls = mod["module_calls"]
+    write("deep-modules-plan.json", deep)
     # Refused: a major version hostgate does not know.
     bad = state(seed_modules(True))
     bad["format_version"] = "2.0"
