@@ -1662,6 +1662,8 @@ static void put_fragments(struct emitter *e)
 	      "\t\t# whole datagrams go on to forward\n"
 	      "\t\tip frag-off & 0x3fff == 0 accept\n"
 	      "\t\tmeta nfproto ipv6 exthdr frag missing accept\n"
+	      "\t\t# an atomic fragment (offset 0, no more: RFC 6946) is a whole datagram\n"
+	      "\t\tmeta nfproto ipv6 frag frag-off 0 frag more-fragments 0 accept\n"
 	      "\t\t# fragments addressed to the gateway itself are not forwarded traffic\n"
 	      "\t\tfib daddr type local accept\n",
 	      out);

@@ -191,6 +191,12 @@ def probes():
         i = nid()
         dg = IPv6(src="fd00:1::2", dst=d, fl=i) / IPv6ExtHdrFragment(id=i) / UDP(sport=nsp(), dport=53) / Raw(b"V" * 900)
         out.append(("udp6-frags ->%s:53" % d, fragment6(dg, 400), None, i))
+        # Atomic fragments (offset 0, M 0; RFC 6946): whole datagrams.
+        for p in (53, 443):
+            i = nid()
+            l4 = UDP(sport=nsp(), dport=p) / Raw(b"atomic %d" % i) if p == 53 else TCP(sport=nsp(), dport=p, flags="S")
+            out.append(("%s6-atomic ->%s:%d" % ("udp" if p == 53 else "tcp", d, p),
+                        [IPv6(src="fd00:1::2", dst=d, fl=i) / IPv6ExtHdrFragment(id=i, offset=0, m=0) / l4], None, i))
         i = nid()
         dg = IPv6(src="fd00:1::2", dst=d, fl=i) / IPv6ExtHdrFragment(id=i) / TCP(sport=nsp(), dport=443, flags="S") / Raw(b"W" * 900)
         out.append(("tcp6-frags ->%s:443" % d, fragment6(dg, 400), "drop", i))
