@@ -1316,6 +1316,15 @@ static void apply_option(struct sp *p, struct rctx *x, const struct kwdef *k, si
 /* Checks that need the whole rule (a modifier may follow its content). */
 static void check_matches(struct sp *p, struct rctx *x)
 {
+	/* The table holds only client-to-server packets for the daemon: a
+	 * per-packet drop of a server-to-client packet would be the engine's
+	 * alone. */
+	if ((x->r.has_tcp_flags || x->r.has_dsize) &&
+	    (x->r.action == HG_ACT_DROP || x->r.action == HG_ACT_REJECT) && !(x->r.flow & HG_FLOW_TO_SERVER))
+		hg_diag_error(p->d, x->r.loc,
+			      "a %s rule on %s needs flow:to_server here: the table hands hostgate's daemon "
+			      "client-to-server packets only, so it could not drop a server's packet by it",
+			      hg_action_name(x->r.action), x->r.has_tcp_flags ? "tcp.flags" : "dsize");
 	if ((x->r.ssl_version | x->r.ssl_version_not) && !(x->r.flow & HG_FLOW_TO_SERVER))
 		hg_diag_error(p->d, x->r.loc,
 			      "ssl_version needs flow:to_server here: hostgate reads the client's ClientHello "

@@ -288,11 +288,11 @@ Test(packet_keywords, tcp_flags_modifiers)
 		    "alert tcp any any -> any 2 (tcp.flags:+S; sid:2;)\n"
 		    "alert tcp any any -> any 3 (tcp.flags:*FR; sid:3;)\n"
 		    "alert tcp any any -> any 4 (tcp.flags:!A; sid:4;)\n"
-		    "drop tcp any any -> any 5 (tcp.flags:0; sid:5;)\n"
-		    "drop tcp any any -> any 1 (tcp.flags:S,CE; sid:6;)\n"
-		    "drop tcp any any -> any 2 (tcp.flags:+S; sid:7;)\n"
-		    "drop tcp any any -> any 3 (tcp.flags:*FR; sid:8;)\n"
-		    "drop tcp any any -> any 4 (tcp.flags:!A; sid:9;)\n");
+		    "drop tcp any any -> any 5 (flow:to_server; tcp.flags:0; sid:5;)\n"
+		    "drop tcp any any -> any 1 (flow:to_server; tcp.flags:S,CE; sid:6;)\n"
+		    "drop tcp any any -> any 2 (flow:to_server; tcp.flags:+S; sid:7;)\n"
+		    "drop tcp any any -> any 3 (flow:to_server; tcp.flags:*FR; sid:8;)\n"
+		    "drop tcp any any -> any 4 (flow:to_server; tcp.flags:!A; sid:9;)\n");
 	static const struct {
 		uint16_t port;
 		uint8_t flags;
@@ -327,11 +327,11 @@ Test(packet_keywords, tcp_flags_modifiers)
 Test(packet_keywords, dsize_forms)
 {
 	struct env v;
-	load_ok(&v, "drop udp any any -> any 1 (dsize:3; sid:1;)\n"
-		    "drop udp any any -> any 2 (dsize:<3; sid:2;)\n"
-		    "drop udp any any -> any 3 (dsize:>3; sid:3;)\n"
-		    "drop udp any any -> any 4 (dsize:!3; sid:4;)\n"
-		    "drop udp any any -> any 5 (dsize:2<>5; sid:5;)\n");
+	load_ok(&v, "drop udp any any -> any 1 (flow:to_server; dsize:3; sid:1;)\n"
+		    "drop udp any any -> any 2 (flow:to_server; dsize:<3; sid:2;)\n"
+		    "drop udp any any -> any 3 (flow:to_server; dsize:>3; sid:3;)\n"
+		    "drop udp any any -> any 4 (flow:to_server; dsize:!3; sid:4;)\n"
+		    "drop udp any any -> any 5 (flow:to_server; dsize:2<>5; sid:5;)\n");
 	static const struct {
 		uint16_t port;
 		const char *pl;
