@@ -1329,8 +1329,22 @@ static void check_matches(struct sp *p, struct rctx *x)
 		hg_diag_error(p->d, x->r.loc,
 			      "ssl_version needs flow:to_server here: hostgate reads the client's ClientHello "
 			      "only, never the server's version that Suricata would match on replies");
+	bool h2 = x->r.proto == HG_PROTO_HTTP2 ||
+		  (x->r.has_app_layer && !x->r.app_layer_not && x->r.app_layer == (int)HG_PROTO_HTTP2);
 	for (size_t i = 0; i < x->m.n; i++) {
 		const struct hg_match *m = &x->m.v[i];
+		/* HTTP/2 sends its headers HPACK-compressed in frames, which
+		 * hostgate does not decode (and, inside TLS, never sees): an HTTP
+		 * buffer on an http2 flow would never exist. */
+		bool http_buf = m->buffer == HG_BUF_HTTP_HOST || m->buffer == HG_BUF_HTTP_HOST_RAW ||
+				m->buffer == HG_BUF_HTTP_HEADER_NAMES || m->buffer == HG_BUF_HTTP_URI ||
+				m->buffer == HG_BUF_HTTP_URI_RAW || m->buffer == HG_BUF_HTTP_METHOD ||
+				m->buffer == HG_BUF_HTTP_USER_AGENT || m->buffer == HG_BUF_HTTP_REQUEST_HEADER;
+		if (h2 && http_buf)
+			hg_diag_error(p->d, m->loc,
+				      "'%s' on HTTP/2: hostgate does not decode HTTP/2 header frames (HPACK), so "
+				      "the buffer would never exist; match the TLS SNI instead",
+				      hg_buffer_name(m->buffer));
 		/* ANFW's rule caveats: "pcre is only allowed together with
 		 * content, tls.sni, http.host or dns.query". */
 		if (m->kind == HG_MATCH_PCRE && !x->has_content && m->buffer != HG_BUF_TLS_SNI &&

@@ -482,6 +482,10 @@ static const struct bad_case bad_rules[] = {
 	{R("dsize:70000; sid:1;"), "70000", "invalid dsize"},
 	{R("ssl_version:tls9; flow:to_server; sid:1;"), "tls9", "unknown ssl_version 'tls9'"},
 	{R("ssl_version:tls1.2; sid:1;"), "alert", "ssl_version needs flow:to_server"},
+	/* ANFW DG suricata-examples "filter domains on http2" (TLS inspection
+	 * only): hostgate sees no HTTP/2 headers. */
+	{"pass http2 any any -> any any (http.request_header; content:\"authority|3a 20|example.com\"; sid:1;)",
+	 "content", "does not decode HTTP/2 header frames"},
 	{"drop tcp any any -> any any (tcp.flags:R; sid:1;)", "drop", "a drop rule on tcp.flags needs flow:to_server"},
 	{"reject udp any any -> any any (flow:to_client; dsize:>512; sid:1;)", "reject",
 	 "a reject rule on dsize needs flow:to_server"},
