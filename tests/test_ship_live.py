@@ -5,7 +5,8 @@ clients and a python http.server; `hostgate ship` sends its alert, flow and
 metrics logs to the loopback endpoint (cwlogs_endpoint.py, signatures
 checked with botocore). Then:
 
-  - what the endpoint stored equals each file, line for line;
+  - what the endpoint stored equals each file, line for line, across a
+    rotation (rename, then SIGHUP: the daemon reopens its logs);
   - every metrics event is EMF (_aws directives valid, namespace Hostgate,
     dimensions [FirewallName] and [FirewallName, AvailabilityZone]) and was
     sent with x-amzn-logs-format: json/emf;
@@ -132,6 +133,15 @@ class LiveShip(unittest.TestCase):
         self.assertEqual(self.curl(41002, 'x.malicious-domain.com'), '000')
         self.assertEqual(self.curl(41003, 'other.org'), '000')
         self.assertEqual(self.curl(41004, 'evil.malicious-domain.com', 'https'), '000')
+        # logrotate's way: rename, then SIGHUP (the daemon reopens its
+        # logs); the shipper finishes the renamed files, then the new ones
+        for f in ('alert.json', 'flow.json'):
+            os.rename(self.path(f), self.path(f + '.1'))
+        hostgate = sh('pgrep -P %d' % daemon.pid).stdout.split()[0]
+        os.kill(int(hostgate), signal.SIGHUP)
+        self.assertTrue(self.wait_text(self.path('daemon.log'), 'reloaded', 15))
+        self.assertEqual(self.curl(41005, 'y.malicious-domain.com'), '000')
+        self.assertEqual(self.curl(41006, 'www.example.com'), '200')
         time.sleep(2.2)  # at least two stats intervals: metrics lines
         daemon.send_signal(signal.SIGTERM)
         # `timeout` forwards the signal to the daemon
@@ -139,7 +149,12 @@ class LiveShip(unittest.TestCase):
         files = {'alert': ('/aws/networkfirewall/alert', 'alert.json'),
                  'flow': ('/aws/networkfirewall/flow', 'flow.json'),
                  'metrics': ('/hostgate/metrics', 'metrics.json')}
-        want = {k: open(self.path(f)).read().splitlines() for k, (_, f) in files.items()}
+        def lines(f):
+            rotated = self.path(f + '.1')
+            old = open(rotated).read().splitlines() if os.path.exists(rotated) else []
+            return old + open(self.path(f)).read().splitlines()
+        want = {k: lines(f) for k, (_, f) in files.items()}
+        self.assertTrue(os.path.getsize(self.path('alert.json.1')) and os.path.getsize(self.path('alert.json')))
         self.assertGreaterEqual(len(want['alert']), 3, open(self.path('daemon.log')).read())
         self.assertGreaterEqual(len(want['metrics']), 2)
         end = time.time() + 20
@@ -199,10 +214,11 @@ class LiveShip(unittest.TestCase):
             dst = re.search(r'^Destination: (.*)$', b, re.M).group(1)
             self.assertIn('Action: alert', b)
             seen[int(src.group(2))] = (sig, src.group(1), dst)
-        for port, dport in ((41002, 80), (41003, 80), (41004, 443)):
+        for port, dport in ((41002, 80), (41003, 80), (41004, 443), (41005, 80)):
             self.assertIn(port, seen, out.stdout)
             self.assertEqual(seen[port][1:], ('10.88.0.2', '198.51.100.10:%d' % dport))
         self.assertNotIn(41001, seen)
+        self.assertNotIn(41006, seen)
         # signatures as the seed's lists generate them (reference/anfw.md §1.3)
         self.assertIn('matching TLS/HTTP denylisted FQDNs', ' '.join(s for s, _, _ in seen.values())
                       .replace('matching HTTP denylisted FQDNs', 'matching TLS/HTTP denylisted FQDNs')
