@@ -187,6 +187,19 @@ static void set_rcvtimeo(int s, int ms)
 	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 }
 
+/* Sends an IP datagram through a raw socket of its family, untouched. */
+static void send_as_is(int raw, const uint8_t *d, size_t n)
+{
+	struct sockaddr_in to4 = {.sin_family = AF_INET};
+	struct sockaddr_in6 to6 = {.sin6_family = AF_INET6};
+	bool v6 = (d[0] >> 4) == 6;
+	memcpy(&to4.sin_addr, d + 16, 4);
+	memcpy(&to6.sin6_addr, d + 24, 16);
+	cr_assert_eq(sendto(raw, d, n, 0, v6 ? (struct sockaddr *)&to6 : (struct sockaddr *)&to4,
+			    v6 ? sizeof(to6) : sizeof(to4)),
+		     (ssize_t)n);
+}
+
 /* A UDP datagram with a broken checksum: dropped by the peer's stack as it
  * is, delivered once re-injected (checksum recomputed), IPv4 and IPv6. */
 Test(checksum_kernel, reinjected_datagram_is_accepted, .fini = cleanup)
@@ -219,13 +232,7 @@ Test(checksum_kernel, reinjected_datagram_is_accepted, .fini = cleanup)
 		int one = 1;
 		if (v6)
 			setsockopt(raw, IPPROTO_IPV6, 36 /* IPV6_HDRINCL */, &one, sizeof(one));
-		struct sockaddr_in to4 = {.sin_family = AF_INET};
-		struct sockaddr_in6 to6 = {.sin6_family = AF_INET6};
-		memcpy(&to4.sin_addr, bad + 16, 4);
-		memcpy(&to6.sin6_addr, bad + 24, 16);
-		cr_assert_eq(sendto(raw, bad, n, 0, v6 ? (struct sockaddr *)&to6 : (struct sockaddr *)&to4,
-				    v6 ? sizeof(to6) : sizeof(to4)),
-			     (ssize_t)n);
+		send_as_is(raw, bad, n);
 		char buf[64];
 		cr_assert_lt(recv(u, buf, sizeof(buf), 0), 0, "v%d: the peer took a datagram with a bad checksum (no "
 			     "verification: the test could not fail)", v6 ? 6 : 4);
@@ -302,13 +309,7 @@ Test(checksum_kernel, reset_ends_the_connection, .fini = cleanup)
 		size_t rn = hg_tcp_reset_build(seg, (size_t)sn, rst, sizeof(rst));
 		cr_assert_gt(rn, 0);
 		rst[rn - 3] ^= 1; /* a bit of the checksum flipped */
-		struct sockaddr_in to4 = {.sin_family = AF_INET};
-		struct sockaddr_in6 to6 = {.sin6_family = AF_INET6};
-		memcpy(&to4.sin_addr, rst + 16, 4);
-		memcpy(&to6.sin6_addr, rst + 24, 16);
-		cr_assert_eq(sendto(raw, rst, rn, 0, v6 ? (struct sockaddr *)&to6 : (struct sockaddr *)&to4,
-				    v6 ? sizeof(to6) : sizeof(to4)),
-			     (ssize_t)rn);
+		send_as_is(raw, rst, rn);
 		usleep(200000);
 		char b;
 		set_rcvtimeo(c, 200);
