@@ -45,7 +45,8 @@ struct hg_actuator {
 	uint32_t seq;
 	struct hg_vbatch *vb;
 	uint8_t scratch[PKT_MAX];
-	uint8_t answers[32 * 1024];
+	/* netlink messages are read in place as struct nlmsghdr: 4-byte aligned */
+	uint8_t answers[32 * 1024] __attribute__((aligned(8)));
 	char last_error[512];
 	int held_error; /* a commit the full queue made on its own failed */
 	struct hg_act_stats st;

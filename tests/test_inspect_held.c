@@ -104,7 +104,8 @@ static enum hg_verdict seg(struct rig *r, bool to_server, uint8_t flags, uint32_
 		t[8 + i] = (uint8_t)(ack >> (24 - 8 * i));
 	}
 	t[12] = 5 << 4, t[13] = flags, t[14] = 0xff, t[15] = 0xff;
-	memcpy(b + 40, data, len);
+	if (len)
+		memcpy(b + 40, data, len);
 	return hg_inspector_frame(r->ins, LINKTYPE_RAW, r->ts, b, (uint32_t)tot, (uint32_t)tot, NULL);
 }
 
