@@ -187,6 +187,23 @@ static inline char *alert_keys(const char *path)
 		      path);
 }
 
+/* Replay of the client's capture (c.pcap) under the same rules logs the
+ * same alerts as the daemon did (alerts: its alert log). */
+static inline void expect_replay_agrees(const char *rules, const char *alerts)
+{
+	char rp[256];
+	snprintf(rp, sizeof(rp), "%s/replay-alerts.json", dir);
+	cr_assert_eq(sh("cd %s && timeout 60 %s replay %s --home-net 10.88.0.0/24,fd88::/64 %s/c.pcap "
+			"--alert-log %s >/dev/null",
+			srcdir, bin, rules, dir, rp),
+		     0);
+	char *live = alert_keys(alerts), *replay = alert_keys(rp);
+	cr_expect(strlen(live) > 0);
+	cr_expect_str_eq(live, replay, "live alerts:\n%s\nreplay alerts:\n%s", live, replay);
+	free(live);
+	free(replay);
+}
+
 static inline int count_lines(const char *path, const char *a, const char *b)
 {
 	char *s = slurp(path);
