@@ -31,9 +31,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (r != HG_PARSE_NEED_MORE)
 			break;
 	}
-	enum hg_app_proto u = hg_detect_udp(copy, size);
-	if (u != HG_APP_UNKNOWN && (u <= HG_APP_FAILED || u >= HG_APP__COUNT))
-		abort();
+	for (int weak = 0; weak < 2; weak++) {
+		enum hg_app_proto u = hg_detect_udp(copy, size, weak);
+		if (u != HG_APP_UNKNOWN && (u <= HG_APP_FAILED || u >= HG_APP__COUNT))
+			abort();
+	}
 	free(copy);
 	return 0;
 }

@@ -240,6 +240,10 @@ static enum hg_parse is_imap(const uint8_t *b, size_t n)
 		return i < 64 ? HG_PARSE_NEED_MORE : HG_PARSE_NOT_THIS;
 	if (!i || b[i] != ' ')
 		return HG_PARSE_NOT_THIS;
+	/* "AUTH LOGIN" is SMTP's and POP3's SASL command (RFC 4954, 5034),
+	 * not a command tagged "AUTH" */
+	if (hg_ascii_casecmp_eq((const char *)b, i, "AUTH", 4))
+		return HG_PARSE_NOT_THIS;
 	return word_then(b + i + 1, n - i - 1, w, HG_ARRAY_LEN(w), " \r\n");
 }
 
@@ -377,8 +381,9 @@ static bool is_dcerpc_udp(const uint8_t *b, size_t n)
 	return body == n - 80;
 }
 
-/* NTP (RFC 5905 §7.3): version 2-4, mode 1 (symmetric active) or 3
- * (client), the 48-byte header, optionally a MAC (key id + 8, 16 or 20
+/* NTP (RFC 5905 §7.3): version 2-4, mode 1-5 (symmetric active and
+ * passive, client, server: a capture or a flow table may see an answer
+ * first, broadcast), the 48-byte header, optionally a MAC (key id + 8, 16 or 20
  * bytes of digest: RFC 1305 DES, RFC 5905 MD5, RFC 8573 SHA-1). Checked
  * last: its header has the least structure to recognise. */
 static bool is_ntp(const uint8_t *b, size_t n)
@@ -386,18 +391,20 @@ static bool is_ntp(const uint8_t *b, size_t n)
 	if (n != 48 && n != 60 && n != 68 && n != 72)
 		return false;
 	unsigned vn = (b[0] >> 3) & 7, mode = b[0] & 7;
-	return vn >= 2 && vn <= 4 && (mode == 1 || mode == 3);
+	return vn >= 2 && vn <= 4 && mode >= 1 && mode <= 5;
 }
 
-enum hg_app_proto hg_detect_udp(const uint8_t *dgram, size_t len)
+enum hg_app_proto hg_detect_udp(const uint8_t *dgram, size_t len, bool weak)
 {
 	static const struct {
 		enum hg_app_proto proto;
 		bool (*fn)(const uint8_t *b, size_t n);
 	} t[] = {
 		{HG_APP_DHCP, is_dhcp}, {HG_APP_TFTP, is_tftp},       {HG_APP_IKEV2, is_ikev2},
-		{HG_APP_KRB5, is_krb5_udp}, {HG_APP_DCERPC, is_dcerpc_udp}, {HG_APP_NTP, is_ntp},
+		{HG_APP_KRB5, is_krb5_udp}, {HG_APP_DCERPC, is_dcerpc_udp},
 	};
+	if (weak)
+		return is_ntp(dgram, len) ? HG_APP_NTP : HG_APP_UNKNOWN;
 	for (size_t i = 0; i < HG_ARRAY_LEN(t); i++)
 		if (t[i].fn(dgram, len))
 			return t[i].proto;

@@ -211,12 +211,9 @@ static enum walk body(const struct msgbuf *b, uint8_t *names, size_t cap, struct
 			out->err = "record header cut short";
 			return past_end(b);
 		}
-		uint16_t type = be16(b->m + pos), cls = be16(b->m + pos + 2);
-		/* OPT (41) carries the UDP payload size in CLASS (RFC 6891 §6.1.2) */
-		if (!type || (type != 41 && !class_ok(cls))) {
-			out->err = "reserved TYPE or CLASS (RFC 6895 §3)";
-			return WALK_BAD;
-		}
+		/* TYPE and CLASS of records are not checked: DNSCrypt's
+		 * padded certificate queries carry a type-0 record, and the
+		 * question checks already tell DNS from look-alikes. */
 		size_t rdlen = be16(b->m + pos + 8);
 		pos += 10;
 		if (pos + rdlen > b->avail) {

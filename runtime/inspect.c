@@ -543,13 +543,15 @@ static void detect_udp(struct hg_inspector *ins, struct hg_iflow *fi, const stru
 			ins->quic_states--;
 		}
 	}
+	enum hg_app_proto a = hg_detect_udp(p->payload, p->payload_len, false);
 	struct dns_msg m;
-	if (dns_udp_parse(p->payload, p->payload_len, ins->dns_names, sizeof(ins->dns_names), &m) ==
-	    HG_PARSE_FOUND) {
+	if (a == HG_APP_UNKNOWN &&
+	    dns_udp_parse(p->payload, p->payload_len, ins->dns_names, sizeof(ins->dns_names), &m) == HG_PARSE_FOUND) {
 		keep_dns(ins, fi, &m);
 		return;
 	}
-	enum hg_app_proto a = hg_detect_udp(p->payload, p->payload_len);
+	if (a == HG_APP_UNKNOWN)
+		a = hg_detect_udp(p->payload, p->payload_len, true);
 	fi->app.proto = a != HG_APP_UNKNOWN ? a : HG_APP_FAILED;
 	fi->done = 1;
 }

@@ -334,3 +334,81 @@ Test(appdetect, lenient_http_request_lines)
 	for (size_t i = 0; i < r.n; i++)
 		cr_expect_eq(r.f[i].verdict, HG_VERDICT_DROP, "flow %zu", i);
 }
+
+/* The detectors on byte vectors: the first client bytes each protocol's
+ * specification gives, and look-alikes that must not pass. */
+Test(appdetect, first_bytes_tcp)
+{
+	static const struct {
+		const char *bytes;
+		size_t len;
+		enum hg_app_proto want; /* HG_APP_UNKNOWN: NOT_THIS */
+	} t[] = {
+		{"SSH-2.0-OpenSSH_9.6\r\n", 21, HG_APP_SSH},
+		{"EHLO client.example\r\n", 21, HG_APP_SMTP},
+		{"helo x\r\n", 8, HG_APP_SMTP},
+		{"USER anonymous\r\n", 16, HG_APP_FTP},
+		{"FEAT\r\n", 6, HG_APP_FTP},
+		{"a001 CAPABILITY\r\n", 17, HG_APP_IMAP},
+		{"1 login user pass\r\n", 19, HG_APP_IMAP},
+		/* SMTP/POP3 SASL (RFC 4954, 5034), not an IMAP tag "AUTH" */
+		{"AUTH LOGIN\r\n", 12, HG_APP_UNKNOWN},
+		{"VER 1 MSNP8 CVR0\r\n", 18, HG_APP_MSN},
+		{"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 24, HG_APP_HTTP2},
+		{"\x00\x00\x00\x2f\xfeSMB@\x00", 10, HG_APP_SMB},
+		{"\x00\x00\x00\x2f\xffSMBr\x00", 10, HG_APP_SMB},
+		{"\x00\x00\x00\x2f\xfaSMBr\x00", 10, HG_APP_UNKNOWN},
+		{"\x05\x00\x0b\x03\x10\x00\x00\x00\x48\x00\x00\x00\x01\x00\x00\x00", 16, HG_APP_DCERPC},
+		{"\x05\x00\x0b\x03\x10\x00\x00\x00\x08\x00\x00\x00\x01\x00\x00\x00", 16, HG_APP_UNKNOWN},
+		/* Kerberos AS-REQ over TCP: length, [APPLICATION 10] SEQUENCE, pvno 5 */
+		{"\x00\x00\x00\x0b\x6a\x09\x30\x07\xa1\x03\x02\x01\x05\xa2\x00", 15, HG_APP_KRB5},
+		{"\x00\x00\x00\x0b\x6a\x09\x30\x07\xa1\x03\x02\x01\x04\xa2\x00", 15, HG_APP_UNKNOWN},
+		{"GET / HTTP/1.1\r\n", 16, HG_APP_UNKNOWN},
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct hg_detect_tcp st = {0};
+		enum hg_app_proto a = HG_APP_UNKNOWN;
+		enum hg_parse r = hg_detect_tcp(&st, (const uint8_t *)t[i].bytes, t[i].len, true, &a);
+		if (t[i].want == HG_APP_UNKNOWN)
+			cr_expect_eq(r, HG_PARSE_NOT_THIS, "case %zu: %s", i, hg_app_proto_name(a));
+		else
+			cr_expect(r == HG_PARSE_FOUND && a == t[i].want, "case %zu: %s", i, hg_parse_name(r));
+		/* every shorter prefix waits or rules out, never names another */
+		for (size_t k = 0; k < t[i].len; k++) {
+			struct hg_detect_tcp s2 = {0};
+			enum hg_app_proto b = HG_APP_UNKNOWN;
+			if (hg_detect_tcp(&s2, (const uint8_t *)t[i].bytes, k, false, &b) == HG_PARSE_FOUND)
+				cr_expect_eq(b, t[i].want, "case %zu at %zu", i, k);
+		}
+	}
+}
+
+Test(appdetect, first_bytes_udp)
+{
+	uint8_t ntp[48] = {0x23}; /* LI 0, VN 4, mode 3 (RFC 5905 §7.3) */
+	cr_expect_eq(hg_detect_udp(ntp, sizeof(ntp), true), HG_APP_NTP);
+	ntp[0] = 0x24; /* server mode: a flow whose request was not seen */
+	cr_expect_eq(hg_detect_udp(ntp, sizeof(ntp), true), HG_APP_NTP);
+	ntp[0] = 0x26; /* control (mode 6) is not an NTP header */
+	cr_expect_eq(hg_detect_udp(ntp, sizeof(ntp), true), HG_APP_UNKNOWN);
+	cr_expect_eq(hg_detect_udp(ntp, 47, true), HG_APP_UNKNOWN);
+	/* TFTP RRQ (RFC 1350 §5), with an RFC 2347 option, and a bad mode */
+	static const uint8_t rrq[] = "\x00\x01" "file.bin\0" "OCTET\0" "blksize\0" "1428";
+	cr_expect_eq(hg_detect_udp(rrq, sizeof(rrq), false), HG_APP_TFTP);
+	static const uint8_t bad[] = "\x00\x01" "file.bin\0" "binary";
+	cr_expect_eq(hg_detect_udp(bad, sizeof(bad), false), HG_APP_UNKNOWN);
+	/* DHCP: the magic cookie at 236 (RFC 2131 §3) */
+	uint8_t dhcp[300] = {1, 1, 6};
+	dhcp[236] = 99, dhcp[237] = 130, dhcp[238] = 83, dhcp[239] = 99;
+	cr_expect_eq(hg_detect_udp(dhcp, sizeof(dhcp), false), HG_APP_DHCP);
+	dhcp[239] = 98;
+	cr_expect_eq(hg_detect_udp(dhcp, sizeof(dhcp), false), HG_APP_UNKNOWN);
+	/* IKEv2 IKE_SA_INIT (RFC 7296 §3.1), and behind a NAT-T marker */
+	uint8_t ike[4 + 28] = {0};
+	uint8_t *h = ike + 4;
+	h[0] = 0xa8, h[16] = 33, h[17] = 0x20, h[18] = 34, h[19] = 0x08, h[27] = 28;
+	cr_expect_eq(hg_detect_udp(h, 28, false), HG_APP_IKEV2);
+	cr_expect_eq(hg_detect_udp(ike, sizeof(ike), false), HG_APP_IKEV2); /* Length excludes the marker */
+	h[19] = 0x20; /* a response first is not an initiator's IKE_SA_INIT */
+	cr_expect_eq(hg_detect_udp(ike, sizeof(ike), false), HG_APP_UNKNOWN);
+}

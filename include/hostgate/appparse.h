@@ -311,8 +311,10 @@ struct hg_detect_tcp {
 enum hg_parse hg_detect_tcp(struct hg_detect_tcp *st, const uint8_t *buf, size_t len, bool at_limit,
 			    enum hg_app_proto *proto);
 
-/* One client datagram: DHCP, TFTP, IKEV2, KRB5, DCERPC, NTP (QUIC and DNS
- * have their parsers); HG_APP_UNKNOWN when none. */
-enum hg_app_proto hg_detect_udp(const uint8_t *dgram, size_t len);
+/* One client datagram (QUIC and DNS have their parsers). The structured
+ * ones, DHCP, TFTP, IKEV2, KRB5 and DCERPC, are tried before DNS (a DHCP
+ * message can pass for a DNS one); NTP, whose header has the least to
+ * check, after it (weak). HG_APP_UNKNOWN when none. */
+enum hg_app_proto hg_detect_udp(const uint8_t *dgram, size_t len, bool weak);
 
 #endif
