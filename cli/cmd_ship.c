@@ -160,8 +160,9 @@ static char *firewall_name_of(const char *path)
 	return out;
 }
 
-static void print_stats(struct ship_stream *st, size_t n, struct creds_ctx *cc, const char *source)
+static void print_stats(struct ship_stream *st, size_t n, struct creds_ctx *cc)
 {
+	const char *source = creds_source_name(creds_current_source(cc));
 	char ts[64];
 	time_t t = time(NULL);
 	struct tm tm;
@@ -330,7 +331,7 @@ int cmd_ship(int argc, char **argv)
 		}
 		now = now_us();
 		if (o.stats_interval && now >= next_stats) {
-			print_stats(st, n, cc, source);
+			print_stats(st, n, cc);
 			next_stats = now + (int64_t)o.stats_interval * 1000000;
 		}
 		if (wake > now) {
@@ -340,7 +341,7 @@ int cmd_ship(int argc, char **argv)
 		}
 	}
 	fprintf(stderr, "hostgate ship: stopping\n");
-	print_stats(st, n, cc, source);
+	print_stats(st, n, cc);
 	for (size_t i = 0; i < n; i++)
 		ship_stream_fini(&st[i]);
 	logs_client_free(sh.api);

@@ -84,6 +84,11 @@ void creds_ctx_free(struct creds_ctx *c)
 	free(c);
 }
 
+enum creds_source creds_current_source(const struct creds_ctx *c)
+{
+	return c->have ? c->cur.source : CREDS_NONE;
+}
+
 uint64_t creds_fetches(const struct creds_ctx *c)
 {
 	return c->fetches;

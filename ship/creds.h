@@ -36,6 +36,8 @@ int creds_resolve(struct creds_ctx *c, struct creds *out, char *err, size_t errl
  * when forced (an authentication error: at most once a minute). NULL when
  * none could be had; err says why. */
 const struct creds *creds_get(struct creds_ctx *c, int64_t now, bool force, char *err, size_t errlen);
+/* Where the credentials in use came from (CREDS_NONE: none yet). */
+enum creds_source creds_current_source(const struct creds_ctx *c);
 /* How many times credentials were fetched (first included). */
 uint64_t creds_fetches(const struct creds_ctx *c);
 const char *creds_source_name(enum creds_source s);

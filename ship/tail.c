@@ -189,6 +189,68 @@ void tail_consume(struct tail *t)
 	t->pos += t->peek_advance;
 }
 
+/* A rotated name of path: "NAME.N" (logrotate's default) or "NAME-..."
+ * (dateext), not compressed (we read text). */
+static bool rotated_name(const char *name, const char *base, size_t blen)
+{
+	if (strncmp(name, base, blen) || (name[blen] != '.' && name[blen] != '-') || !name[blen + 1])
+		return false;
+	if (name[blen] == '.' && strspn(name + blen + 1, "0123456789") != strlen(name + blen + 1))
+		return false;
+	static const char *const packed[] = {".gz", ".bz2", ".xz", ".zst", ".lz4", ".Z", ".z", ".tmp"};
+	size_t n = strlen(name);
+	for (size_t i = 0; i < sizeof(packed) / sizeof(packed[0]); i++) {
+		size_t k = strlen(packed[i]);
+		if (n > k && !strcmp(name + n - k, packed[i]))
+			return false;
+	}
+	return true;
+}
+
+static bool ts_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* The file to read after the finished one (cur): when logs were rotated
+ * more than once while we were away, a rotated name last written after
+ * cur and before the others comes first (mtime order); NULL: path itself. */
+static char *successor(const struct tail *t, const struct stat *cur)
+{
+	char *dcopy = xstrdup(t->path), *bcopy = xstrdup(t->path);
+	const char *dir = dirname(dcopy), *base = basename(bcopy);
+	size_t blen = strlen(base);
+	char *best = NULL;
+	struct timespec best_t = {0, 0};
+	struct stat named;
+	bool named_ok = !stat(t->path, &named);
+	DIR *d = opendir(dir);
+	if (d) {
+		struct dirent *de;
+		while ((de = readdir(d))) {
+			if (!rotated_name(de->d_name, base, blen))
+				continue;
+			char *p = xasprintf("%s/%s", dir, de->d_name);
+			struct stat st;
+			/* written after the finished file, and not after the
+			 * current log (which comes last anyway) */
+			if (stat(p, &st) || !S_ISREG(st.st_mode) || st.st_ino == cur->st_ino ||
+			    (named_ok && st.st_ino == named.st_ino) || ts_before(&st.st_mtim, &cur->st_mtim) ||
+			    (best && !ts_before(&st.st_mtim, &best_t))) {
+				free(p);
+				continue;
+			}
+			free(best);
+			best = p;
+			best_t = st.st_mtim;
+		}
+		closedir(d);
+	}
+	free(dcopy);
+	free(bcopy);
+	return best;
+}
+
 bool tail_rotate(struct tail *t, int64_t now_us, int64_t rotate_wait_us)
 {
 	struct stat cur, named;
@@ -236,9 +298,11 @@ bool tail_rotate(struct tail *t, int64_t now_us, int64_t rotate_wait_us)
 	}
 	if (!named_ok)
 		return false; /* rotated away, successor not created yet */
+	char *next = successor(t, &cur);
 	close(t->fd);
 	t->fd = -1;
-	open_at(t, t->path, 0);
+	open_at(t, next ? next : t->path, 0);
+	free(next);
 	t->st.rotations++;
 	return true;
 }

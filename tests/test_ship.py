@@ -383,6 +383,30 @@ class Faults(ShipCase):
         self.assertEqual(self.stored(), a + b + c[:50] + c[50:])
         self.assertEqual(self.stats(err)['alert']['lost_files'], 0)
 
+    def test_two_rotations_while_down_read_in_order(self):
+        # the acknowledged file renamed twice, a second log rotated in
+        # between: read A (to its end), then B (alert.json.1), then C
+        now = time.time()
+        mk = lambda tag, n: ['{"timestamp":"%s","f":"%s","i":%d}' % (iso(now), tag, i) for i in range(n)]
+        a, a2, b, c = mk('a', 20), mk('a2', 5), mk('b', 30), mk('c', 10)
+        self.write(a)
+        self.ship()
+        self.write(a2, mode='a')
+        os.rename(self.alert, self.alert + '.1')
+        time.sleep(0.02)
+        self.write(b)
+        os.rename(self.alert + '.1', self.alert + '.2')
+        os.rename(self.alert, self.alert + '.1')
+        time.sleep(0.02)
+        self.write(c)
+        # an old rotation, compressed: never read
+        with open(self.alert + '.3.gz', 'wb') as f:
+            f.write(b'\x1f\x8b not text')
+        err = self.ship()
+        self.assertEqual(self.stored(), a + a2 + b + c)
+        st = self.stats(err)['alert']
+        self.assertEqual((st['rotations'], st['lost_files']), (2, 0))
+
     def test_copytruncate(self):
         now = time.time()
         a = ['{"timestamp":"%s","i":%d}' % (iso(now), i) for i in range(30)]
