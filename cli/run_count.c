@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "hostgate/table.h"
 #include "hostgate/table_read.h"
@@ -23,6 +26,11 @@ struct count_job {
 static void *count_main(void *arg)
 {
 	struct count_job *j = arg;
+	/* The kernel resumes a set dump by skipping what it sent, so a full
+	 * set's count is quadratic work (~20 s for 262,144 IPv6 elements
+	 * here): at the lowest priority (Linux: this thread only), it yields
+	 * the CPU to the packet path. */
+	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
 	long a4 = hg_table_count_elements(j->table, hg_vset_name(HG_VSET_ALLOW4));
 	long a6 = hg_table_count_elements(j->table, hg_vset_name(HG_VSET_ALLOW6));
 	if (a4 < 0 || a6 < 0) {
