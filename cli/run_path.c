@@ -19,14 +19,16 @@ static void on_alert(void *ud, const struct hg_inspect_event *ev, const struct h
 	run_log_alert(L->alerts, L->rs, ev, a);
 }
 
+/* The hold table's key: client to server, padding zeroed, no ct id. */
+static void hold_key(struct hg_hold_key *k, const struct hg_ip *src, const struct hg_ip *dst, uint16_t sport,
+		     uint16_t dport, uint8_t proto)
+{
+	*k = (struct hg_hold_key){.src = *src, .dst = *dst, .sport = sport, .dport = dport, .proto = proto};
+}
+
 static void key_of_flow(const struct hg_flow *f, struct hg_hold_key *k)
 {
-	memset(k, 0, sizeof(*k));
-	k->src = f->cli;
-	k->dst = f->srv;
-	k->sport = f->cport;
-	k->dport = f->sport;
-	k->proto = f->proto;
+	hold_key(k, &f->cli, &f->srv, f->cport, f->sport, f->proto);
 }
 
 static void on_flow_end(void *ud, const struct hg_inspect_event *ev, enum hg_flow_end why)
@@ -126,12 +128,7 @@ void live_feed_handshake(struct hg_inspector *ins, const struct hg_packet *p, ui
 
 static void key_of_packet(const struct hg_packet *p, struct hg_hold_key *k)
 {
-	memset(k, 0, sizeof(*k));
-	k->src = p->src;
-	k->dst = p->dst;
-	k->sport = p->sport;
-	k->dport = p->dport;
-	k->proto = p->ip_proto;
+	hold_key(k, &p->src, &p->dst, p->sport, p->dport, p->ip_proto);
 }
 
 /* Re-injects a released packet and keeps a copy for the next reload. */

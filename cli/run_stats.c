@@ -58,7 +58,7 @@ void live_print_stats(struct live *L)
 		"\"set_commits\":%llu,\"set_errors\":%llu,\"injected\":%llu,\"inject_errors\":%llu,"
 		"\"resets\":%llu,\"alert_frames\":%llu,\"source_errors\":%llu,\"log_lost\":%llu,\"log_queue_full\":%llu,"
 		"\"reloads\":%llu,\"reload_failures\":%llu,\"reload_revoked\":%llu,\"kept_flows\":%llu,"
-		"\"kept_bytes\":%llu,\"kept_over_flow_cap\":%llu,\"kept_evicted\":%llu,\"syn_data_refused\":%llu,\"no_syn_reset\":%llu,\"refed_after_reload\":%llu}}\n",
+		"\"kept_bytes\":%llu,\"kept_over_flow_cap\":%llu,\"kept_evicted\":%llu,\"syn_data_refused\":%llu,\"no_syn_reset\":%llu,\"refed_after_reload\":%llu,\"injected_as_fragments\":%llu}}\n",
 		ts, (unsigned long long)L->st.frames, (unsigned long long)L->st.undecodable,
 		(unsigned long long)hs.held, (unsigned long long)hs.released, (unsigned long long)hs.discarded,
 		(unsigned long long)L->st.passthrough, (unsigned long long)hs.pkts_now,
@@ -75,7 +75,8 @@ void live_print_stats(struct live *L)
 		(unsigned long long)L->st.reload_failures, (unsigned long long)L->st.revoked,
 		(unsigned long long)ks.flows, (unsigned long long)ks.bytes_now, (unsigned long long)ks.over_flow_cap,
 		(unsigned long long)ks.evicted, (unsigned long long)L->st.syn_data_refused,
-		(unsigned long long)L->st.no_syn_reset, (unsigned long long)L->st.refed);
+		(unsigned long long)L->st.no_syn_reset, (unsigned long long)L->st.refed,
+		(unsigned long long)as.fragmented);
 	const uint64_t totals[LIVE_METRIC_N] = {
 		L->st.flows_decided[HG_VERDICT_PASS], L->st.flows_decided[HG_VERDICT_DROP],
 		L->st.flows_decided[HG_VERDICT_REJECT], alerts, hs.held, hs.released, hs.discarded,

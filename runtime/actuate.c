@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -352,6 +353,101 @@ static int send_l3(struct hg_actuator *a, const uint8_t *b, size_t len)
 	return (size_t)w == len ? 0 : -EMSGSIZE;
 }
 
+static void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, (uint16_t)(v >> 16));
+	put16(p + 2, (uint16_t)v);
+}
+
+/* The MTU of the route to the datagram's destination: a UDP socket
+ * connected there asks the kernel (no packet is sent). 0 when unknown. */
+static unsigned route_mtu(const uint8_t *b)
+{
+	bool v4 = (b[0] >> 4) == 4;
+	int fd = socket(v4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	int mtu = 0;
+	socklen_t ml = sizeof(mtu);
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(9)};
+	struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6, .sin6_port = htons(9)};
+	int r;
+	if (v4) {
+		memcpy(&sin.sin_addr, b + 16, 4);
+		r = connect(fd, (const struct sockaddr *)&sin, sizeof(sin));
+	} else {
+		memcpy(&sin6.sin6_addr, b + 24, 16);
+		r = connect(fd, (const struct sockaddr *)&sin6, sizeof(sin6));
+	}
+	if (r == 0)
+		r = v4 ? getsockopt(fd, IPPROTO_IP, IP_MTU, &mtu, &ml) : getsockopt(fd, IPPROTO_IPV6, IPV6_MTU, &mtu, &ml);
+	close(fd);
+	return r == 0 && mtu > 0 ? (unsigned)mtu : 0;
+}
+
+static uint16_t ip4_header_sum(const uint8_t *h, size_t hl)
+{
+	uint32_t s = 0;
+	for (size_t i = 0; i < hl; i += 2)
+		s += (uint32_t)(h[i] << 8 | h[i + 1]);
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)~s;
+}
+
+/* Sends a datagram larger than the route's MTU as fragments, as its
+ * sender's stack fragmented it before the gateway reassembled it: IPv4
+ * (DF clear) by offsets in the header, IPv6 with a fragment header after
+ * the fixed one (RFC 8200 §4.5; the reassembled datagram has none, and
+ * extension headers before the payload are sent in the first fragment's
+ * fragmentable part, which receivers accept). 0 or -errno. */
+static int send_fragments(struct hg_actuator *a, const uint8_t *b, size_t len, unsigned mtu)
+{
+	static uint8_t f[PKT_MAX + 8];
+	if ((b[0] >> 4) == 4) {
+		size_t hl = (size_t)(b[0] & 0x0f) * 4;
+		if (b[6] & 0x40 || hl < 20 || hl >= len || mtu < hl + 8)
+			return -EMSGSIZE; /* DF: the sender asked not to (its PMTU discovery) */
+		size_t chunk = (mtu - hl) & ~(size_t)7;
+		for (size_t off = 0; off < len - hl; off += chunk) {
+			size_t n = len - hl - off < chunk ? len - hl - off : chunk;
+			bool more = off + n < len - hl;
+			memcpy(f, b, hl);
+			memcpy(f + hl, b + hl + off, n);
+			put16(f + 2, (uint16_t)(hl + n));
+			put16(f + 6, (uint16_t)((off / 8) | (more ? 0x2000 : 0)));
+			f[10] = f[11] = 0;
+			put16(f + 10, ip4_header_sum(f, hl));
+			int r = send_l3(a, f, hl + n);
+			if (r)
+				return r;
+		}
+		return 0;
+	}
+	if (mtu < 40 + 8 + 8)
+		return -EMSGSIZE;
+	uint32_t id;
+	if (getrandom(&id, sizeof(id), GRND_NONBLOCK) != sizeof(id))
+		id = (uint32_t)a->st.injected * 2654435761u;
+	size_t chunk = (mtu - 48) & ~(size_t)7, plen = len - 40;
+	for (size_t off = 0; off < plen; off += chunk) {
+		size_t n = plen - off < chunk ? plen - off : chunk;
+		bool more = off + n < plen;
+		memcpy(f, b, 40);
+		f[6] = 44; /* Fragment */
+		put16(f + 4, (uint16_t)(8 + n));
+		uint8_t *fh = f + 40;
+		fh[0] = b[6], fh[1] = 0;
+		put16(fh + 2, (uint16_t)(off | (more ? 1 : 0)));
+		put32(fh + 4, id);
+		memcpy(f + 48, b + 40 + off, n);
+		int r = send_l3(a, f, 48 + n);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
 int hg_act_inject(struct hg_actuator *a, const uint8_t *l3, size_t len)
 {
 	if (len < 20 || len > PKT_MAX || ((l3[0] >> 4) != 4 && (l3[0] >> 4) != 6) ||
@@ -364,6 +460,14 @@ int hg_act_inject(struct hg_actuator *a, const uint8_t *l3, size_t len)
 	/* Not TCP/UDP (or a fragment): sent as held, nothing to recompute. */
 	hg_l4_checksum_fix(a->scratch, len);
 	int r = send_l3(a, a->scratch, len);
+	if (r == -EMSGSIZE) {
+		/* The gateway reassembled what came as fragments (conntrack
+		 * needs whole datagrams): larger than the way on, it leaves as
+		 * fragments again. */
+		unsigned mtu = route_mtu(a->scratch);
+		r = mtu && mtu < len ? send_fragments(a, a->scratch, len, mtu) : -EMSGSIZE;
+		a->st.fragmented += !r;
+	}
 	if (r) {
 		a->st.inject_errors++;
 		a->st.last_errno = -r;
@@ -371,12 +475,6 @@ int hg_act_inject(struct hg_actuator *a, const uint8_t *l3, size_t len)
 		a->st.injected++;
 	}
 	return r;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
 }
 
 size_t hg_tcp_reset_build(const uint8_t *l3, size_t len, uint8_t *b, size_t cap)

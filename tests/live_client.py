@@ -21,6 +21,8 @@ MODE
                   later (before the client's retransmission timer, after which
                   it would send nothing new until answered); prints the
                   answer's first line
+  udp-big         one 2000-byte UDP datagram (its stack fragments it on a 1280
+                  MTU link), HOST as its first bytes
   big-hello       a TLS ClientHello naming HOST, padded (RFC 7685) to 20 KB over
                   two records, through an ordinary socket (no scapy)
 Prints what it did; exit status 0 unless scapy failed."""
@@ -88,6 +90,13 @@ def main():
             print("answer:", s.recv(100).split(b"\r\n")[0].decode())
         except OSError as e:
             print("split3:", e)
+        return 0
+    if mode == "udp-big":
+        import socket
+        s = socket.socket(socket.AF_INET6 if ":" in dst else socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("::" if ":" in dst else "0.0.0.0", sport))
+        s.sendto((host + " ").encode().ljust(2000, b"u"), (dst, dport))
+        print("udp-big sent")
         return 0
     if mode == "big-hello":
         import socket

@@ -29,6 +29,7 @@ struct hg_act_stats {
 	uint64_t unallowed;                     /* flows whose allow elements were deleted */
 	uint64_t commits, commit_errors;        /* transactions; failed ones */
 	uint64_t injected, inject_errors;       /* packets re-injected / refused */
+	uint64_t fragmented;                    /* ... of them sent as fragments (over the MTU) */
 	uint64_t resets, reset_errors;          /* TCP RSTs sent to clients */
 	int last_errno;
 };
