@@ -182,11 +182,12 @@ static enum hg_parse krb5_msg(const uint8_t *b, size_t n, size_t *total)
 }
 
 /* Kerberos over TCP (RFC 4120 §7.2.2): a 4-byte length, its high bit
- * reserved (0), then the message. */
+ * reserved (0), then the message; a client's request is far below 16 MiB,
+ * so the first byte is 0. */
 static enum hg_parse is_krb5_tcp(const uint8_t *b, size_t n)
 {
 	if (n < 4)
-		return n && b[0] & 0x80 ? HG_PARSE_NOT_THIS : HG_PARSE_NEED_MORE;
+		return n && b[0] ? HG_PARSE_NOT_THIS : HG_PARSE_NEED_MORE;
 	uint32_t rec = be32(b);
 	if (rec & 0x80000000u)
 		return HG_PARSE_NOT_THIS;

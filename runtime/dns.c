@@ -258,8 +258,19 @@ enum hg_parse dns_tcp_parse(const uint8_t *buf, size_t len, size_t limit, uint8_
 	/* §4.2.2: "prefixed with a two byte length field which gives the
 	 * message length, excluding the two byte length field". */
 	if (len < 2 + HDR_LEN) {
+		/* What has come must already fit: a client that sent a few
+		 * bytes and waits for an answer is not kept waiting on us. */
 		out->err = "shorter than a DNS header";
-		return at_limit ? HG_PARSE_NOT_THIS : HG_PARSE_NEED_MORE;
+		if (at_limit || (len >= 2 && be16(buf) < HDR_LEN))
+			return HG_PARSE_NOT_THIS;
+		if (len >= 5) {
+			uint8_t op = (buf[4] >> 3) & 0xf;
+			if (op == 3 || op > 5)
+				return HG_PARSE_NOT_THIS;
+		}
+		if (len >= 8 && (size_t)be16(buf + 6) * QUESTION_MIN > (size_t)be16(buf) - HDR_LEN)
+			return HG_PARSE_NOT_THIS;
+		return HG_PARSE_NEED_MORE;
 	}
 	size_t mlen = be16(buf);
 	if (mlen < HDR_LEN) {

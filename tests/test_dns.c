@@ -308,3 +308,18 @@ Test(dns, netbios_name_query_is_not_dns)
 	n = query(b, "FHEPFCELEHFCEPFFFACACACACACACABN", 1);
 	cr_assert_eq(dns_udp_parse(b, n, names, sizeof(names), &m), HG_PARSE_FOUND);
 }
+
+/* A client that sends a few bytes and waits for an answer must not be
+ * kept waiting on DNS detection: what has come must already fit a DNS
+ * header (from 5 bytes on, the opcode is known), or it is not DNS. */
+Test(dns, short_tcp_start_rules_out_early)
+{
+	struct dns_msg m;
+	static const struct {
+		const char *b;
+		size_t n;
+	} t[] = {{"HELLO there\r\n", 13}, {"\x00\x05", 2}, {"hello\r\n", 7}, {"\x00\x20\x12\x34\x01\x00\x40\x00", 8}};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		cr_expect_eq(dns_tcp_parse((const uint8_t *)t[i].b, t[i].n, 16384, names, sizeof(names), &m),
+			     HG_PARSE_NOT_THIS, "case %zu", i);
+}

@@ -144,3 +144,77 @@ Test(live_dns, drop_rule_on_dns_query)
 	/* Replay of what the client sent decides the same. */
 	expect_replay_agrees(rules, alerts);
 }
+
+/* Server: on each port, for each connection, sends a banner when asked
+ * ("banner" after the port), then logs the first line it receives as
+ * "PORT: line" to first-lines.txt. */
+static const char lines_py[] =
+	"import socket, sys, threading\n"
+	"log = open(sys.argv[1], 'a', buffering=1)\n"
+	"def serve(port, banner):\n"
+	"    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+	"    s.bind(('198.51.100.10', port)); s.listen(8)\n"
+	"    while True:\n"
+	"        c, _ = s.accept(); c.settimeout(3)\n"
+	"        try:\n"
+	"            if banner: c.sendall(b'220 mail.example ESMTP\\r\\n')\n"
+	"            d = c.recv(512)\n"
+	"            if d: log.write('%d: %s\\n' % (port, d.split(b'\\r\\n')[0].decode(errors='replace')))\n"
+	"        except Exception: pass\n"
+	"        c.close()\n"
+	"for a in sys.argv[2:]:\n"
+	"    p, _, b = a.partition(':')\n"
+	"    threading.Thread(target=serve, args=(int(p), b == 'banner'), daemon=True).start()\n"
+	"threading.Event().wait()\n";
+
+/* Client: connects to PORT from SPORT, reads the banner when asked, sends
+ * LINE CRLF, waits a moment. */
+static const char send_py[] =
+	"import socket, sys, time\n"
+	"port, sport, banner, line = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == 'banner', sys.argv[4]\n"
+	"s = socket.socket(); s.bind(('', sport)); s.settimeout(2)\n"
+	"try:\n"
+	"    s.connect(('198.51.100.10', port))\n"
+	"    if banner: s.recv(512)\n"
+	"    s.sendall(line.encode() + b'\\r\\n'); time.sleep(0.5)\n"
+	"except Exception: pass\n";
+
+/* Protocols named by the client's first bytes on ports that are not
+ * theirs: SSH (client speaks first) and SMTP (the server's greeting
+ * passes, the client's EHLO is held and names the flow); an unknown
+ * protocol passes (API StatefulRule: DROP "blocks the packets" of
+ * matching flows only). */
+Test(live_dns, protocols_by_first_client_bytes)
+{
+	setup("hlp");
+	write_file("lines.py", lines_py);
+	write_file("send.py", send_py);
+	sh("cd %s && (ip netns exec %ss timeout 200 " PY " lines.py %s/first-lines.txt 2222 2525:banner 8025 "
+	   ">/dev/null 2>&1 &)",
+	   dir, P, dir);
+	char rules[256];
+	snprintf(rules, sizeof(rules), "%s/proto.rules", dir);
+	write_file("proto.rules", "drop ssh $HOME_NET any -> any any (msg:\"no ssh\"; sid:801; rev:1;)\n"
+				  "drop smtp $HOME_NET any -> any any (msg:\"no smtp\"; sid:802; rev:1;)\n");
+	capture_start('c', "c0");
+	daemon_start(rules, NULL);
+	msleep(300);
+	sh("ip netns exec %sc timeout 10 " PY " %s/send.py 2222 42001 no 'SSH-2.0-OpenSSH_9.6'", P, dir);
+	sh("ip netns exec %sc timeout 10 " PY " %s/send.py 2525 42002 banner 'EHLO client.example'", P, dir);
+	sh("ip netns exec %sc timeout 10 " PY " %s/send.py 8025 42003 no 'HELLO there'", P, dir);
+	capture_stop('c');
+	daemon_stop();
+
+	char lines[256], alerts[256];
+	snprintf(lines, sizeof(lines), "%s/first-lines.txt", dir);
+	snprintf(alerts, sizeof(alerts), "%s/alerts.json", dir);
+	char *got = slurp(lines);
+	cr_expect(!strstr(got, "2222:"), "the SSH client's bytes reached the server: %s", got);
+	cr_expect(!strstr(got, "2525:"), "the SMTP client's EHLO reached the server: %s", got);
+	cr_expect(strstr(got, "8025: HELLO there"), "the unknown protocol did not pass: %s", got);
+	free(got);
+	cr_expect_eq(count_lines(alerts, "\"src_port\":42001,", "\"signature_id\":801,"), 1, "%s", slurp(alerts));
+	cr_expect_eq(count_lines(alerts, "\"src_port\":42002,", "\"signature_id\":802,"), 1, "%s", slurp(alerts));
+	cr_expect_eq(count_lines(alerts, "\"src_port\":42003,", NULL), 0);
+	expect_replay_agrees(rules, alerts);
+}
