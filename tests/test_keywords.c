@@ -486,7 +486,8 @@ static enum hg_verdict frame(struct frame_flow *f, bool to_server, uint8_t flags
 	b[32] = 0x50;
 	b[33] = flags;
 	put16(b + 34, 65535);
-	memcpy(b + 40, pl, n);
+	if (n)
+		memcpy(b + 40, pl, n);
 	if (to_server)
 		f->seq += (uint32_t)n + ((flags & HG_TCP_SYN) ? 1 : 0);
 	return hg_inspector_frame(f->ins, DLT_RAW, ts++, b, (uint32_t)tot, (uint32_t)tot, NULL);
