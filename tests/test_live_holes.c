@@ -119,7 +119,9 @@ Test(live_holes, stream_start_desync_v4_v6)
 		     "payload of the desynchronised flows reached the server");
 	char log[256];
 	snprintf(log, sizeof(log), "%s/client.log", dir);
-	cr_expect(strstr(slurp(log), "desync sent"), "the client did not run: %s", slurp(log));
+	char *text = slurp(log);
+	cr_expect(strstr(text, "desync sent"), "the client did not run: %s", text);
+	free(text);
 }
 
 /* Segments conntrack calls INVALID (payload without ACK, a SYN-ACK from
@@ -247,5 +249,7 @@ Test(live_holes, reinjected_datagram_fragmented_v4_v6)
 	cr_expect_eq(count_lines(log, "UDP 41061 2000", NULL), 1, "IPv4: %s", slurp(log));
 	cr_expect_eq(count_lines(log, "UDP 41062 2000", NULL), 1, "IPv6: %s", slurp(log));
 	snprintf(log, sizeof(log), "%s/daemon.log", dir);
-	cr_expect(strstr(slurp(log), "\"injected_as_fragments\":2"), "%s", slurp(log));
+	char *text = slurp(log);
+	cr_expect(strstr(text, "\"injected_as_fragments\":2"), "%s", text);
+	free(text);
 }
