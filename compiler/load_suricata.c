@@ -348,16 +348,6 @@ static const char *parse_msg(struct sp *p, size_t a, size_t b)
 	return out;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* content:[!]"text|0d 0a|text" into bytes. */
 static bool parse_content(struct sp *p, size_t a, size_t b, struct hg_match *m)
@@ -385,13 +375,13 @@ static bool parse_content(struct sp *p, size_t a, size_t b, struct hg_match *m)
 				hex = false;
 			} else if (c == ' ') {
 				continue;
-			} else if (hexval(c) < 0) {
+			} else if (hg_hex_digit((unsigned char)c) < 0) {
 				hg_diag_error(p->d, loc_at(p, i), "invalid hex character '%c' in content", c);
 				return false;
 			} else if (nib < 0) {
-				nib = hexval(c);
+				nib = hg_hex_digit((unsigned char)c);
 			} else {
-				out[n++] = (uint8_t)(nib << 4 | hexval(c));
+				out[n++] = (uint8_t)(nib << 4 | hg_hex_digit((unsigned char)c));
 				nib = -1;
 			}
 			continue;

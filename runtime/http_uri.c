@@ -12,16 +12,7 @@
 
 #include <string.h>
 
-static int hexv(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#include "hostgate/util.h"
 
 /* %XX and %uHHHH (a code point past 0xff becomes '?', libhtp's best-fit
  * replacement); backslash to slash. Returns the decoded length. */
@@ -30,13 +21,15 @@ static size_t decode_path(const uint8_t *s, size_t n, uint8_t *out)
 	size_t o = 0;
 	for (size_t i = 0; i < n; i++) {
 		uint8_t c = s[i];
-		if (c == '%' && i + 2 < n && hexv(s[i + 1]) >= 0 && hexv(s[i + 2]) >= 0) {
-			c = (uint8_t)(hexv(s[i + 1]) << 4 | hexv(s[i + 2]));
+		if (c == '%' && i + 2 < n && hg_hex_digit(s[i + 1]) >= 0 &&
+		    hg_hex_digit(s[i + 2]) >= 0) {
+			c = (uint8_t)(hg_hex_digit(s[i + 1]) << 4 | hg_hex_digit(s[i + 2]));
 			i += 2;
-		} else if (c == '%' && i + 5 < n && (s[i + 1] == 'u' || s[i + 1] == 'U') && hexv(s[i + 2]) >= 0 &&
-			   hexv(s[i + 3]) >= 0 && hexv(s[i + 4]) >= 0 && hexv(s[i + 5]) >= 0) {
-			unsigned cp = (unsigned)(hexv(s[i + 2]) << 12 | hexv(s[i + 3]) << 8 | hexv(s[i + 4]) << 4 |
-						 hexv(s[i + 5]));
+		} else if (c == '%' && i + 5 < n && (s[i + 1] == 'u' || s[i + 1] == 'U') &&
+			   hg_hex_digit(s[i + 2]) >= 0 && hg_hex_digit(s[i + 3]) >= 0 &&
+			   hg_hex_digit(s[i + 4]) >= 0 && hg_hex_digit(s[i + 5]) >= 0) {
+			unsigned cp = (unsigned)(hg_hex_digit(s[i + 2]) << 12 | hg_hex_digit(s[i + 3]) << 8 |
+						 hg_hex_digit(s[i + 4]) << 4 | hg_hex_digit(s[i + 5]));
 			c = cp < 0x100 ? (uint8_t)cp : '?';
 			i += 5;
 		}

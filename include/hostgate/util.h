@@ -86,6 +86,18 @@ size_t hg_arena_bytes(const struct hg_arena *a);
 /* ASCII case folding by table: never locale-dependent (STYLE.md 10). */
 extern const unsigned char hg_lower_table[256];
 static inline unsigned char hg_lower(unsigned char c) { return hg_lower_table[c]; }
+
+/* The value of one hexadecimal digit, or -1 (content's |0d 0a|, %XX in URIs). */
+static inline int hg_hex_digit(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
 bool hg_ascii_casecmp_eq(const char *a, size_t alen, const char *b, size_t blen);
 
 /* Validates UTF-8 (RFC 3629: no overlongs, no surrogates). On failure sets
