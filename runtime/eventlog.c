@@ -796,6 +796,23 @@ static void ev_app(struct jb *b, const struct hg_log_flow *f)
 		jb_u64(b, h->length);
 		jb_close(b);
 	}
+	if (f->n_dns_queries) {
+		jb_open_obj(b, "dns");
+		jb_key(b, "query");
+		jb_ch(b, '[');
+		b->comma = false;
+		for (size_t i = 0; i < f->n_dns_queries; i++) {
+			jb_open(b, NULL, 0);
+			jb_key(b, "type");
+			jb_str(b, "query");
+			jb_key(b, "rrname");
+			jb_strn(b, f->dns_queries[i].p, f->dns_queries[i].len);
+			jb_close(b);
+		}
+		jb_ch(b, ']');
+		b->comma = true;
+		jb_close(b);
+	}
 }
 
 /* Formats one event into the output buffer with fill(); when it does not

@@ -797,6 +797,10 @@ void hg_inspect_log_flow(const struct hg_flow *f, const struct hg_iflow *fi, str
 		*tls = (struct hg_log_tls){.sni = fi->app.quic_sni, .version = NULL};
 		out->tls = tls;
 	}
+	if (fi->app.proto == HG_APP_DNS && fi->app.n_dns_queries) {
+		out->dns_queries = fi->app.dns_queries;
+		out->n_dns_queries = fi->app.n_dns_queries;
+	}
 	if (fi->app.proto == HG_APP_HTTP && fi->app.http_request_line && fi->buf) {
 		*http = (struct hg_log_http){
 			.hostname = fi->app.http_host,

@@ -749,6 +749,40 @@ Test(eventlog, http_alert_golden)
 	free(out);
 }
 
+/* A DNS request's alert carries Suricata's EVE "dns" object: a "query"
+ * array, one {"type":"query","rrname":…} a question (Suricata 7 docs,
+ * output/eve/eve-json-format.html, "Event type: DNS"); names escaped like
+ * every other field. */
+static const struct hg_slice dns_names[] = {SL("www.tcpdump.org"), SL("a\"b\n.example")};
+
+static void write_dns_alert(struct hg_eventlog *log)
+{
+	struct hg_log_flow f = {
+		.flow_id = 42,
+		.src = ip4(10, 0, 0, 2),
+		.dst = ip4(192, 0, 2, 53),
+		.sport = 40000,
+		.dport = 53,
+		.ip_proto = 17,
+		.app_proto = "dns",
+		.dns_queries = dns_names,
+		.n_dns_queries = 2,
+	};
+	cr_assert_eq(hg_eventlog_alert(log, &f, &alert_default_drop, ts_alert_http, true), 0);
+}
+
+Test(eventlog, dns_alert_has_the_query_names)
+{
+	char *out = run_log(HG_LOG_EVE, "fw", "az", write_dns_alert, NULL);
+	cr_assert(strstr(out, ",\"dns\":{\"query\":[{\"type\":\"query\",\"rrname\":\"www.tcpdump.org\"},"
+			      "{\"type\":\"query\",\"rrname\":\"a\\\"b\\n.example\"}]}}\n"),
+		  "%s", out);
+	struct jdoc *d = jparse(out, strlen(out) - 1);
+	cr_assert(!d->err, "not JSON: %s", out);
+	jfree(d);
+	free(out);
+}
+
 Test(eventlog, netflow_single_direction_matches_anfw_sample)
 {
 	char *out = run_log(HG_LOG_ANFW, "networkfirewall", "eu-west-1a", write_sample_flow, NULL);

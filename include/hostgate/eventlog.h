@@ -99,6 +99,10 @@ struct hg_log_flow {
 	bool alerted;              /* netflow: an alert was logged for the flow */
 	const struct hg_log_tls *tls;   /* NULL: no tls object */
 	const struct hg_log_http *http; /* NULL: no http object */
+	/* a DNS request's question names (dns.query): a "dns" object with one
+	 * "query" entry a name, as Suricata's EVE writes; 0: no dns object */
+	const struct hg_slice *dns_queries;
+	size_t n_dns_queries;
 };
 
 struct hg_log_alert {
