@@ -140,6 +140,18 @@ void batch_body(struct batch *b, size_t lo, size_t hi, const char *group, const 
 
 /* ------------------------------------------------------------- lines */
 
+/* event_timestamp's seconds in milliseconds, saturated: a hostile value
+ * becomes "too far ahead" or "too old" (counted and skipped), never an
+ * overflow. */
+static int64_t secs_to_ms(int64_t secs)
+{
+	if (secs > INT64_MAX / 1000)
+		return INT64_MAX;
+	if (secs < INT64_MIN / 1000)
+		return INT64_MIN;
+	return secs * 1000;
+}
+
 static bool ts_of(const char *s, size_t n, int64_t *ms)
 {
 	struct json_val v;
@@ -165,11 +177,11 @@ static bool ts_of(const char *s, size_t n, int64_t *ms)
 			buf[v.n] = 0;
 			struct json_val num = {JSON_NUMBER, buf, v.n};
 			if (json_int(&num, &x)) {
-				*ms = x * 1000;
+				*ms = secs_to_ms(x);
 				return true;
 			}
 		} else if (json_int(&v, &x)) {
-			*ms = x * 1000;
+			*ms = secs_to_ms(x);
 			return true;
 		}
 	}
