@@ -54,29 +54,32 @@ void hg_eng_pcre_free(void *re)
  * previous match's end (so '^' anchors there) and an absolute one on the
  * whole buffer; a retry for a later relative successor starts one byte
  * after the last match. [*s, *e) is the match in buf. */
+/* One match block and one context a thread, made at its first pcre: they
+ * were allocated and freed at every search, on the packet path. */
+static _Thread_local pcre2_match_data *pcre_md;
+static _Thread_local pcre2_match_context *pcre_ctx;
+
 static bool pcre_find(const struct mctx *c, void *re, size_t base, size_t from, size_t *s, size_t *e)
 {
 	if (!re || base > c->len || from > c->len - base)
 		return false;
-	pcre2_match_data *md = pcre2_match_data_create(1, NULL);
-	pcre2_match_context *ctx = pcre2_match_context_create(NULL);
-	if (!md || !ctx) {
-		pcre2_match_data_free(md);
-		pcre2_match_context_free(ctx);
+	if (!pcre_md || !pcre_ctx) {
+		if (!pcre_md)
+			pcre_md = pcre2_match_data_create(1, NULL);
+		if (!pcre_ctx && (pcre_ctx = pcre2_match_context_create(NULL))) {
+			pcre2_set_match_limit(pcre_ctx, PCRE_MATCH_LIMIT);
+			pcre2_set_depth_limit(pcre_ctx, PCRE_DEPTH_LIMIT);
+		}
+		if (!pcre_md || !pcre_ctx)
+			return false;
+	}
+	int rc = pcre2_match(re, (PCRE2_SPTR)c->buf + base, c->len - base, from, 0, pcre_md, pcre_ctx);
+	if (rc < 0)
 		return false;
-	}
-	pcre2_set_match_limit(ctx, PCRE_MATCH_LIMIT);
-	pcre2_set_depth_limit(ctx, PCRE_DEPTH_LIMIT);
-	int rc = pcre2_match(re, (PCRE2_SPTR)c->buf + base, c->len - base, from, 0, md, ctx);
-	bool hit = rc >= 0;
-	if (hit) {
-		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
-		*s = base + ov[0];
-		*e = base + (ov[1] >= ov[0] ? ov[1] : ov[0]);
-	}
-	pcre2_match_data_free(md);
-	pcre2_match_context_free(ctx);
-	return hit;
+	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(pcre_md);
+	*s = base + ov[0];
+	*e = base + (ov[1] >= ov[0] ? ov[1] : ov[0]);
+	return true;
 }
 
 static bool match_from(struct mctx *c, size_t i, size_t prev_end);
