@@ -1705,6 +1705,14 @@ Test(flowbits, aws_egress_template_kyber_split_hello)
 	struct hg_load_opts o;
 	struct hg_diag d;
 	hg_load_opts_defaults(&o);
+	/* The template's geoip rules need a country database (the test one
+	 * shipped in tests/data), and its egress group is attached as
+	 * --attach-groups would: an unreferenced group is otherwise an error. */
+	char geo[4096];
+	snprintf(geo, sizeof(geo), "%s/tests/data/geoip/GeoLite2-Country-Test.mmdb",
+		 getenv("HG_SRCDIR") ? getenv("HG_SRCDIR") : ".");
+	o.geoip_db = geo;
+	o.attach_groups = true;
 	hg_diag_init(&d);
 	cr_assert(hg_load_file(rs, path, &o, &d));
 	cr_assert(hg_ruleset_finalize(rs, &o, &d));
@@ -1715,8 +1723,12 @@ Test(flowbits, aws_egress_template_kyber_split_hello)
 		if (!strcmp(rs->groups[i]->name, "egress-allow-list-example-rule-group"))
 			egress = rs->groups[i];
 	cr_assert_not_null(egress);
-	cr_assert_eq(rs->policy->n_stateful_refs, 1);
+	/* The template's own reference (its log group) and the attached one;
+	 * the test evaluates the egress group alone. */
+	cr_assert(egress->attached);
+	cr_assert_eq(rs->policy->n_stateful_refs, 2);
 	rs->policy->stateful_refs[0].group = egress;
+	rs->policy->n_stateful_refs = 1;
 	struct hg_engine *e = hg_engine_new(rs);
 	static const char ja4[] = "t13d1516h2_8daaf6152771_e5627efa2ab1";
 
