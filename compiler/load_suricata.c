@@ -1307,14 +1307,18 @@ static void apply_option(struct sp *p, struct rctx *x, const struct kwdef *k, si
 static void check_matches(struct sp *p, struct rctx *x)
 {
 	/* The table holds only client-to-server packets for the daemon: a
-	 * per-packet drop of a server-to-client packet would be the engine's
-	 * alone. */
-	if ((x->r.has_tcp_flags || x->r.has_dsize) &&
-	    (x->r.action == HG_ACT_DROP || x->r.action == HG_ACT_REJECT) && !(x->r.flow & HG_FLOW_TO_SERVER))
+	 * per-packet drop of a server-to-client packet, or the alert it logs,
+	 * would be the engine's alone (replay would log what live never
+	 * could). A plain pass logs nothing and the table passes server
+	 * packets anyway (AWS's keep-alive pass rules have a to_client mirror). */
+	bool logs = x->r.action != HG_ACT_PASS || x->r.alert_on_pass;
+	if ((x->r.has_tcp_flags || x->r.has_dsize) && logs && !(x->r.flow & HG_FLOW_TO_SERVER))
 		hg_diag_error(p->d, x->r.loc,
-			      "a %s rule on %s needs flow:to_server here: the table hands hostgate's daemon "
-			      "client-to-server packets only, so it could not drop a server's packet by it",
-			      hg_action_name(x->r.action), x->r.has_tcp_flags ? "tcp.flags" : "dsize");
+			      "a%s %s rule on %s needs flow:to_server here: the table hands hostgate's daemon "
+			      "client-to-server packets only, so it could not %s a server's packet by it",
+			      x->r.action == HG_ACT_ALERT ? "n" : "", hg_action_name(x->r.action),
+			      x->r.has_tcp_flags ? "tcp.flags" : "dsize",
+			      x->r.action == HG_ACT_DROP || x->r.action == HG_ACT_REJECT ? "drop" : "log");
 	if ((x->r.ssl_version | x->r.ssl_version_not) && !(x->r.flow & HG_FLOW_TO_SERVER))
 		hg_diag_error(p->d, x->r.loc,
 			      "ssl_version needs flow:to_server here: hostgate reads the client's ClientHello "

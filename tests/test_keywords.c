@@ -284,10 +284,10 @@ Test(packet_keywords, keepalive_pass_rules)
 Test(packet_keywords, tcp_flags_modifiers)
 {
 	struct env v;
-	load_ok(&v, "alert tcp any any -> any 1 (tcp.flags:S,CE; sid:1;)\n"
-		    "alert tcp any any -> any 2 (tcp.flags:+S; sid:2;)\n"
-		    "alert tcp any any -> any 3 (tcp.flags:*FR; sid:3;)\n"
-		    "alert tcp any any -> any 4 (tcp.flags:!A; sid:4;)\n"
+	load_ok(&v, "alert tcp any any -> any 1 (flow:to_server; tcp.flags:S,CE; sid:1;)\n"
+		    "alert tcp any any -> any 2 (flow:to_server; tcp.flags:+S; sid:2;)\n"
+		    "alert tcp any any -> any 3 (flow:to_server; tcp.flags:*FR; sid:3;)\n"
+		    "alert tcp any any -> any 4 (flow:to_server; tcp.flags:!A; sid:4;)\n"
 		    "drop tcp any any -> any 5 (flow:to_server; tcp.flags:0; sid:5;)\n"
 		    "drop tcp any any -> any 1 (flow:to_server; tcp.flags:S,CE; sid:6;)\n"
 		    "drop tcp any any -> any 2 (flow:to_server; tcp.flags:+S; sid:7;)\n"

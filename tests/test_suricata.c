@@ -489,6 +489,11 @@ static const struct bad_case bad_rules[] = {
 	{"drop tcp any any -> any any (tcp.flags:R; sid:1;)", "drop", "a drop rule on tcp.flags needs flow:to_server"},
 	{"reject udp any any -> any any (flow:to_client; dsize:>512; sid:1;)", "reject",
 	 "a reject rule on dsize needs flow:to_server"},
+	/* An alert (or a logged pass) could match a server's packet, which
+	 * the live daemon never sees: replay would log what live cannot. */
+	{"alert tcp any any -> any any (dsize:0; sid:1;)", "alert", "an alert rule on dsize needs flow:to_server"},
+	{"pass tcp any any -> any any (flow:established; tcp.flags:A; alert; sid:1;)", "pass",
+	 "a pass rule on tcp.flags needs flow:to_server"},
 	{R("geoip:dst,RUS; sid:1;"), "RUS", "not a two-letter country code"},
 	{R("geoip:dst; sid:1;"), "dst;", "at least one country code"},
 	{H("content:\"a\"; http_host; http_uri; sid:1;"), "http_uri", "modifies a content already in 'http.host'"},
