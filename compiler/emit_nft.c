@@ -384,6 +384,7 @@ struct plan {
 	bool kernel_drop_strict;
 	bool alert_strict;
 	bool hold_all;         /* drop_strict left to the daemon: hold every state */
+	bool shape_rules;      /* a daemon rule reads tcp.flags or dsize: a bare ACK too */
 };
 
 enum { K_NONE, K_ALL, K_NOPORT };
@@ -433,6 +434,8 @@ static void plan_build(struct plan *p, const struct hg_policy *pol)
 			dom &= D_TCP | D_UDP;
 		}
 		p->need_inspect = true;
+		if (r->has_tcp_flags || r->has_dsize)
+			p->shape_rules = true;
 		if (!decisive || !dom)
 			continue;
 		if (p->blockers.n >= BLOCKERS_MAX)
@@ -1821,8 +1824,12 @@ static void put_stateful(struct emitter *e)
 		 * or timestamps; IPv4 without options, IPv6 without extension
 		 * headers): others are held. One rule a shape: nft 1.0.6 cannot
 		 * list a set of concatenations with a 4-bit field. */
-		fputs("\t\t# a bare ACK of an undecided flow carries nothing to inspect\n", out);
-		for (unsigned d = 5; d <= 8; d += 3) {
+		/* Unless a rule on tcp.flags or dsize could match it (an
+		 * alert on `tcp.flags:A; dsize:0` logs in replay; live must see
+		 * the same packet). */
+		if (!p->shape_rules)
+			fputs("\t\t# a bare ACK of an undecided flow carries nothing to inspect\n", out);
+		for (unsigned d = 5; d <= 8 && !p->shape_rules; d += 3) {
 			fprintf(out, "\t\tip hdrlength 5 ip length %u tcp doff %u tcp flags & (syn | fin | rst | urg) == 0 accept\n",
 				20 + 4 * d, d);
 			fprintf(out, "\t\tip6 nexthdr tcp ip6 length %u tcp doff %u tcp flags & (syn | fin | rst | urg) == 0 accept\n",

@@ -351,6 +351,32 @@ Test(emit_nft, packet_rule_on_syn_holds_new_flows)
 	nft_check_done();
 }
 
+/* A bare ACK of an undecided flow passes in the kernel (it tells the
+ * daemon nothing), unless a rule on tcp.flags or dsize could match it:
+ * Suricata's header and payload keywords (tcp.flags:A; dsize:0) single out
+ * exactly that packet, and replay would log an alert live never saw. */
+Test(emit_nft, bare_ack_shortcut_only_without_shape_rules)
+{
+	for (int shaped = 0; shaped < 2; shaped++) {
+		struct hg_ruleset *rs = rs_new(HG_ORDER_DEFAULT_ACTION);
+		struct hg_rule_group *g = group_add(rs, "Ack", HG_GROUP_STATEFUL);
+		struct hg_rule *r = rule_add(rs, g, HG_ACT_ALERT, HG_PROTO_TCP, NET_HOME, NULL, NET_ANY, NULL, 0, 1);
+		r->flow = HG_FLOW_TO_SERVER;
+		r->cls = HG_CLASS_PACKET;
+		if (shaped) {
+			r->has_dsize = true;
+			r->dsize = (struct hg_dsize){.mode = '='};
+		}
+		char *a = emit(rs, NULL);
+		cr_assert(strstr(a, "meta l4proto tcp meta mark set ct id log group"), "held:\n%s", a);
+		cr_assert_eq(count(a, "tcp flags & (syn | fin | rst | urg) == 0 accept"), shaped ? 0 : 4, "%s", a);
+		assert_nft_accepts(a);
+		free(a);
+		hg_ruleset_free(rs);
+	}
+	nft_check_done();
+}
+
 /* Strict order with only 5-tuple rules and aws:drop_strict: everything is
  * decided on the first packet, in the kernel; nothing is held. */
 Test(emit_nft, drop_strict_in_kernel)
