@@ -85,6 +85,11 @@ chroot "$R" sh -eu -c "
 	test -f /etc/hostgate/hostgate.conf
 	man -w hostgate hostgate-ship 2>/dev/null || ls /usr/share/man/man1/hostgate.1.gz /usr/share/man/man1/hostgate-ship.1.gz
 	test -f /usr/share/bash-completion/completions/hostgate
+	test -f /etc/logrotate.d/hostgate
+	if command -v logrotate >/dev/null; then
+		logrotate --debug /etc/logrotate.d/hostgate 2>&1 | grep -q \"rotating pattern: /var/log/hostgate/\*.json\"
+		echo logrotate accepts /etc/logrotate.d/hostgate
+	fi
 	for u in /lib/systemd/system/hostgate*.service; do
 		systemd-analyze verify \"\$u\"
 		echo verified: \$u
