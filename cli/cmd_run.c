@@ -6,11 +6,12 @@
  * Failure behaviour (what the table guarantees without us): packets the
  * kernel holds are dropped, so while the daemon is gone undecided flows
  * stay blocked (fail closed) and decided ones keep their set entries until
- * those time out. On start and on SIGHUP the table is replaced in one
- * transaction that deletes every object but the verdict sets, which are
- * kept with their elements (and remaining timeouts): flows decided by an
- * earlier ruleset or an earlier daemon keep their verdict; new flows get
- * the new rules. A ruleset
+ * those time out. On SIGHUP the table is replaced in one transaction that
+ * deletes every object but the verdict sets, which are kept with their
+ * elements (and remaining timeouts): flows decided by an earlier ruleset
+ * keep their verdict; new flows get the new rules. On start the verdict
+ * sets are emptied in that transaction (run_table.c says why): flows an
+ * earlier daemon allowed go on by their conntrack mark. A ruleset
  * that fails to load or apply at SIGHUP leaves the old one running.
  *
  * Revoking at SIGHUP: every apply gets a new table generation, which the
@@ -206,10 +207,6 @@ int cmd_run(int argc, char **argv)
 			goto out;
 		}
 	}
-	/* Counted by a thread of its own (after the drop: it has no more
-	 * privileges than the daemon), while held packets are released. */
-	live_count_allowed(L->nft.table, 0, true, "",
-			   " allowed flows carried over keep their verdict (no copy: a reload cannot decide them again)");
 
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigemptyset(&sa.sa_mask);

@@ -155,11 +155,12 @@ void live_finish_revoke(struct redecide *rd, struct hg_engine *e)
 	live_log("reload: %zu allowed flows decided again: %zu revoked, %zu still allowed, %zu undecided (kept "
 		 "allowed)",
 		 rd->checked, rd->revoke.n, rd->still, rd->undecided);
-	/* What was not decided again (no copy: carried over a restart,
-	 * evicted, over the per-flow cap) keeps its verdict: the allowed flows
-	 * in the sets now, less the ones decided again and kept. */
+	/* What was not decided again (no copy: evicted, over the per-flow
+	 * cap) keeps its verdict: the allowed flows in the sets now, less the
+	 * ones decided again and kept. (Flows carried over a restart have no
+	 * elements: they keep theirs by their conntrack mark.) */
 	live_count_allowed(rd->table, (long)(rd->still + rd->undecided), false, "reload: ",
-			   " allowed flows without a kept copy keep their verdict (carried over a restart, evicted: "
+			   " allowed flows without a kept copy keep their verdict (evicted: "
 			   "%llu copies so far, over the per-flow cap: %zu)",
 			   (unsigned long long)ks.evicted, rd->no_bytes);
 }

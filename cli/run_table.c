@@ -1,6 +1,7 @@
 /* run_table.c - `hostgate run`'s table: loads the rules and replaces the
- * table in the kernel in one transaction that keeps the verdict sets (and,
- * at a reload, denies the flows the new rules revoke). */
+ * table in the kernel in one transaction that keeps the verdict sets at a
+ * reload (and denies the flows the new rules revoke), and empties them at
+ * the daemon's start. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,12 +24,19 @@ static bool is_verdict_set(const char *name)
  * every object of the table now in the kernel except the verdict sets,
  * which the new table then declares again unchanged (a no-op), so their
  * elements survive by construction: nothing is listed, parsed or re-added
- * element by element. Chains are flushed before any is deleted (jumps and
+ * element by element. With forget_verdicts (a daemon's first table) the
+ * verdict sets are emptied instead: an earlier daemon's elements belong
+ * to connections this one never saw end, so it could not destroy them
+ * when a new connection takes their tuple and, possibly, the freed
+ * conntrack entry's id (the key's last field). The connections it allowed
+ * go on by their conntrack mark (the table accepts any generation's mark,
+ * emit_nft.c); the rest come to this daemon, which resets those whose
+ * start it never saw. Chains are flushed before any is deleted (jumps and
  * set references go with their rules). The objects are read back through
  * netlink (table_read.h), without their elements. 0, with nothing written
  * when there is no table yet; -1 when the table holds something we cannot
  * name (the caller then replaces the whole table). */
-static int delete_all_but_verdicts(const char *table, FILE *out)
+static int delete_all_but_verdicts(const char *table, bool forget_verdicts, FILE *out)
 {
 	struct hg_table_objects objs;
 	int r = hg_table_read_objects(table, &objs);
@@ -55,6 +63,9 @@ static int delete_all_but_verdicts(const char *table, FILE *out)
 			if ((strcmp(objs.v[i].kind, "set") || !is_verdict_set(objs.v[i].name)) &&
 			    (strcmp(objs.v[i].kind, "ct timeout") || strncmp(objs.v[i].name, HG_CT_TIMEOUT_PREFIX, strlen(HG_CT_TIMEOUT_PREFIX))))
 				fprintf(out, "delete %s inet %s %s\n", objs.v[i].kind, table, objs.v[i].name);
+		for (size_t i = 0; forget_verdicts && i < objs.n; i++)
+			if (!strcmp(objs.v[i].kind, "set") && is_verdict_set(objs.v[i].name))
+				fprintf(out, "flush set inet %s %s\n", table, objs.v[i].name);
 	}
 	hg_table_objects_free(&objs);
 	return rc;
@@ -126,7 +137,7 @@ int live_load_and_apply(struct live *L, struct hg_ruleset **rs_out, struct hg_en
 		if (!m)
 			break;
 		struct hg_nft_opts o = L->nft;
-		o.keep_verdict_sets = keep && delete_all_but_verdicts(L->nft.table, m) == 0;
+		o.keep_verdict_sets = keep && delete_all_but_verdicts(L->nft.table, !L->gen, m) == 0;
 		o.ct_mark_gen = gen;
 		r = hg_emit_nft(m, rs, &o);
 		fclose(m);
@@ -152,6 +163,9 @@ int live_load_and_apply(struct live *L, struct hg_ruleset **rs_out, struct hg_en
 		hg_ruleset_free(rs);
 		return -1;
 	}
+	if (!L->gen)
+		live_log("verdicts of an earlier daemon removed: the connections it allowed go on by their "
+			 "conntrack mark, new ones are decided here");
 	L->gen = gen;
 	if (revoke) {
 		live_finish_revoke(&rd, e);
