@@ -21,7 +21,8 @@
  *   chain output                       hook output: the idle timeout of
  *                                      flows the daemon re-injects
  *   chain stateful                     the stateful layer (goto'd)
- *   chain hg_*                         verdict helpers (log + drop, reject)
+ *   chain hg_*                         verdict helpers (log + drop, reject),
+ *                                      only those a verdict names
  *
  * forward: traffic that neither enters nor leaves an inside interface is
  * accepted (when inside interfaces are configured). Non-UDP fragments are
@@ -1130,6 +1131,8 @@ struct emitter {
 	struct runvec runs;   /* verdict maps and big decisive rules, chain order */
 	struct runvec alerts; /* alert sets and big alert rules */
 	unsigned next_k, next_alert;
+	unsigned helpers;     /* H_* bits: the helper chains a verdict named */
+	bool frag_marks;      /* the fragments chain sends datagrams on by mark */
 };
 
 static size_t run_new(struct runvec *rv, struct shape *sh, const struct krule *single, unsigned id)
@@ -1249,14 +1252,29 @@ static const char *fam_ip(int fam)
 	return fam == 6 ? "ip6" : "ip";
 }
 
-static const char *verdict_of(const struct hg_rule_rank *ev)
+/* The verdict helper chains (put_helpers). Only those some verdict names
+ * are emitted: every rule of the table counts against the kernel's cost. */
+enum { H_ALERT = 1, H_PASS_LOG = 2, H_DROP_LOG = 4, H_REJECT = 8, H_REJECT_LOG = 16 };
+
+/* The verdict of a kernel rule; records the helper chain it names. */
+static const char *verdict_of(struct emitter *e, const struct hg_rule_rank *ev)
 {
 	const struct hg_rule *r = ev->r;
 	switch (ev->act) {
-	case HG_ACT_PASS: return r->alert_on_pass ? "goto hg_pass_log" : "accept";
-	case HG_ACT_DROP: return r->noalert ? "drop" : "goto hg_drop_log";
-	case HG_ACT_REJECT: return r->noalert ? "goto hg_reject" : "goto hg_reject_log";
-	default: return "jump hg_alert";
+	case HG_ACT_PASS:
+		if (!r->alert_on_pass)
+			return "accept";
+		e->helpers |= H_PASS_LOG;
+		return "goto hg_pass_log";
+	case HG_ACT_DROP:
+		if (r->noalert)
+			return "drop";
+		e->helpers |= H_DROP_LOG;
+		return "goto hg_drop_log";
+	case HG_ACT_REJECT:
+		e->helpers |= r->noalert ? H_REJECT : H_REJECT_LOG;
+		return r->noalert ? "goto hg_reject" : "goto hg_reject_log";
+	default: e->helpers |= H_ALERT; return "jump hg_alert";
 	}
 }
 
@@ -1377,8 +1395,9 @@ static void put_elem(FILE *out, const struct shape *s, const struct kelem *el)
 	}
 }
 
-static void put_run_set(FILE *out, const struct run *r)
+static void put_run_set(struct emitter *e, const struct run *r)
 {
+	FILE *out = e->out;
 	const struct shape *s = r->sh;
 	fprintf(out, "\t%s %s%u {\n\t\ttype ", s->alert ? "set" : "map", s->alert ? "alert" : "k", r->id);
 	put_key_type(out, s);
@@ -1393,7 +1412,7 @@ static void put_run_set(FILE *out, const struct run *r)
 		fputs("\t\t\t", out);
 		put_elem(out, s, el);
 		if (!s->alert)
-			fprintf(out, " : %s", verdict_of(el->k->ev));
+			fprintf(out, " : %s", verdict_of(e, el->k->ev));
 		fputs(",\n", out);
 	}
 	fputs("\t\t}\n\t}\n\n", out);
@@ -1403,10 +1422,10 @@ static void put_maps(struct emitter *e)
 {
 	for (size_t i = 0; i < e->runs.n; i++)
 		if (e->runs.v[i].sh)
-			put_run_set(e->out, &e->runs.v[i]);
+			put_run_set(e, &e->runs.v[i]);
 	for (size_t i = 0; i < e->alerts.n; i++)
 		if (e->alerts.v[i].sh)
-			put_run_set(e->out, &e->alerts.v[i]);
+			put_run_set(e, &e->alerts.v[i]);
 }
 
 /* The prefilters: family and HOME_NET / EXTERNAL_NET sets. */
@@ -1469,7 +1488,7 @@ static void put_run_rule(struct emitter *e, const struct run *r, const char *gat
 		if (alert)
 			fprintf(out, "log group %u snaplen 128 queue-threshold 1\n", g);
 		else
-			fprintf(out, "%s\n", verdict_of(k->ev));
+			fprintf(out, "%s\n", verdict_of(e, k->ev));
 		return;
 	}
 	const struct shape *s = r->sh;
@@ -1661,15 +1680,28 @@ static void put_fragments(struct emitter *e)
 	FILE *out = e->out;
 	const struct hg_policy *pol = e->pol;
 	const struct hg_nft_opts *o = e->o;
+	size_t n_sl;
+	free(hg_policy_stateless_order(pol, &n_sl));
+	/* Without stateless rules a fragment's path is the fragment default
+	 * alone. When that is drop, or the path a whole datagram takes anyway
+	 * (the stateless default), no mark need carry it to forward: this
+	 * chain only drops, and the reassembled datagram goes through forward
+	 * as its first fragment would have sent it. */
+	enum hg_sl_action fd = pol->stateless_fragment_default;
+	bool plain = !n_sl && !pol->n_stateless_fragment_custom &&
+		     (fd == HG_SL_DROP || fd == pol->stateless_default);
+	e->frag_marks = !plain;
 	fputs("\tchain fragments {\n\t\ttype filter hook prerouting priority -450; policy accept;\n"
 	      "\t\t# whole datagrams go on to forward\n"
 	      "\t\tip frag-off & 0x3fff == 0 accept\n"
 	      "\t\tmeta nfproto ipv6 exthdr frag missing accept\n"
 	      "\t\t# an atomic fragment (offset 0, no more: RFC 6946) is a whole datagram\n"
-	      "\t\tmeta nfproto ipv6 frag frag-off 0 frag more-fragments 0 accept\n"
-	      "\t\t# fragments addressed to the gateway itself are not forwarded traffic\n"
-	      "\t\tfib daddr type local accept\n",
+	      "\t\tmeta nfproto ipv6 frag frag-off 0 frag more-fragments 0 accept\n",
 	      out);
+	if (!plain)
+		fputs("\t\t# fragments addressed to the gateway itself are not forwarded traffic\n"
+		      "\t\tfib daddr type local accept\n",
+		      out);
 	if (o->n_inside_ifs) {
 		fputs("\t\t# only traffic entering or leaving an inside interface\n\t\tiifname != { ", out);
 		put_inside_ifs(out, o);
@@ -1677,12 +1709,22 @@ static void put_fragments(struct emitter *e)
 		put_inside_ifs(out, o);
 		fputs(" } accept\n", out);
 	}
+	if (plain) {
+		fprintf(out,
+			"\t\t# §3.1: only UDP fragments are managed, others are dropped; no stateless rules:\n"
+			"\t\t# StatelessFragmentDefaultActions %s (fragments addressed to the\n"
+			"\t\t# gateway itself are not forwarded traffic)\n"
+			"\t\tfib daddr type != local %sdrop\n\t}\n\n",
+			fd == HG_SL_DROP ? "drops UDP ones too" : "is the whole datagram's path",
+			fd == HG_SL_DROP ? "" : "meta l4proto != udp ");
+		return;
+	}
 	fputs("\t\t# §3.1: only UDP fragments are managed; others are dropped\n"
 	      "\t\tmeta l4proto != udp drop\n",
 	      out);
 	put_stateless_rules(out, pol, true);
 	fputs("\t\t# StatelessFragmentDefaultActions\n\t\t", out);
-	put_sl_verdict(out, pol->stateless_fragment_default, true);
+	put_sl_verdict(out, fd, true);
 	fputs("\n\t}\n\n", out);
 }
 
@@ -1704,11 +1746,12 @@ static void put_forward(struct emitter *e)
 		"\t\t# idle this long, so its next packet is a midstream flow (API FlowTimeouts)\n"
 		"\t\tct state new meta l4proto tcp ct timeout set \"" HG_CT_TIMEOUT_FMT "\"\n",
 		tcp_idle(pol));
-	fprintf(out,
-		"\t\t# a datagram reassembled from fragments: its first fragment's stateless path\n"
-		"\t\tmeta mark & 0x%08x == 0x%08x meta mark set meta mark & 0x%08x accept\n"
-		"\t\tmeta mark & 0x%08x == 0x%08x meta mark set meta mark & 0x%08x goto stateful\n",
-		SL_MARK_MASK, SL_MARK_PASS, ~SL_MARK_MASK, SL_MARK_MASK, SL_MARK_FORWARD, ~SL_MARK_MASK);
+	if (e->frag_marks)
+		fprintf(out,
+			"\t\t# a datagram reassembled from fragments: its first fragment's stateless path\n"
+			"\t\tmeta mark & 0x%08x == 0x%08x meta mark set meta mark & 0x%08x accept\n"
+			"\t\tmeta mark & 0x%08x == 0x%08x meta mark set meta mark & 0x%08x goto stateful\n",
+			SL_MARK_MASK, SL_MARK_PASS, ~SL_MARK_MASK, SL_MARK_MASK, SL_MARK_FORWARD, ~SL_MARK_MASK);
 	put_stateless_rules(out, pol, false);
 	fputs("\t\t# StatelessDefaultActions\n\t\t", out);
 	put_sl_verdict(out, pol->stateless_default, false);
@@ -1822,18 +1865,24 @@ static void put_stateful(struct emitter *e)
 		 * here instead of costing a round trip (the handshake's third
 		 * packet of every flow). The common shapes only (no TCP options,
 		 * or timestamps; IPv4 without options, IPv6 without extension
-		 * headers): others are held. One rule a shape: nft 1.0.6 cannot
-		 * list a set of concatenations with a 4-bit field. */
+		 * headers): others are held. One rule a family, the shapes a set
+		 * of length . TCP header byte 12 (data offset, high nibble, with
+		 * the reserved bits and AE zero): nft 1.0.6 cannot list a set of
+		 * concatenations with a 4-bit field such as tcp doff, and a
+		 * segment with a reserved bit set is held. */
 		/* Unless a rule on tcp.flags or dsize could match it (an
 		 * alert on `tcp.flags:A; dsize:0` logs in replay; live must see
 		 * the same packet). */
-		if (!p->shape_rules)
+		if (!p->shape_rules) {
 			fputs("\t\t# a bare ACK of an undecided flow carries nothing to inspect\n", out);
-		for (unsigned d = 5; d <= 8 && !p->shape_rules; d += 3) {
-			fprintf(out, "\t\tip hdrlength 5 ip length %u tcp doff %u tcp flags & (syn | fin | rst | urg) == 0 accept\n",
-				20 + 4 * d, d);
-			fprintf(out, "\t\tip6 nexthdr tcp ip6 length %u tcp doff %u tcp flags & (syn | fin | rst | urg) == 0 accept\n",
-				4 * d, d);
+			fputs("\t\tip hdrlength 5 tcp flags & (syn | fin | rst | urg) == 0 ip length . @th,96,8 { ", out);
+			for (unsigned d = 5; d <= 8; d += 3)
+				fprintf(out, "%s%u . 0x%02x", d == 5 ? "" : ", ", 20 + 4 * d, d << 4);
+			fputs(" } accept\n\t\tip6 nexthdr tcp tcp flags & (syn | fin | rst | urg) == 0 ip6 length . @th,96,8 { ",
+			      out);
+			for (unsigned d = 5; d <= 8; d += 3)
+				fprintf(out, "%s%u . 0x%02x", d == 5 ? "" : ", ", 4 * d, d << 4);
+			fputs(" } accept\n", out);
 		}
 		fprintf(out, "\t\tmeta l4proto tcp meta mark set ct id log group %u snaplen %u queue-threshold 1 drop\n",
 			o->nflog_group, o->snaplen);
@@ -1852,14 +1901,35 @@ static void put_stateful(struct emitter *e)
 static void put_helpers(struct emitter *e)
 {
 	unsigned g = e->o->alert_log_group;
-	fprintf(e->out,
-		"\tchain hg_alert {\n\t\tlog group %u snaplen 128 queue-threshold 1\n\t}\n\n"
-		"\tchain hg_pass_log {\n\t\tct state new log group %u snaplen 128 queue-threshold 1\n\t\taccept\n\t}\n\n"
-		"\tchain hg_drop_log {\n\t\tct state new log group %u snaplen 128 queue-threshold 1\n\t\tdrop\n\t}\n\n"
-		"\tchain hg_reject {\n\t\tmeta l4proto tcp reject with tcp reset\n\t\tdrop\n\t}\n\n"
-		"\tchain hg_reject_log {\n\t\tct state new log group %u snaplen 128 queue-threshold 1\n"
-		"\t\tmeta l4proto tcp reject with tcp reset\n\t\tdrop\n\t}\n",
-		g, g, g, g);
+	const char *sep = "";
+	if (e->helpers & H_ALERT) {
+		fprintf(e->out, "%s\tchain hg_alert {\n\t\tlog group %u snaplen 128 queue-threshold 1\n\t}\n", sep, g);
+		sep = "\n";
+	}
+	if (e->helpers & H_PASS_LOG) {
+		fprintf(e->out,
+			"%s\tchain hg_pass_log {\n\t\tct state new log group %u snaplen 128 queue-threshold 1\n"
+			"\t\taccept\n\t}\n",
+			sep, g);
+		sep = "\n";
+	}
+	if (e->helpers & H_DROP_LOG) {
+		fprintf(e->out,
+			"%s\tchain hg_drop_log {\n\t\tct state new log group %u snaplen 128 queue-threshold 1\n"
+			"\t\tdrop\n\t}\n",
+			sep, g);
+		sep = "\n";
+	}
+	if (e->helpers & H_REJECT) {
+		fprintf(e->out, "%s\tchain hg_reject {\n\t\tmeta l4proto tcp reject with tcp reset\n\t\tdrop\n\t}\n",
+			sep);
+		sep = "\n";
+	}
+	if (e->helpers & H_REJECT_LOG)
+		fprintf(e->out,
+			"%s\tchain hg_reject_log {\n\t\tct state new log group %u snaplen 128 queue-threshold 1\n"
+			"\t\tmeta l4proto tcp reject with tcp reset\n\t\tdrop\n\t}\n",
+			sep, g);
 }
 
 int hg_emit_nft(FILE *out, const struct hg_ruleset *rs, const struct hg_nft_opts *opts)
