@@ -168,6 +168,11 @@ int cmd_run(int argc, char **argv)
 		live_log("reload copies: %s", strerror(errno));
 		goto out;
 	}
+	L->await = hg_await_pool_new(NULL);
+	if (!L->await) {
+		live_log("released bytes: %s", strerror(errno));
+		goto out;
+	}
 	if (live_load_and_apply(L, &L->rs, &L->engine, false) < 0) {
 		status = HG_EXIT_USAGE;
 		goto out;
@@ -283,6 +288,7 @@ out:
 	}
 	hg_engine_free(L->engine);
 	hg_ruleset_free(L->rs);
+	live_await_free(L);
 	hg_hold_free(L->hold);
 	hg_kept_free(L->kept);
 	hg_act_free(L->act);

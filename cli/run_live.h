@@ -20,6 +20,7 @@ struct live_stats {
 	uint64_t alert_frames, source_errors, reloads, reload_failures;
 	uint64_t revoked;
 	uint64_t syn_data_refused, no_syn_reset, refed;
+	uint64_t ack_copies, await_conflicts;
 };
 
 /* The metrics of --metrics-log (run_metrics.c): EMF events per interval. */
@@ -59,6 +60,7 @@ struct live {
 	struct hg_actuator *act;
 	struct hg_hold *hold;
 	struct hg_kept *kept; /* allowed flows' packets, decided again at SIGHUP */
+	struct hg_await_pool *await; /* passed flows' released bytes until the server's ACK */
 	uint16_t gen;         /* the applied table's generation (ct mark) */
 	bool dropping_inspector; /* its flows end, their verdicts stay in the kernel */
 	bool reloading;          /* ... and the held ones stay for the next inspector */
@@ -104,6 +106,22 @@ void live_flush_batch(struct live *L);
 /* The inspectors of held packets and of kernel-decided alerts, on e. */
 int live_make_inspectors(struct live *L, struct hg_engine *e, struct hg_inspector **ins,
 			 struct hg_inspector **ains);
+/* Queues hf's verdict (both directions of connection ct_id). */
+void live_write_verdict(struct live *L, struct hg_hold_flow *hf, uint32_t ct_id, bool allow, uint64_t now);
+
+/* ------------------------- run_await.c: passed, until the server's ACK */
+
+/* A TCP flow passed by p: its held packets and p released, their bytes
+ * kept (kept_key: the reload's copy). True: it waits for the server's ACK
+ * (no allow yet); false: nothing was released, allow it now (sent already). */
+bool live_await_pass(struct live *L, struct hg_hold_flow *hf, const struct hg_packet *p,
+		     const struct hg_hold_key *kept_key, uint64_t now);
+/* A client segment of a flow that waits: sent on or dropped. */
+void live_await_client(struct live *L, struct hg_hold_flow *hf, const struct hg_packet *p);
+/* An ACK copy (HG_NFLOG_PREFIX_ACK): the flow it settles is allowed. */
+void live_await_ack(struct live *L, const struct hg_packet *p, uint64_t now);
+/* Ends every wait and frees the pool (exit). */
+void live_await_free(struct live *L);
 
 /* ------------------------------------------------ run_table.c: the table */
 

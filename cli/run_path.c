@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hostgate/table.h"
+
 #include "run_live.h"
 
 /* Frames read before the verdict batch is committed even if more wait. */
@@ -55,6 +57,8 @@ static void on_flow_end(void *ud, const struct hg_inspect_event *ev, enum hg_flo
 		hf->synack_fed = false;
 		return;
 	}
+	if (hf)
+		hg_await_end(L->await, &hf->aw, false);
 	hg_hold_remove(L->hold, &k);
 }
 
@@ -148,18 +152,23 @@ static void inject_keep_cb(void *ud, const uint8_t *data, size_t len)
 /* The verdict of the connection p belongs to (its conntrack id, which the
  * table put in its mark), both directions. Not for a SYN: the conntrack
  * entry of a held SYN dies with it (the re-injected SYN makes another). */
+void live_write_verdict(struct live *L, struct hg_hold_flow *hf, uint32_t ct_id, bool allow, uint64_t now)
+{
+	struct hg_act_tuple t = {
+		.cli = hf->key.src, .srv = hf->key.dst, .cport = hf->key.sport, .sport = hf->key.dport,
+		.proto = hf->key.proto, .ct_id = ct_id,
+	};
+	hg_act_verdict(L->act, &t, allow, L->verdict_timeout);
+	hf->verdict_us = now;
+	hf->ct_id = ct_id;
+}
+
 static void write_verdict(struct live *L, struct hg_hold_flow *hf, const struct hg_packet *p, bool allow,
 			  uint64_t now)
 {
 	if (p->ip_proto == 6 && (p->tcp_flags & (HG_TCP_SYN | HG_TCP_ACK)) == HG_TCP_SYN)
 		return;
-	struct hg_act_tuple t = {
-		.cli = hf->key.src, .srv = hf->key.dst, .cport = hf->key.sport, .sport = hf->key.dport,
-		.proto = hf->key.proto, .ct_id = p->mark,
-	};
-	hg_act_verdict(L->act, &t, allow, L->verdict_timeout);
-	hf->verdict_us = now;
-	hf->ct_id = p->mark;
+	live_write_verdict(L, hf, p->mark, allow, now);
 }
 
 /* Whether a decided flow's verdict must be written (again): not yet for
@@ -218,8 +227,13 @@ static void handle_held(struct live *L, const struct hg_frame *fr)
 {
 	L->st.frames++;
 	struct hg_packet p;
-	if (!hg_decode(&L->dec, fr->linktype, fr->ts_us, fr->data, fr->caplen, fr->wirelen, &p) ||
-	    (p.flags & (HG_PKT_F_FRAGMENT | HG_PKT_F_SNAPPED))) {
+	bool decoded = hg_decode(&L->dec, fr->linktype, fr->ts_us, fr->data, fr->caplen, fr->wirelen, &p);
+	if (decoded && p.nflog_prefix && !strcmp(p.nflog_prefix, HG_NFLOG_PREFIX_ACK)) {
+		/* Not held: a copy of a server's ACK (its headers only). */
+		live_await_ack(L, &p, live_now_us());
+		return;
+	}
+	if (!decoded || (p.flags & (HG_PKT_F_FRAGMENT | HG_PKT_F_SNAPPED))) {
 		/* Not something we can release whole: it stays dropped. */
 		L->st.undecodable++;
 		return;
@@ -244,6 +258,12 @@ static void handle_held(struct live *L, const struct hg_frame *fr)
 			L->st.no_syn_reset++;
 			if (!(p.tcp_flags & HG_TCP_RST))
 				hg_act_tcp_reset(L->act, p.l3, p.l3_len);
+			return;
+		}
+		if (h0->aw.active) {
+			/* Passed, the server's ACK not seen yet: compared with
+			 * what was released, not inspected again. */
+			live_await_client(L, h0, &p);
 			return;
 		}
 		if (h0->refeed) {
@@ -313,6 +333,14 @@ static void handle_held(struct live *L, const struct hg_frame *fr)
 			hf->state = HG_HOLD_PASSED;
 			L->st.flows_decided[HG_VERDICT_PASS]++;
 			live_note_verdict_latency(L, now > fr->ts_us ? now - fr->ts_us : 0);
+			if (tcp && !syn) {
+				/* Allowed once the server acknowledged what was
+				 * inspected (run_await.c); what was held is sent
+				 * on now. */
+				if (!live_await_pass(L, hf, &p, &kk, now))
+					write_verdict(L, hf, &p, true, now);
+				break;
+			}
 			write_verdict(L, hf, &p, true, now);
 		} else if (verdict_stale(hf, &p, now)) {
 			write_verdict(L, hf, &p, true, now);

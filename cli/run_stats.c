@@ -35,6 +35,8 @@ void live_print_stats(struct live *L)
 	hg_inspector_stats(L->ins, &is);
 	struct hg_kept_stats ks;
 	hg_kept_get_stats(L->kept, &ks);
+	struct hg_await_stats aw;
+	hg_await_get_stats(L->await, &aw);
 	uint64_t lost = 0, alerts = 0, queue_full = 0;
 	for (int k = 0; k < 2; k++) {
 		struct hg_eventlog *log = k ? L->flows : L->alerts;
@@ -58,7 +60,10 @@ void live_print_stats(struct live *L)
 		"\"set_commits\":%llu,\"set_errors\":%llu,\"injected\":%llu,\"inject_errors\":%llu,"
 		"\"resets\":%llu,\"alert_frames\":%llu,\"source_errors\":%llu,\"log_lost\":%llu,\"log_queue_full\":%llu,"
 		"\"reloads\":%llu,\"reload_failures\":%llu,\"reload_revoked\":%llu,\"kept_flows\":%llu,"
-		"\"kept_bytes\":%llu,\"kept_over_flow_cap\":%llu,\"kept_evicted\":%llu,\"syn_data_refused\":%llu,\"no_syn_reset\":%llu,\"refed_after_reload\":%llu,\"injected_as_fragments\":%llu}}\n",
+		"\"kept_bytes\":%llu,\"kept_over_flow_cap\":%llu,\"kept_evicted\":%llu,\"syn_data_refused\":%llu,\"no_syn_reset\":%llu,\"refed_after_reload\":%llu,\"injected_as_fragments\":%llu,"
+		"\"ack_copies\":%llu,\"await_flows\":%llu,\"await_started\":%llu,\"await_settled\":%llu,"
+		"\"await_resent\":%llu,\"await_differ_dropped\":%llu,\"await_unknown_dropped\":%llu,"
+		"\"await_conflicts_dropped\":%llu,\"await_over_cap\":%llu}}\n",
 		ts, (unsigned long long)L->st.frames, (unsigned long long)L->st.undecodable,
 		(unsigned long long)hs.held, (unsigned long long)hs.released, (unsigned long long)hs.discarded,
 		(unsigned long long)L->st.passthrough, (unsigned long long)hs.pkts_now,
@@ -76,7 +81,10 @@ void live_print_stats(struct live *L)
 		(unsigned long long)ks.flows, (unsigned long long)ks.bytes_now, (unsigned long long)ks.over_flow_cap,
 		(unsigned long long)ks.evicted, (unsigned long long)L->st.syn_data_refused,
 		(unsigned long long)L->st.no_syn_reset, (unsigned long long)L->st.refed,
-		(unsigned long long)as.fragmented);
+		(unsigned long long)as.fragmented, (unsigned long long)L->st.ack_copies,
+		(unsigned long long)aw.flows_now, (unsigned long long)aw.started, (unsigned long long)aw.settled,
+		(unsigned long long)aw.resent, (unsigned long long)aw.differ, (unsigned long long)aw.unknown,
+		(unsigned long long)L->st.await_conflicts, (unsigned long long)aw.over_cap);
 	const uint64_t totals[LIVE_METRIC_N] = {
 		L->st.flows_decided[HG_VERDICT_PASS], L->st.flows_decided[HG_VERDICT_DROP],
 		L->st.flows_decided[HG_VERDICT_REJECT], alerts, hs.held, hs.released, hs.discarded,

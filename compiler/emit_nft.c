@@ -1854,9 +1854,17 @@ static void put_stateful(struct emitter *e)
 	if (p->need_inspect) {
 		fputs("\t\t# E. hold client-to-server packets of undecided flows for the daemon (SYNs included:\n"
 		      "\t\t# the stream's start, and Fast Open data); conntrack-INVALID ones never reach the server\n"
-		      "\t\tct state invalid drop\n"
-		      "\t\tct direction reply accept\n",
+		      "\t\tct state invalid drop\n",
 		      out);
+		/* table.h HG_NFLOG_PREFIX_ACK: the server's ACKs of flows not
+		 * yet allowed, copied (no drop), from the server's side only. */
+		fprintf(out,
+			"\t\t# a flow passed by the daemon is allowed once the server acknowledged what was\n"
+			"\t\t# inspected: its ACKs are copied to the daemon, if they come from the server's side\n"
+			"\t\tct direction reply tcp flags & (syn | ack) == ack fib saddr . iif oif exists "
+			"log prefix \"" HG_NFLOG_PREFIX_ACK "\" group %u snaplen %u queue-threshold 1\n"
+			"\t\tct direction reply accept\n",
+			o->nflog_group, HG_ACK_COPY_SNAPLEN);
 		/* The held packet's mark carries its conntrack id to the daemon
 		 * (NFLOG's NFULA_MARK): the key of its verdict. The packet is
 		 * dropped, so the mark goes nowhere else. */

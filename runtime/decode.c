@@ -19,6 +19,7 @@
 
 #define NFULA_MARK 2
 #define NFULA_PAYLOAD 9
+#define NFULA_PREFIX 10
 
 static const char *const reason_names[HG_DR__COUNT] = {
 	[HG_DR_OK] = "ok",
@@ -431,6 +432,7 @@ static bool decode_nflog(struct hg_decode_stats *st, const uint8_t *b, uint32_t 
 	if (b[1] != 0) /* version: NFNETLINK_V0 */
 		return fail(p, HG_DR_BAD_L2);
 	uint32_t off = 4, mark = 0;
+	const char *prefix = NULL;
 	while (n - off >= 4) {
 		uint32_t tl = rd16host(b + off);
 		uint32_t type = rd16host(b + off + 2) & 0x3fff; /* minus NLA_F_* bits */
@@ -439,10 +441,14 @@ static bool decode_nflog(struct hg_decode_stats *st, const uint8_t *b, uint32_t 
 		if (type == NFULA_PAYLOAD) {
 			bool ok = ip_dispatch(st, b + off + 4, tl - 4, true, p);
 			p->mark = mark;
+			p->nflog_prefix = prefix;
 			return ok;
 		}
 		if (type == NFULA_MARK && tl >= 8)
 			mark = rd32(b + off + 4); /* the value is big-endian (nla_put_be32) */
+		/* The rule's log prefix, a string with its NUL (ignored without). */
+		if (type == NFULA_PREFIX && tl > 4 && memchr(b + off + 4, 0, tl - 4))
+			prefix = (const char *)b + off + 4;
 		uint32_t padded = (tl + 3) & ~3u;
 		if (padded > n - off)
 			break;

@@ -25,11 +25,27 @@ MODE
                   MTU link), HOST as its first bytes
   big-hello       a TLS ClientHello naming HOST, padded (RFC 7685) to 20 KB over
                   two records, through an ordinary socket (no scapy)
+  paws            insertion after the verdict: a handshake with TCP timestamps
+                  (RFC 7323), a request naming www.example.com whose segment
+                  carries a timestamp older than the SYN's (the server discards
+                  it: PAWS, RFC 7323 5.3), then the same sequence range naming
+                  HOST (the same length) with a fresh timestamp
+  old-ack         the same, the first segment's ACK far below the server's
+                  window (RFC 5961 5.2: the server discards it) instead
+  forged-ack      paws, and between the two segments an ACK of the first one
+                  forged from the client's side with the server's address
+  retrans         paws with HOST sent again unchanged (a benign retransmission)
+  reload PID      paws with a SIGHUP to PID (the daemon) after the first
+                  segment; then the request naming www.example.com once more
+  restart         paws with 4 s between the segments (the test restarts the
+                  daemon meanwhile)
+  After these, prints "answer: <status line>" when the server answered and
+  "reset" when a reset came back.
 Prints what it did; exit status 0 unless scapy failed."""
 import sys
 import time
 
-from scapy.all import IP, IPv6, TCP, Raw, conf, send, sr1  # noqa: E402
+from scapy.all import IP, IPv6, TCP, AsyncSniffer, Ether, Raw, conf, getmacbyip, getmacbyip6, send, sendp, sr1  # noqa: E402
 
 conf.verb = 0
 
@@ -64,6 +80,69 @@ def client_hello(host, size):
         chunk = hs[i:i + 16384]
         recs += b"\x16\x03\x01" + struct.pack("!H", len(chunk)) + chunk
     return recs
+
+
+def insertion(mode, ip, dst, dport, sport, host, pid=None):
+    """The insertion modes: the first segment names www.example.com and the
+    server discards it; the second, same sequence range, names host."""
+    isn, ts0, win = 300000, 100000, 8192
+    sniff = AsyncSniffer(filter="tcp and src port %d and dst port %d" % (dport, sport), store=True)
+    sniff.start()
+    time.sleep(0.3)
+    sa = sr1(ip / TCP(sport=sport, dport=dport, flags="S", seq=isn, window=win,
+                      options=[("MSS", 1200), ("Timestamp", (ts0, 0))]), timeout=3)
+    if sa is None or TCP not in sa:
+        print("no SYN-ACK")
+        sniff.stop()
+        return 0
+    srv = sa[TCP].seq + 1
+    ecr = dict(sa[TCP].options).get("Timestamp", (0, 0))[0]
+
+    def seg(seq, ack, tsval, data=None, flags="A"):
+        p = ip / TCP(sport=sport, dport=dport, flags=flags, seq=seq, ack=ack, window=win,
+                     options=[("NOP", None), ("NOP", None), ("Timestamp", (tsval, ecr))])
+        return p / Raw(data) if data else p
+
+    send(seg(isn + 1, srv, ts0 + 1))
+    first = request("www.example.com", 200)
+    second = first if mode == "retrans" else request(host, 200)
+    assert len(first) == len(second) == 200
+    if mode == "old-ack":
+        send(seg(isn + 1, (srv - 20000) % (1 << 32), ts0 + 2, first, "PA"))
+    else:
+        send(seg(isn + 1, srv, 5, first, "PA"))  # PAWS-old: far before ts0
+    time.sleep(0.5)
+    if mode == "reload":
+        import os
+        import signal
+        os.kill(pid, signal.SIGHUP)
+        time.sleep(1)
+    if mode == "restart":
+        print("first sent", flush=True)
+        time.sleep(4)
+    if mode == "forged-ack":
+        v6 = ":" in dst
+        iface, me, gw = (conf.route6 if v6 else conf.route).route(dst)
+        mac = getmacbyip6(gw) if v6 else getmacbyip(gw)
+        src_of = IPv6 if v6 else IP
+        sendp(Ether(dst=mac) / src_of(src=dst, dst=me) /
+              TCP(sport=dport, dport=sport, flags="A", seq=srv, ack=isn + 1 + 200, window=65000,
+                  options=[("NOP", None), ("NOP", None), ("Timestamp", (ecr + 1, ts0 + 2))]), iface=iface)
+        time.sleep(0.3)
+    send(seg(isn + 1, srv, ts0 + 100, second, "PA"))
+    if mode == "reload":
+        time.sleep(0.5)
+        send(seg(isn + 1, srv, ts0 + 200, first, "PA"))
+    time.sleep(1.5)
+    sniff.stop()
+    print("%s sent" % mode)
+    for p in sniff.results or []:
+        if Raw in p and bytes(p[Raw].load).startswith(b"HTTP/"):
+            print("answer:", bytes(p[Raw].load).split(b"\r\n")[0].decode())
+            break
+    if any(p[TCP].flags.R for p in sniff.results or [] if TCP in p):
+        print("reset")
+    return 0
 
 
 def main():
@@ -112,6 +191,8 @@ def main():
             print("big-hello:", e)
         return 0
     ip = ipl(dst)
+    if mode in ("paws", "old-ack", "forged-ack", "retrans", "reload", "restart"):
+        return insertion(mode, ip, dst, dport, sport, host, int(sys.argv[6]) if len(sys.argv) > 6 else None)
     if mode == "invalid-noack":
         for _ in range(3):
             send(ip / TCP(sport=sport, dport=dport, flags="P", seq=1000) / Raw(request(host)))

@@ -253,3 +253,169 @@ Test(live_holes, reinjected_datagram_fragmented_v4_v6)
 	cr_expect(strstr(text, "\"injected_as_fragments\":2"), "%s", text);
 	free(text);
 }
+
+/* Segments whose payload names host, in the server's capture (its
+ * interface: what the gateway let through), IPv4 and IPv6 alike. */
+static int capture_names(const char *host)
+{
+	char *o = sh_out("tcpdump -n -A -r %s/s.pcap tcp 2>/dev/null | grep -c 'Host: %s'", dir, host);
+	int n = atoi(o);
+	free(o);
+	return n;
+}
+
+/* Occurrences of what in text. */
+static int occurrences(const char *text, const char *what)
+{
+	int n = 0;
+	for (const char *t = strstr(text, what); t; t = strstr(t + 1, what))
+		n++;
+	return n;
+}
+
+/* The daemon's log (its stats line at exit) says what. */
+static void expect_daemon_said(const char *what)
+{
+	char log[256];
+	snprintf(log, sizeof(log), "%s/daemon.log", dir);
+	char *text = slurp(log);
+	cr_expect(strstr(text, what), "the daemon did not say %s: %s", what, text);
+	free(text);
+}
+
+/* Runs the insertion client (live_client.py MODE) on v4 and v6 (client
+ * ports port and port + 1) and returns its output. */
+static char *insertion(const char *mode, int port, const char *host)
+{
+	const char *const dst[] = {"198.51.100.10", "2001:db8:88::10"};
+	for (int k = 0; k < 2; k++)
+		sh("ip netns exec %sc timeout 20 " PY " %s/tests/live_client.py %s %s 8081 %d %s >>%s/client.log 2>&1",
+		   P, srcdir, mode, dst[k], port + k, host, dir);
+	char log[256];
+	snprintf(log, sizeof(log), "%s/client.log", dir);
+	return slurp(log);
+}
+
+/* Insertion after the verdict: the daemon inspects a request naming an
+ * allowed host, in a segment the server will discard; then the client sends
+ * the same sequence range again naming a denied host, in a segment the
+ * server accepts. The flow may leave the daemon's path only once the server
+ * acknowledged what was inspected, and until then bytes that differ from
+ * the inspected ones are dropped: neither the server's interface nor its
+ * application ever sees the denied name. ANFW decides a domain list rule on
+ * the SNI / Host the flow carries (the page cited at the top): the name the
+ * server reads is the one that must have been decided. */
+static void expect_no_insertion(const char *mode, int port)
+{
+	holes_setup(mode[0] == 'p' ? "hip" : mode[0] == 'o' ? "hio" : "hif");
+	client_no_rst();
+	/* The gateway's own reverse-path filter stays out of it: the daemon's
+	 * table must refuse a forged ACK by itself. */
+	sh("ip netns exec %sg sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.%sg0.rp_filter=0", P, P);
+	char *out = insertion(mode, port, "x.malicious-domain.com");
+	cr_expect(strstr(out, "sent"), "the client did not run: %s", out);
+	capture_stop('s');
+	daemon_stop();
+	char log[256];
+	snprintf(log, sizeof(log), "%s/srv.log", dir);
+	cr_expect_eq(server_saw("x.malicious-domain.com"), 0, "%s: the denied request reached the server application: %s",
+		     mode, slurp(log));
+	cr_expect_eq(capture_names("x.malicious-domain.com"), 0, "%s: the denied name reached the server's interface",
+		     mode);
+	cr_expect(!strstr(out, "answer: HTTP"), "%s: the re-sent request was answered: %s", mode, out);
+	free(out);
+	/* The daemon's account: one differing re-send dropped a family, no
+	 * flow allowed (the server never acknowledged the inspected bytes). */
+	expect_daemon_said("\"await_differ_dropped\":2,");
+	expect_daemon_said("\"await_settled\":0,");
+}
+
+/* (a) The inspected segment carries a timestamp older than the one of the
+ * SYN: the server discards it (PAWS, RFC 7323 §5.3). */
+Test(live_holes, insertion_paws_v4_v6)
+{
+	expect_no_insertion("paws", 41071);
+}
+
+/* (b) The inspected segment acknowledges far below the server's window:
+ * the server discards it (RFC 5961 §5.2). */
+Test(live_holes, insertion_old_ack_v4_v6)
+{
+	expect_no_insertion("old-ack", 41073);
+}
+
+/* (c) As (a), with an ACK of the inspected range forged from the client's
+ * side carrying the server's address: only what comes from the server's
+ * side may count as the server's acknowledgement. */
+Test(live_holes, insertion_forged_ack_v4_v6)
+{
+	expect_no_insertion("forged-ack", 41075);
+}
+
+/* (d) A benign retransmission: the inspected segment is lost to the server
+ * (PAWS) and sent again unchanged: the server reads it and answers. */
+Test(live_holes, insertion_retransmit_v4_v6)
+{
+	holes_setup("hir");
+	client_no_rst();
+	char *out = insertion("retrans", 41077, "www.example.com");
+	stop_expect_server(2);
+	cr_expect_eq(occurrences(out, "answer: HTTP/1.0 200"), 2, "the retransmitted requests: %s", out);
+	free(out);
+	/* the same bytes again went on, and the server's ACK allowed the flow */
+	expect_daemon_said("\"await_resent\":2,");
+	expect_daemon_said("\"await_settled\":2,");
+}
+
+/* A flow waiting for the server's ACK at a reload keeps waiting (the hold
+ * entry and its released bytes outlive the inspector): a differing re-send
+ * after the reload is dropped, and the same bytes again still complete the
+ * exchange (the flow is neither allowed unchecked nor stalled). */
+Test(live_holes, insertion_over_reload_v4_v6)
+{
+	holes_setup("hiu");
+	client_no_rst();
+	const char *const dst[] = {"198.51.100.10", "2001:db8:88::10"};
+	for (int k = 0; k < 2; k++)
+		sh("ip netns exec %sc timeout 20 " PY " %s/tests/live_client.py reload %s 8081 %d x.malicious-domain.com "
+		   "$(pgrep -P $(cat %s/daemon.pid)) >>%s/client.log 2>&1",
+		   P, srcdir, dst[k], 41081 + k, dir, dir);
+	char log[256];
+	snprintf(log, sizeof(log), "%s/client.log", dir);
+	char *out = slurp(log);
+	cr_expect_eq(occurrences(out, "answer: HTTP/1.0 200"), 2, "after the reload: %s", out);
+	free(out);
+	stop_expect_server(2);
+	cr_expect_eq(capture_names("x.malicious-domain.com"), 0, "the denied name reached the server's interface");
+	expect_daemon_said("\"await_differ_dropped\":2,");
+}
+
+/* A restart forgets the flows waiting for the server's ACK: the next
+ * segment of such a flow finds no entry and is reset, never allowed. */
+Test(live_holes, insertion_over_restart_v4_v6)
+{
+	holes_setup("hiz");
+	client_no_rst();
+	const char *const dst[] = {"198.51.100.10", "2001:db8:88::10"};
+	for (int k = 0; k < 2; k++)
+		sh("(ip netns exec %sc timeout 20 " PY " %s/tests/live_client.py restart %s 8081 %d x.malicious-domain.com "
+		   ">%s/client%d.log 2>&1 &)",
+		   P, srcdir, dst[k], 41083 + k, dir, k);
+	char log[256];
+	for (int k = 0; k < 2; k++) {
+		snprintf(log, sizeof(log), "%s/client%d.log", dir, k);
+		cr_assert(wait_for(log, "first sent", 10000), "the client did not start: %s", slurp(log));
+	}
+	daemon_stop();
+	daemon_start(SEED, NULL);
+	for (int k = 0; k < 2; k++) {
+		snprintf(log, sizeof(log), "%s/client%d.log", dir, k);
+		cr_expect(wait_for(log, "restart sent", 12000), "the client did not finish: %s", slurp(log));
+		char *out = slurp(log);
+		cr_expect(strstr(out, "reset") && !strstr(out, "answer:"), "after the restart: %s", out);
+		free(out);
+	}
+	stop_expect_server(0);
+	cr_expect_eq(capture_names("x.malicious-domain.com"), 0, "the denied name reached the server's interface");
+	expect_daemon_said("\"no_syn_reset\":2,");
+}

@@ -72,6 +72,8 @@ struct hg_packet {
 	struct hg_ip src, dst;   /* IPv4 mapped ::ffff:a.b.c.d */
 	uint32_t mark;           /* NFLOG: the packet's mark (NFULA_MARK), else 0; the
 				    live table puts the conntrack id there */
+	const char *nflog_prefix; /* NFLOG: the logging rule's prefix (borrowed,
+				     NUL-terminated), else NULL */
 
 	/* L3: the datagram, trimmed to its IP length (or to the capture). */
 	const uint8_t *l3;

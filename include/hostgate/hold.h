@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hostgate/await.h"
 #include "hostgate/ipset.h"
 
 /* A flow as the held packets show it (client to server), padding zeroed. */
@@ -46,6 +47,8 @@ struct hg_hold_flow {
 	bool refeed;           /* the inspector was replaced (reload): its next packet
 				  rebuilds the handshake and brings the held ones back */
 	uint32_t n_pkts, bytes;
+	struct hg_await aw;    /* TCP, passed: until the server acknowledged the
+				  inspected bytes (the caller ends it: hg_await_end) */
 	/* private */
 	struct hg_hold_pkt *head, *tail;
 	uint32_t hnext;

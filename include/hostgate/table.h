@@ -82,6 +82,21 @@ static inline int hg_vset_family(enum hg_vset s)
  * the set is always the applied table's own. */
 #define HG_SET_GENERATION "generation"
 
+/* Insertion after the verdict (issue 11): a flow the daemon passes stays
+ * off the fast path until the server has acknowledged the bytes that were
+ * inspected, since a segment the server discarded (a PAWS-old timestamp,
+ * an ACK below its window) could otherwise be replaced by one carrying
+ * other bytes in the same sequence range. So the table copies (logs, never
+ * holds) the server's acknowledgements of TCP flows that have no allow
+ * yet to the hold group, with this NFLOG prefix: ACK set, no SYN, and only
+ * what arrives from the server's side (a reverse-path lookup: a client
+ * forging the server's address is conntrack's reply direction too, but
+ * its packet comes in on the client's side). The copy's mark is the ct id,
+ * as for held packets; HG_ACK_COPY_SNAPLEN covers the IP and TCP headers
+ * (IPv6 40 + TCP 60). */
+#define HG_NFLOG_PREFIX_ACK "hg-ack"
+#define HG_ACK_COPY_SNAPLEN 128u
+
 /* The conntrack timeout object of FlowTimeouts.TcpIdleTimeoutSeconds:
  * the prefix and the seconds ("hg_tcp_idle_350"). A reload keeps these
  * objects, since the flows already tracked hold them. */
