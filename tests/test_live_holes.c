@@ -283,17 +283,27 @@ static void expect_daemon_said(const char *what)
 	free(text);
 }
 
-/* Runs the insertion client (live_client.py MODE) on v4 and v6 (client
- * ports port and port + 1) and returns its output. */
-static char *insertion(const char *mode, int port, const char *host)
+/* Runs the insertion client (live_client.py MODE ... HOST EXTRA) on v4
+ * and v6 (client ports port and port + 1) and returns its output; in the
+ * background (bg), writing client0.log and client1.log, returns NULL. */
+static char *insertion_run(const char *mode, int port, const char *host, const char *extra, bool bg)
 {
 	const char *const dst[] = {"198.51.100.10", "2001:db8:88::10"};
 	for (int k = 0; k < 2; k++)
-		sh("ip netns exec %sc timeout 20 " PY " %s/tests/live_client.py %s %s 8081 %d %s >>%s/client.log 2>&1",
-		   P, srcdir, mode, dst[k], port + k, host, dir);
+		sh("%sip netns exec %sc timeout 20 " PY " %s/tests/live_client.py %s %s 8081 %d %s %s >%s%s/client%d.log "
+		   "2>&1%s",
+		   bg ? "(" : "", P, srcdir, mode, dst[k], port + k, host, extra, bg ? "" : ">", dir, bg ? k : 0,
+		   bg ? " &)" : "");
+	if (bg)
+		return NULL;
 	char log[256];
-	snprintf(log, sizeof(log), "%s/client.log", dir);
+	snprintf(log, sizeof(log), "%s/client0.log", dir);
 	return slurp(log);
+}
+
+static char *insertion(const char *mode, int port, const char *host)
+{
+	return insertion_run(mode, port, host, "", false);
 }
 
 /* Insertion after the verdict: the daemon inspects a request naming an
@@ -375,14 +385,9 @@ Test(live_holes, insertion_over_reload_v4_v6)
 {
 	holes_setup("hiu");
 	client_no_rst();
-	const char *const dst[] = {"198.51.100.10", "2001:db8:88::10"};
-	for (int k = 0; k < 2; k++)
-		sh("ip netns exec %sc timeout 20 " PY " %s/tests/live_client.py reload %s 8081 %d x.malicious-domain.com "
-		   "$(pgrep -P $(cat %s/daemon.pid)) >>%s/client.log 2>&1",
-		   P, srcdir, dst[k], 41081 + k, dir, dir);
-	char log[256];
-	snprintf(log, sizeof(log), "%s/client.log", dir);
-	char *out = slurp(log);
+	char pid[256];
+	snprintf(pid, sizeof(pid), "$(pgrep -P $(cat %s/daemon.pid))", dir);
+	char *out = insertion_run("reload", 41081, "x.malicious-domain.com", pid, false);
 	cr_expect_eq(occurrences(out, "answer: HTTP/1.0 200"), 2, "after the reload: %s", out);
 	free(out);
 	stop_expect_server(2);
@@ -396,11 +401,7 @@ Test(live_holes, insertion_over_restart_v4_v6)
 {
 	holes_setup("hiz");
 	client_no_rst();
-	const char *const dst[] = {"198.51.100.10", "2001:db8:88::10"};
-	for (int k = 0; k < 2; k++)
-		sh("(ip netns exec %sc timeout 20 " PY " %s/tests/live_client.py restart %s 8081 %d x.malicious-domain.com "
-		   ">%s/client%d.log 2>&1 &)",
-		   P, srcdir, dst[k], 41083 + k, dir, k);
+	insertion_run("restart", 41083, "x.malicious-domain.com", "", true);
 	char log[256];
 	for (int k = 0; k < 2; k++) {
 		snprintf(log, sizeof(log), "%s/client%d.log", dir, k);
