@@ -748,3 +748,29 @@ Test(source, corpus, .timeout = 600)
 	cr_expect_gt(c.files, 0);
 	cr_expect_eq(c.flows, c.ended);
 }
+
+/* NFLOG's NFULA_PREFIX (the logging rule's `log prefix`): the live daemon
+ * tells a copied server ACK (table.h HG_NFLOG_PREFIX_ACK) from a held packet
+ * by it. A prefix without its NUL is no prefix. */
+Test(decode, nflog_prefix)
+{
+	const char *const frames[] = {
+		"02 00 00 05 08 00 01 00 08 00 03 00 08 00 0a 00 61 62 63 00 31 00 09 00 " V4_TCP " 00 00 00",
+		/* length 7: "abc" without its NUL (the 00 is padding) */
+		"02 00 00 05 07 00 0a 00 61 62 63 00 31 00 09 00 " V4_TCP " 00 00 00",
+		"0a 00 00 05 39 00 09 00 " V6_UDP " 00 00 00",
+	};
+	const char *const want[] = {"abc", NULL, NULL};
+	for (size_t i = 0; i < HG_ARRAY_LEN(frames); i++) {
+		uint8_t f[512];
+		size_t n = hex(frames[i], f);
+		nflog_to_host(f, n);
+		struct hg_decode_stats st = {0};
+		struct hg_packet p;
+		cr_assert(hg_decode(&st, DLT_NFLOG, 0, f, (uint32_t)n, (uint32_t)n, &p), "frame %zu", i);
+		if (want[i])
+			cr_expect(p.nflog_prefix && !strcmp(p.nflog_prefix, want[i]), "frame %zu", i);
+		else
+			cr_expect_null(p.nflog_prefix, "frame %zu", i);
+	}
+}
