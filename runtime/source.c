@@ -1,6 +1,7 @@
-/* source.c - libpcap behind a small iterator: files (pcap, pcapng), live
- * interfaces and NFLOG groups, microsecond timestamps, and a clean refusal
- * of link types the decoder cannot read. */
+/* source.c - libpcap behind a small iterator: files (pcap, pcapng) and live
+ * interfaces, microsecond timestamps, and a clean refusal of link types the
+ * decoder cannot read; NFLOG groups ("nflog:N") through nflog.c, which
+ * reads them many messages a system call. */
 #include "hostgate/source.h"
 
 #include <pcap/pcap.h>
@@ -9,9 +10,11 @@
 #include <string.h>
 
 #include "hostgate/decode.h"
+#include "hostgate/nflog.h"
 
 struct hg_source {
 	pcap_t *pc;
+	struct hg_nflog *nflog; /* instead of pc */
 	int dlt;
 	bool live;
 	char err[PCAP_ERRBUF_SIZE + 64];
@@ -55,6 +58,24 @@ struct hg_source *hg_source_open_file(const char *path, char *err, size_t errlen
 struct hg_source *hg_source_open_live(const char *dev, int snaplen, int timeout_ms, char *err,
 				      size_t errlen)
 {
+	unsigned group;
+	char tail;
+	if (sscanf(dev, "nflog:%u%c", &group, &tail) == 1 || !strcmp(dev, "nflog")) {
+		struct hg_source *s = calloc(1, sizeof(*s));
+		if (!s) {
+			snprintf(err, errlen, "%s: out of memory", dev);
+			return NULL;
+		}
+		s->nflog = hg_nflog_open(strcmp(dev, "nflog") ? group : 0, (uint32_t)(snaplen > 0 ? snaplen : 65535),
+					 err, errlen);
+		if (!s->nflog) {
+			free(s);
+			return NULL;
+		}
+		s->dlt = DLT_NFLOG;
+		s->live = true;
+		return s;
+	}
 	char ebuf[PCAP_ERRBUF_SIZE] = "";
 	pcap_t *pc = pcap_create(dev, ebuf);
 	if (!pc) {
@@ -79,12 +100,21 @@ void hg_source_close(struct hg_source *s)
 {
 	if (!s)
 		return;
-	pcap_close(s->pc);
+	if (s->nflog)
+		hg_nflog_close(s->nflog);
+	else
+		pcap_close(s->pc);
 	free(s);
 }
 
 enum hg_source_result hg_source_next(struct hg_source *s, struct hg_frame *f)
 {
+	if (s->nflog) {
+		enum hg_source_result r = hg_nflog_next(s->nflog, f);
+		if (r == HG_SOURCE_ERROR)
+			snprintf(s->err, sizeof(s->err), "%s", hg_nflog_error(s->nflog));
+		return r;
+	}
 	struct pcap_pkthdr *h;
 	const u_char *data;
 	int rc = pcap_next_ex(s->pc, &h, &data);
@@ -124,10 +154,14 @@ const char *hg_source_error(const struct hg_source *s)
 
 int hg_source_fd(const struct hg_source *s)
 {
+	if (s->nflog)
+		return hg_nflog_fd(s->nflog);
 	return s->live ? pcap_get_selectable_fd(s->pc) : -1;
 }
 
 void hg_source_break(struct hg_source *s)
 {
+	if (s->nflog)
+		return; /* its reads never block */
 	pcap_breakloop(s->pc);
 }

@@ -1,5 +1,5 @@
-/* source.h - where packets come from: a pcap or pcapng file, a live
- * interface, or an NFLOG group ("nflog:N"), all read through libpcap.
+/* source.h - where packets come from: a pcap or pcapng file or a live
+ * interface (through libpcap), or an NFLOG group ("nflog:N", nflog.h).
  * Timestamps are microseconds; frames are borrowed until the next call. */
 #ifndef HOSTGATE_SOURCE_H
 #define HOSTGATE_SOURCE_H
@@ -23,7 +23,8 @@ struct hg_frame {
 struct hg_source *hg_source_open_file(const char *path, char *err, size_t errlen);
 /* Opens a live device or "nflog:N" with the given snap length (0: 65535),
  * immediate delivery, and a read timeout of timeout_ms (so the caller can
- * run timers). Needs privileges. */
+ * run timers; an NFLOG group never blocks: HG_SOURCE_TIMEOUT at once when
+ * nothing is queued, poll hg_source_fd). Needs privileges. */
 struct hg_source *hg_source_open_live(const char *dev, int snaplen, int timeout_ms, char *err,
 				      size_t errlen);
 void hg_source_close(struct hg_source *s);
