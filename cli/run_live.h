@@ -46,6 +46,7 @@ struct live {
 	uint32_t stats_interval;
 	uint32_t verdict_timeout;
 	uint32_t log_queue_bytes; /* per event log, its writer's queue */
+	int nice;                 /* the packet path's scheduling priority */
 	const char *user;
 	bool remove_on_exit;
 	struct hg_hold_config holdc;

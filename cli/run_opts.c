@@ -30,6 +30,7 @@ enum {
 	OPT_REMOVE_ON_EXIT,
 	OPT_METRICS_LOG,
 	OPT_LOG_QUEUE_BYTES,
+	OPT_NICE,
 };
 
 static const struct cli_opt live_opts[] = {
@@ -47,6 +48,7 @@ static const struct cli_opt live_opts[] = {
 	{"remove-on-exit", NULL, OPT_REMOVE_ON_EXIT, "delete the table on exit (default: it stays, fail closed)"},
 	{"log-queue-bytes", "BYTES", OPT_LOG_QUEUE_BYTES,
 	 "events queued per log for its writer thread; beyond, counted lost (default 4 MiB)"},
+	{"nice", "N", OPT_NICE, "the packet path's scheduling priority, -20 to 19 (default -10)"},
 	{0},
 };
 
@@ -100,6 +102,17 @@ static int live_set(void *ud, int val, const char *v)
 	case OPT_METRICS_LOG:
 		L->metrics.path = v;
 		return 0;
+	case OPT_NICE: {
+		char *end;
+		errno = 0;
+		long x = strtol(v, &end, 10);
+		if (errno || end == v || *end || x < -20 || x > 19) {
+			fprintf(stderr, "hostgate: --nice wants a number in -20..19, not '%s'\n", v);
+			return -1;
+		}
+		L->nice = (int)x;
+		return 0;
+	}
 	}
 	return -1;
 }

@@ -301,6 +301,21 @@ Test(cli_binary, run_config_errors_are_located_and_bounded)
 	sh("rm -rf %s", dir);
 }
 
+/* --nice: the range setpriority(2) takes, a sign allowed, nothing else. */
+Test(run_opts, nice_range)
+{
+	const char *bad[] = {"-21", "20", "x", "-5x", ""};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *out = sh_out("%s run --nice='%s' r.yaml --inside lo 2>&1; echo rc=$?", bin(), bad[i]);
+		cr_assert(strstr(out, "--nice wants a number in -20..19") && strstr(out, "rc=2"), "%s: %s", bad[i], out);
+		free(out);
+	}
+	/* In range: parsed, and the run goes on to its next check. */
+	char *out = sh_out("%s run --nice=-20 --inside lo 2>&1; echo rc=$?", bin());
+	cr_assert(!strstr(out, "--nice wants") && strstr(out, "needs rule files"), "%s", out);
+	free(out);
+}
+
 /* ---- the replay table on a terminal (issue 11) --------------------------- */
 
 Test(term_escape, vectors)
