@@ -500,6 +500,9 @@ void print_summary(FILE *out, const struct run_stats *st)
 			(unsigned long long)s->defrag.evictions);
 	if (s->fragments_dropped)
 		fprintf(out, "; %llu fragments dropped by the stateless layer", (unsigned long long)s->fragments_dropped);
+	if (s->match_errors)
+		fprintf(out, "; %llu flows dropped: a pcre could not be run (match-error)",
+			(unsigned long long)s->match_errors);
 	if (st->custom[0])
 		fprintf(out, "; custom actions: %s", st->custom);
 	if (s->stream.nomem)

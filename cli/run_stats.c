@@ -63,7 +63,8 @@ void live_print_stats(struct live *L)
 		"\"kept_bytes\":%llu,\"kept_over_flow_cap\":%llu,\"kept_evicted\":%llu,\"syn_data_refused\":%llu,\"no_syn_reset\":%llu,\"refed_after_reload\":%llu,\"injected_as_fragments\":%llu,"
 		"\"ack_copies\":%llu,\"await_flows\":%llu,\"await_started\":%llu,\"await_settled\":%llu,"
 		"\"await_resent\":%llu,\"await_differ_dropped\":%llu,\"await_unknown_dropped\":%llu,"
-		"\"await_conflicts_dropped\":%llu,\"await_over_cap\":%llu}}\n",
+		"\"await_conflicts_dropped\":%llu,\"await_over_cap\":%llu,"
+		"\"match_errors\":%llu}}\n",
 		ts, (unsigned long long)L->st.frames, (unsigned long long)L->st.undecodable,
 		(unsigned long long)hs.held, (unsigned long long)hs.released, (unsigned long long)hs.discarded,
 		(unsigned long long)L->st.passthrough, (unsigned long long)hs.pkts_now,
@@ -84,7 +85,8 @@ void live_print_stats(struct live *L)
 		(unsigned long long)as.fragmented, (unsigned long long)L->st.ack_copies,
 		(unsigned long long)aw.flows_now, (unsigned long long)aw.started, (unsigned long long)aw.settled,
 		(unsigned long long)aw.resent, (unsigned long long)aw.differ, (unsigned long long)aw.unknown,
-		(unsigned long long)L->st.await_conflicts, (unsigned long long)aw.over_cap);
+		(unsigned long long)L->st.await_conflicts, (unsigned long long)aw.over_cap,
+		(unsigned long long)is.match_errors);
 	const uint64_t totals[LIVE_METRIC_N] = {
 		L->st.flows_decided[HG_VERDICT_PASS], L->st.flows_decided[HG_VERDICT_DROP],
 		L->st.flows_decided[HG_VERDICT_REJECT], alerts, hs.held, hs.released, hs.discarded,

@@ -37,6 +37,7 @@ enum {
 	HG_ENGF_MIDSTREAM = 1u << 0, /* StreamExceptionPolicy CONTINUE: no context */
 	HG_ENGF_APP_SEEN = 1u << 1,
 	HG_ENGF_DEFAULT_LOGGED = 1u << 2,
+	HG_ENGF_MATCH_ERROR = 1u << 3, /* a rule's match could not be run */
 };
 /* Keys in f->fired: rule index, direction for IP-only rules (Suricata
  * evaluates those once per direction), or a default action. */
@@ -154,6 +155,11 @@ const char *hg_app_proto_name(enum hg_app_proto a)
 bool hg_eng_flow_app_seen(const struct hg_eng_flow *f)
 {
 	return f->flags & HG_ENGF_APP_SEEN;
+}
+
+bool hg_eng_flow_match_error(const struct hg_eng_flow *f)
+{
+	return f->flags & HG_ENGF_MATCH_ERROR;
 }
 
 /* The app-layer protocol a rule protocol needs; UNKNOWN for the transport
@@ -285,8 +291,9 @@ static void build_matches(struct hg_engine *e, struct eng_rule *er)
 			g->re = xcalloc(r->n_matches, sizeof(*g->re));
 			e->bytes += r->n_matches * (sizeof(*g->m) + sizeof(*g->re));
 		}
-		/* A pattern that does not compile here (the loader compiled it)
-		 * never matches: pcre_find() refuses a NULL one. */
+		/* A pattern that does not compile here (the loader compiled it:
+		 * no memory) is a match error wherever it is searched, never a
+		 * miss (pcre_find()). */
 		if (m->kind == HG_MATCH_PCRE)
 			g->re[g->n] = hg_eng_pcre_compile(m);
 		g->m[g->n++] = m;
@@ -816,15 +823,15 @@ static bool ssl_version_match(const struct hg_rule *r, const struct hg_eng_app *
 /* http.request_header (Suricata HTTP keywords): a multi-buffer, one
  * "Name: value" per request header line; the rule's matches must all hold
  * on one of them. */
-static bool request_header_match(const struct eng_cgroup *g, const struct hg_eng_app *a)
+static int request_header_match(const struct eng_cgroup *g, const struct hg_eng_app *a)
 {
 	const uint8_t *p = a->http_headers_raw.p, *end = p + a->http_headers_raw.len;
 	uint8_t small[512];
 	uint8_t *tmp = a->http_headers_raw.len + 2 <= sizeof(small) ? small : malloc(a->http_headers_raw.len + 2);
-	bool hit = false;
+	int hit = HG_ENG_NO_MATCH;
 	if (!tmp)
-		return false;
-	while (p < end && !hit) {
+		return HG_ENG_MATCH_ERROR; /* unknown, not "no match" */
+	while (p < end && hit == HG_ENG_NO_MATCH) {
 		const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
 		const uint8_t *le = nl ? nl : end;
 		const uint8_t *q = le;
@@ -853,9 +860,10 @@ static bool request_header_match(const struct eng_cgroup *g, const struct hg_eng
 }
 
 /* The rule's header, flow and ssl_state options, and matches. On a
- * DOMAINSET match *sid is the matching target's sid. */
+ * DOMAINSET match *sid is the matching target's sid. *err: a match could
+ * not be run (hg_eng_content_match's HG_ENG_MATCH_ERROR); false then. */
 static bool rule_match(const struct eng_rule *er, const struct hg_eng_pkt *p,
-		       const struct hg_eng_app *a, uint64_t bits, uint32_t *sid)
+		       const struct hg_eng_app *a, uint64_t bits, uint32_t *sid, bool *err)
 {
 	const struct hg_rule *r = er->r;
 
@@ -911,12 +919,12 @@ static bool rule_match(const struct eng_rule *er, const struct hg_eng_pkt *p,
 		/* An absent buffer fails the rule, negated content included. */
 		if (!get_buffer(g->buffer, p, a, &b))
 			return false;
-		if (g->buffer == HG_BUF_HTTP_REQUEST_HEADER) {
-			if (!request_header_match(g, a))
-				return false;
-			continue;
-		}
-		if (!hg_eng_content_match(g->m, g->re, g->n, b.p, b.len, g->dotprefix))
+		int hit = g->buffer == HG_BUF_HTTP_REQUEST_HEADER
+				  ? request_header_match(g, a)
+				  : hg_eng_content_match(g->m, g->re, g->n, b.p, b.len, g->dotprefix);
+		if (hit == HG_ENG_MATCH_ERROR)
+			*err = true;
+		if (hit != HG_ENG_MATCH)
 			return false;
 	}
 	*sid = r->sid;
@@ -945,14 +953,14 @@ static bool rule_match(const struct eng_rule *er, const struct hg_eng_pkt *p,
  * all of its dns.query conditions (Suricata 7 multi-buffers: every match
  * of the rule on the buffer looks at the same name). */
 static bool rule_match_any(const struct eng_rule *er, const struct hg_eng_pkt *p,
-			   const struct hg_eng_app *a, uint64_t bits, uint32_t *sid)
+			   const struct hg_eng_app *a, uint64_t bits, uint32_t *sid, bool *err)
 {
 	if (!er->dns_query || a->n_dns_queries <= 1)
-		return rule_match(er, p, a, bits, sid);
+		return rule_match(er, p, a, bits, sid, err);
 	struct hg_eng_app one = *a;
 	for (size_t k = 0; k < a->n_dns_queries; k++) {
 		one.dns_query = a->dns_queries[k];
-		if (rule_match(er, p, &one, bits, sid))
+		if (rule_match(er, p, &one, bits, sid, err))
 			return true;
 	}
 	return false;
@@ -1196,8 +1204,20 @@ static enum hg_verdict stateful_eval(const struct hg_engine *e, struct hg_eng_fl
 		const struct eng_rule *er = &e->rules[idx];
 		const struct hg_rule *r = er->r;
 		uint32_t sid;
-		if (!rule_match_any(er, p, a, f->flowbits, &sid))
+		bool err = false;
+		if (!rule_match_any(er, p, a, f->flowbits, &sid, &err)) {
+			/* Whether this rule matches is unknown: no later rule
+			 * may pass the flow in its stead. The walk stops and
+			 * the flow stays undecided with the error flagged; the
+			 * inspector drops it (HG_EVASION_MATCH_ERROR). An
+			 * earlier drop of this walk stands. */
+			if (err) {
+				f->flags |= HG_ENGF_MATCH_ERROR;
+				if (v == HG_VERDICT_UNDECIDED)
+					return v;
+			}
 			continue;
+		}
 		/* Later rules of this packet see the bits this one sets. */
 		if (r->n_flowbits)
 			flowbits_apply(r, &f->flowbits);

@@ -13,8 +13,10 @@
 /* Suricata caps content inspection recursion (inspection-recursion-limit);
  * a hostile buffer cannot make one rule cost more than this many steps. */
 #define MATCH_BUDGET 3000
-/* Suricata's pcre match-limit default (detect.pcre.match-limit): a pattern
- * that backtracks without end on a hostile buffer just does not match. */
+/* Suricata's pcre match-limit default (detect.pcre.match-limit). A pattern
+ * that backtracks without end on a hostile buffer stops there; that is an
+ * engine error, not a "no match" (a drop rule must not let it through):
+ * the caller drops the flow (HG_EVASION_MATCH_ERROR). */
 #define PCRE_MATCH_LIMIT 3500
 #define PCRE_DEPTH_LIMIT 1500
 
@@ -25,6 +27,7 @@ struct mctx {
 	const uint8_t *buf;
 	size_t len;
 	int budget;
+	bool error; /* a pcre search failed: no answer, whatever the rest says */
 };
 
 static bool is_relative(const struct hg_match *m)
@@ -50,32 +53,57 @@ void hg_eng_pcre_free(void *re)
 	pcre2_code_free(re);
 }
 
-/* One pcre search: Suricata runs a relative pattern on the buffer from the
- * previous match's end (so '^' anchors there) and an absolute one on the
- * whole buffer; a retry for a later relative successor starts one byte
- * after the last match. [*s, *e) is the match in buf. */
 /* One match block and one context a thread, made at its first pcre: they
  * were allocated and freed at every search, on the packet path. */
 static _Thread_local pcre2_match_data *pcre_md;
 static _Thread_local pcre2_match_context *pcre_ctx;
+static _Thread_local bool pcre_fail_alloc; /* tests: hg_eng_pcre_fail_alloc() */
 
-static bool pcre_find(const struct mctx *c, void *re, size_t base, size_t from, size_t *s, size_t *e)
+void hg_eng_pcre_fail_alloc(bool fail)
 {
-	if (!re || base > c->len || from > c->len - base)
+	pcre2_match_data_free(pcre_md);
+	pcre2_match_context_free(pcre_ctx);
+	pcre_md = NULL;
+	pcre_ctx = NULL;
+	pcre_fail_alloc = fail;
+}
+
+static bool pcre_thread_init(void)
+{
+	if (pcre_md && pcre_ctx)
+		return true;
+	if (pcre_fail_alloc)
 		return false;
-	if (!pcre_md || !pcre_ctx) {
-		if (!pcre_md)
-			pcre_md = pcre2_match_data_create(1, NULL);
-		if (!pcre_ctx && (pcre_ctx = pcre2_match_context_create(NULL))) {
-			pcre2_set_match_limit(pcre_ctx, PCRE_MATCH_LIMIT);
-			pcre2_set_depth_limit(pcre_ctx, PCRE_DEPTH_LIMIT);
-		}
-		if (!pcre_md || !pcre_ctx)
-			return false;
+	if (!pcre_md)
+		pcre_md = pcre2_match_data_create(1, NULL);
+	if (!pcre_ctx && (pcre_ctx = pcre2_match_context_create(NULL))) {
+		pcre2_set_match_limit(pcre_ctx, PCRE_MATCH_LIMIT);
+		pcre2_set_depth_limit(pcre_ctx, PCRE_DEPTH_LIMIT);
+	}
+	return pcre_md && pcre_ctx;
+}
+
+/* One pcre search: Suricata runs a relative pattern on the buffer from the
+ * previous match's end (so '^' anchors there) and an absolute one on the
+ * whole buffer; a retry for a later relative successor starts one byte
+ * after the last match. [*s, *e) is the match in buf. False and c->error
+ * when the search could not be run or gave up (no pattern: it failed to
+ * compile here though the loader compiled it; no memory; a match, depth or
+ * heap limit): the answer is unknown, never "no match". */
+static bool pcre_find(struct mctx *c, void *re, size_t base, size_t from, size_t *s, size_t *e)
+{
+	if (base > c->len || from > c->len - base)
+		return false;
+	if (!re || !pcre_thread_init()) {
+		c->error = true;
+		return false;
 	}
 	int rc = pcre2_match(re, (PCRE2_SPTR)c->buf + base, c->len - base, from, 0, pcre_md, pcre_ctx);
-	if (rc < 0)
+	if (rc < 0) {
+		if (rc != PCRE2_ERROR_NOMATCH)
+			c->error = true;
 		return false;
+	}
 	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(pcre_md);
 	*s = base + ov[0];
 	*e = base + (ov[1] >= ov[0] ? ov[1] : ov[0]);
@@ -91,7 +119,7 @@ static bool pcre_step(struct mctx *c, size_t i, size_t prev_end)
 	const struct hg_match *m = c->m[i];
 	size_t base = m->pcre_relative ? prev_end : 0, s, e, from = 0;
 	if (m->negated) {
-		if (pcre_find(c, c->re[i], base, 0, &s, &e))
+		if (pcre_find(c, c->re[i], base, 0, &s, &e) || c->error)
 			return false;
 		return match_from(c, i + 1, prev_end);
 	}
@@ -99,7 +127,7 @@ static bool pcre_step(struct mctx *c, size_t i, size_t prev_end)
 	while (pcre_find(c, c->re[i], base, from, &s, &e)) {
 		if (match_from(c, i + 1, e))
 			return true;
-		if (!next_relative || --c->budget < 0)
+		if (c->error || !next_relative || --c->budget < 0)
 			return false;
 		from = s - base + 1;
 	}
@@ -187,7 +215,7 @@ static bool match_from(struct mctx *c, size_t i, size_t prev_end)
 {
 	if (i == c->n)
 		return true;
-	if (--c->budget < 0)
+	if (c->error || --c->budget < 0)
 		return false;
 	const struct hg_match *m = c->m[i];
 	size_t lo, hi, pos = 0;
@@ -208,15 +236,15 @@ static bool match_from(struct mctx *c, size_t i, size_t prev_end)
 		if (match_from(c, i + 1, pos + m->len))
 			return true;
 		/* Only a relative successor can profit from a later occurrence. */
-		if (!next_relative || m->endswith || --c->budget < 0)
+		if (c->error || !next_relative || m->endswith || --c->budget < 0)
 			return false;
 		pos++;
 	}
 	return false;
 }
 
-bool hg_eng_content_match(const struct hg_match *const *m, void *const *re, size_t n,
-			  const uint8_t *buf, size_t len, bool dotprefix)
+int hg_eng_content_match(const struct hg_match *const *m, void *const *re, size_t n,
+			 const uint8_t *buf, size_t len, bool dotprefix)
 {
 	uint8_t tmp[HG_ENG_DOTPREFIX_MAX + 1];
 
@@ -232,5 +260,6 @@ bool hg_eng_content_match(const struct hg_match *const *m, void *const *re, size
 		len++;
 	}
 	struct mctx c = {.m = m, .re = re, .n = n, .buf = buf, .len = len, .budget = MATCH_BUDGET};
-	return match_from(&c, 0, 0);
+	bool hit = match_from(&c, 0, 0);
+	return c.error ? HG_ENG_MATCH_ERROR : hit ? HG_ENG_MATCH : HG_ENG_NO_MATCH;
 }

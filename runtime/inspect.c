@@ -171,7 +171,7 @@ enum hg_verdict hg_iflow_verdict(const struct hg_iflow *fi)
 
 static const char *const evasion_names[] = {"stream-overlap", "frag-overlap", "host-conflict",
 					    "host-mismatch", "ech", "sni-trailing-dot",
-					    "dns-multi-question", "stream-depth"};
+					    "dns-multi-question", "stream-depth", "match-error"};
 static const char *const evasion_msgs[] = {
 	"hostgate: TCP segments overlap with different data (evasion)",
 	"hostgate: IP fragments overlap with different data (evasion)",
@@ -181,6 +181,7 @@ static const char *const evasion_msgs[] = {
 	"hostgate: TLS SNI ends with a dot (RFC 6066 forbids it; raw tls.sni matches no list target)",
 	"hostgate: DNS request with more than one question (RFC 9619); dns.query matches each",
 	"hostgate: the flow could not be decided before the stream depth, or before the client waited for an answer",
+	"hostgate: a rule's pcre could not be run (match or depth limit, or no memory); the flow is dropped",
 };
 
 const char *hg_evasion_name(uint32_t bit)
@@ -623,6 +624,13 @@ static enum hg_verdict inspect_packet(struct hg_inspector *ins, const struct hg_
 	enum hg_verdict v = hg_engine_packet(ins->engine, &fi->ef, &ep, &fi->app, emit_alert, ins);
 	ins->last_by = (enum hg_layer)fi->ef.last_by;
 	count_stateless(ins, (enum hg_layer)fi->ef.last_sl_by, fi->ef.last_sl_rule);
+	/* A rule the engine could not run must not let the flow pass: it is
+	 * dropped with an alert, in replay and live alike. */
+	if (hg_eng_flow_match_error(&fi->ef) && !(fi->evasion & HG_EVASION_MATCH_ERROR)) {
+		ins->st.match_errors++;
+		flag_evasion(ins, fi, HG_EVASION_MATCH_ERROR, true);
+		return hg_iflow_verdict(fi);
+	}
 	/* The bytes that will come without an answer are all here (the depth
 	 * or the buffers' cap reached, or the client sends again what it sent:
 	 * its window is full of bytes held for us) and no rule could decide:

@@ -1151,7 +1151,7 @@ static bool cm(const char *buf, struct hg_match *m, size_t n, bool dot)
 	for (size_t i = 0; i < n; i++)
 		mp[i] = &m[i];
 	void *re[8] = {0};
-	return hg_eng_content_match(mp, re, n, (const uint8_t *)buf, strlen(buf), dot);
+	return hg_eng_content_match(mp, re, n, (const uint8_t *)buf, strlen(buf), dot) == HG_ENG_MATCH;
 }
 
 static struct hg_match mk(const char *s)
@@ -1209,6 +1209,44 @@ Test(content, keywords)
 	cr_assert_not(cm("GET /evil", m, 2, false));
 	m[0] = mk("|");
 	cr_assert_not(cm("", m, 1, false));
+}
+
+/* pcre errors: a search that hits the match limit (an exponential
+ * pattern on a hostile buffer), a pattern the engine could not compile and
+ * a match block that cannot be allocated are errors, never a "no match"
+ * that would let a drop rule's flow through; negated or not. */
+Test(content, pcre_errors_are_not_misses)
+{
+	struct hg_match m = {.kind = HG_MATCH_PCRE, .pcre = "(a+)+$", .offset = -1, .depth = -1,
+			     .distance = INT32_MIN, .within = INT32_MIN};
+	void *re[1] = {hg_eng_pcre_compile(&m)};
+	cr_assert(re[0]);
+	const struct hg_match *mp[1] = {&m};
+	char hostile[200];
+	memset(hostile, 'a', sizeof(hostile) - 1);
+	hostile[sizeof(hostile) - 2] = '!';
+	hostile[sizeof(hostile) - 1] = 0;
+#define PM(buf) hg_eng_content_match(mp, re, 1, (const uint8_t *)(buf), strlen(buf), false)
+	cr_expect_eq(PM("aaaa"), HG_ENG_MATCH);
+	cr_expect_eq(PM("bbb a!"), HG_ENG_NO_MATCH);
+	cr_expect_eq(PM(hostile), HG_ENG_MATCH_ERROR, "the match limit is an error");
+	m.negated = true;
+	cr_expect_eq(PM(hostile), HG_ENG_MATCH_ERROR, "negated: the error stays an error");
+	cr_expect_eq(PM("bbb a!"), HG_ENG_MATCH);
+	m.negated = false;
+
+	/* An injected allocation failure of this thread's match block. */
+	hg_eng_pcre_fail_alloc(true);
+	cr_expect_eq(PM("aaaa"), HG_ENG_MATCH_ERROR);
+	cr_expect_eq(PM("bbb a!"), HG_ENG_MATCH_ERROR);
+	hg_eng_pcre_fail_alloc(false);
+	cr_expect_eq(PM("aaaa"), HG_ENG_MATCH);
+
+	/* No compiled pattern (the loader compiled it; the engine could not). */
+	void *none[1] = {NULL};
+	cr_expect_eq(hg_eng_content_match(mp, none, 1, (const uint8_t *)"aaaa", 4, false), HG_ENG_MATCH_ERROR);
+#undef PM
+	hg_eng_pcre_free(re[0]);
 }
 
 /* ================================================== scale: port index */

@@ -226,7 +226,9 @@ Test(pcre, content_relative_to_pcre_backtracks)
 }
 
 /* A pattern that backtracks exponentially on a hostile buffer stops at
- * the match limit (Suricata's pcre match-limit) and does not match. */
+ * the match limit (Suricata's pcre match-limit): the engine cannot say
+ * whether the rule matches, so it leaves the flow undecided with the error
+ * flagged (the inspector drops it, below), never decided as unmatched. */
 Test(pcre, hostile_backtracking_is_bounded)
 {
 	struct env v;
@@ -235,8 +237,18 @@ Test(pcre, hostile_backtracking_is_bounded)
 	memset(buf, 'a', sizeof(buf) - 2);
 	buf[sizeof(buf) - 2] = '!';
 	buf[sizeof(buf) - 1] = 0;
-	cr_expect_eq(payload_flow(v.e, buf), HG_VERDICT_UNDECIDED);
+	struct sim s;
+	sim_init(&s, v.e, 6, "93.184.216.34", 9000);
+	handshake(&s);
+	s.app.proto = HG_APP_FAILED;
+	cr_expect_eq(pkt(&s, HG_DIR_TO_SERVER, HG_TCP_ACK | HG_TCP_PSH, buf), HG_VERDICT_UNDECIDED);
+	cr_expect(hg_eng_flow_match_error(&s.f), "the match limit must be an error, not a miss");
 	cr_expect_eq(payload_flow(v.e, "aaaa"), HG_VERDICT_DROP);
+	sim_init(&s, v.e, 6, "93.184.216.34", 9000);
+	handshake(&s);
+	s.app.proto = HG_APP_FAILED;
+	cr_expect_eq(pkt(&s, HG_DIR_TO_SERVER, HG_TCP_ACK | HG_TCP_PSH, "bbbb a!"), HG_VERDICT_UNDECIDED);
+	cr_expect_not(hg_eng_flow_match_error(&s.f), "a plain miss is no error");
 	env_free(&v);
 }
 
@@ -510,6 +522,57 @@ static struct hg_inspector *inspector(const struct hg_engine *e)
 	struct hg_inspector *ins = hg_inspector_new(e, &c, NULL);
 	cr_assert(ins);
 	return ins;
+}
+
+static uint32_t alert_sids[16];
+static size_t n_alert_sids;
+
+static void on_alert_sid(void *ud, const struct hg_inspect_event *ev, const struct hg_alert *a)
+{
+	(void)ud;
+	(void)ev;
+	if (n_alert_sids < HG_ARRAY_LEN(alert_sids))
+		alert_sids[n_alert_sids++] = a->sid;
+}
+
+/* Through the inspector (replay's and the live daemon's path): a drop rule
+ * whose pcre hits the match limit must not let the flow pass. Whatever the
+ * rule (drop, or an alert whose pcre could not say), the flow is dropped
+ * with hostgate's match-error alert (sid 9900009, as the stream-depth
+ * decision is 9900008) and counted. */
+Test(pcre, match_limit_drops_the_flow_with_an_alert)
+{
+	static const char *const rules[] = {
+		"drop tcp any any -> any 9000 (flow:to_server; content:\"a\"; pcre:\"/(a+)+$/\"; sid:1;)\n",
+		"alert tcp any any -> any 9000 (flow:to_server; content:\"a\"; pcre:\"/(a+)+$/\"; sid:1;)\n",
+	};
+	char hostile[600];
+	memset(hostile, 'a', sizeof(hostile) - 1);
+	hostile[sizeof(hostile) - 2] = '!';
+	hostile[sizeof(hostile) - 1] = 0;
+	for (size_t k = 0; k < HG_ARRAY_LEN(rules); k++) {
+		struct env v;
+		load_ok(&v, rules[k]);
+		struct hg_inspect_config c;
+		hg_inspect_config_defaults(&c);
+		struct hg_inspect_callbacks cb = {.alert = on_alert_sid};
+		struct hg_inspector *ins = hg_inspector_new(v.e, &c, &cb);
+		cr_assert(ins);
+		n_alert_sids = 0;
+		struct frame_flow f = {.ins = ins, .dport = 9000, .dst = {93, 184, 216, 34}};
+		frame_handshake(&f);
+		cr_expect_eq(frame(&f, true, HG_TCP_ACK | HG_TCP_PSH, (const uint8_t *)hostile, strlen(hostile)),
+			     HG_VERDICT_DROP, "rule %zu", k);
+		/* later packets of the flow: dropped without another search */
+		cr_expect_eq(frame(&f, true, HG_TCP_ACK | HG_TCP_PSH, (const uint8_t *)"aaaa", 4), HG_VERDICT_DROP);
+		cr_expect_eq(n_alert_sids, 1, "rule %zu: %zu alerts", k, n_alert_sids);
+		cr_expect_eq(alert_sids[0], 9900009u, "rule %zu: sid %u", k, alert_sids[0]);
+		struct hg_inspect_stats st;
+		hg_inspector_stats(ins, &st);
+		cr_expect_eq(st.match_errors, 1);
+		hg_inspector_free(ins);
+		env_free(&v);
+	}
 }
 
 /* Each hello of ja3_vecs through the inspector (real bytes: the TLS

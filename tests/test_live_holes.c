@@ -192,6 +192,45 @@ Test(live_holes, stream_depth_v4_v6)
 		     "bytes of a flow past the depth reached the server");
 }
 
+/* A drop rule whose pcre cannot be run on the request (an exponential
+ * pattern on a hostile URI stops at the match limit, Suricata's
+ * detect.pcre.match-limit) must not let the flow through as if the rule had
+ * not matched: it is dropped with hostgate's match-error alert (sid
+ * 9900009), and replay of the client's capture logs the same. A request
+ * the pattern rejects at once is answered. */
+Test(live_holes, pcre_error_drops_v4_v6)
+{
+	setup("hhe");
+	char rules[256];
+	snprintf(rules, sizeof(rules), "%s/pcre.rules", dir);
+	FILE *f = fopen(rules, "w");
+	cr_assert(f);
+	fputs("drop http any any -> any any (msg:\"hostile pcre\"; flow:to_server; http.uri; content:\"a\"; "
+	      "pcre:\"/(a+)+$/\"; sid:710; rev:1;)\n",
+	      f);
+	fclose(f);
+	capture_start('c', "c0");
+	daemon_start(rules, NULL);
+	const char *as = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!";
+	char args[256];
+	expect_curl("--local-port 41061 http://198.51.100.10/hello.txt", "404");
+	snprintf(args, sizeof(args), "--local-port 41062 http://198.51.100.10/%s", as);
+	expect_curl(args, "000");
+	snprintf(args, sizeof(args), "--local-port 41063 -g 'http://[2001:db8:88::10]/%s'", as);
+	expect_curl(args, "000");
+	capture_stop('c');
+	daemon_stop();
+	char alerts[256];
+	snprintf(alerts, sizeof(alerts), "%s/alerts.json", dir);
+	for (int port = 41061; port <= 41063; port++) {
+		char a[64];
+		snprintf(a, sizeof(a), "\"src_port\":%d,", port);
+		cr_expect_eq(count_lines(alerts, a, "\"signature_id\":9900009,"), port == 41061 ? 0 : 1,
+			     "match-error alerts of port %d: %s", port, slurp(alerts));
+	}
+	expect_replay_agrees(rules, alerts);
+}
+
 /* Held packets survive a reload: a request in three segments, the first
  * two held when SIGHUP comes, the third after it (before the client's
  * retransmission timer: held past it, a request stalls, reload or not, and

@@ -212,6 +212,12 @@ enum hg_verdict hg_eng_flow_final(const struct hg_eng_flow *f);
  * ClientHello or HTTP request headers parsed, or known to be none/failed):
  * app rules have had their look. */
 bool hg_eng_flow_app_seen(const struct hg_eng_flow *f);
+/* True once a rule's match could not be run on a packet of the flow (a
+ * pcre search hit its match or depth limit, or memory ran out): the rule's
+ * answer is unknown, so the engine stopped there and left the flow
+ * undecided (unless an earlier drop of that packet decided it). The caller
+ * must not pass it: the inspector drops it (HG_EVASION_MATCH_ERROR). */
+bool hg_eng_flow_match_error(const struct hg_eng_flow *f);
 
 /* One alert event (the rule's match, or a default action's log). */
 struct hg_alert {

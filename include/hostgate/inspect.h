@@ -29,6 +29,9 @@ enum {
 	HG_EVASION_DEPTH = 1u << 7,          /* client bytes reached the stream depth, or the
 						client sent bytes again (its window full), with
 						the flow undecided (decide_at_depth) */
+	HG_EVASION_MATCH_ERROR = 1u << 8,    /* a rule's pcre could not be run (match or
+						depth limit, no memory): the flow is dropped,
+						never passed as if the rule did not match */
 };
 #define HG_SID_EVASION_BASE 9900001u /* + bit index of HG_EVASION_* */
 
@@ -109,6 +112,7 @@ struct hg_inspect_stats {
 	uint64_t alerts;
 	uint64_t by[HG_BY__COUNT];         /* frames by the layer that decided them */
 	uint64_t fragments_dropped;        /* by the stateless layer, before reassembly */
+	uint64_t match_errors;             /* flows dropped for HG_EVASION_MATCH_ERROR */
 	struct hg_decode_stats decode;
 	struct hg_flow_stats flows;
 	struct hg_stream_stats stream;
