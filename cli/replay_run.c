@@ -340,32 +340,57 @@ static void progress_end(struct progress *p)
 	free(p->path);
 }
 
-/* Adds n packets to custom action name in the summary text. */
-static void custom_add(char *buf, size_t len, const char *name, uint64_t n)
+/* Packets per custom action dimension value, summed as CloudWatch sums
+ * one metric over every rule that publishes it (API Dimension: "Network
+ * Firewall sets the dimension name to CustomAction and you provide the
+ * dimension value"), a rule's packet once per value: what the kernel's
+ * counters count live (table.h). */
+struct custom_sum {
+	const char *dim;
+	uint64_t n;
+};
+struct custom_sums { /* an HG_VEC of them */
+	struct custom_sum *v;
+	size_t n, cap;
+};
+
+static void custom_add(struct custom_sums *v, const char *const *dims, size_t n_dims, uint64_t n)
 {
-	size_t used = strlen(buf);
-	if (used < len)
-		snprintf(buf + used, len - used, "%s%s %llu", used ? ", " : "", name, (unsigned long long)n);
+	for (size_t i = 0; i < n_dims; i++) {
+		bool seen = false;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = !strcmp(dims[i], dims[j]);
+		for (size_t k = 0; k < v->n && !seen; k++)
+			if (!strcmp(v->v[k].dim, dims[i])) {
+				v->v[k].n += n;
+				seen = true;
+			}
+		if (!seen)
+			hg_vec_push(v, ((struct custom_sum){dims[i], n}));
+	}
 }
 
 /* Custom actions count the packets their rule or default took (§3.1:
- * they publish a CloudWatch metric; we count). */
+ * they publish a CloudWatch metric; we count): "value=packets, ...". */
 static void custom_counts(const struct hg_inspector *ins, const struct hg_ruleset *rs, char *buf, size_t len)
 {
 	size_t n;
 	const uint64_t *hits = hg_inspector_stateless_hits(ins, &n);
 	const struct hg_engine *e = hg_inspector_engine(ins);
 	const struct hg_policy *pol = rs->policy;
-	buf[0] = '\0';
+	struct custom_sums v = {0};
 	for (size_t i = 0; i + 2 < n; i++) {
 		const struct hg_sl_rank *sr = hg_engine_stateless_rule(e, (uint32_t)i);
-		for (size_t k = 0; sr && k < sr->r->n_custom_actions; k++)
-			custom_add(buf, len, sr->r->custom_actions[k], hits[i]);
+		if (sr)
+			custom_add(&v, sr->r->custom_dimensions, sr->r->n_custom_actions, hits[i]);
 	}
-	for (size_t k = 0; k < pol->n_stateless_default_custom; k++)
-		custom_add(buf, len, pol->stateless_default_custom[k], hits[n - 2]);
-	for (size_t k = 0; k < pol->n_stateless_fragment_custom; k++)
-		custom_add(buf, len, pol->stateless_fragment_custom[k], hits[n - 1]);
+	custom_add(&v, pol->stateless_default_dimensions, pol->n_stateless_default_custom, hits[n - 2]);
+	custom_add(&v, pol->stateless_fragment_dimensions, pol->n_stateless_fragment_custom, hits[n - 1]);
+	buf[0] = '\0';
+	for (size_t k = 0, used = 0; k < v.n && used < len; k++, used = strlen(buf))
+		snprintf(buf + used, len - used, "%s%s=%llu", used ? ", " : "", v.v[k].dim,
+			 (unsigned long long)v.v[k].n);
+	hg_vec_free(&v);
 }
 
 int run_capture(const char *path, const struct hg_ruleset *const *rs, size_t n, const struct run_opts *o,

@@ -17,6 +17,8 @@
  *                                      per family and class (see A.)
  *   set alertN                         keys of kernel alert rules
  *   ct timeout hg_tcp_idle_N           FlowTimeouts.TcpIdleTimeoutSeconds
+ *   counter hg_ca_V                    packets of custom action dimension
+ *                                      value V (stateless; table.h)
  *   chain forward                      hook forward: the stateless layer
  *   chain output                       hook output: the idle timeout of
  *                                      flows the daemon re-injects
@@ -1533,6 +1535,54 @@ static void put_sl_verdict(FILE *out, enum hg_sl_action a, bool frag)
 			a == HG_SL_PASS ? SL_MARK_PASS : SL_MARK_FORWARD);
 }
 
+/* The custom actions of a stateless rule or default (§3.1, API
+ * ActionDefinition: "publishes the specified metrics to Amazon CloudWatch
+ * for the matching packet"): the packet counts in its dimension value's
+ * counter (table.h), once per value however many of its actions name it. */
+static void put_sl_counters(FILE *out, const char *const *dims, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		bool seen = false;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = !strcmp(dims[i], dims[j]);
+		char name[HG_CA_NAME_MAX];
+		if (!seen && hg_ca_counter_name(name, dims[i]))
+			fprintf(out, "counter name \"%s\" ", name);
+	}
+}
+
+/* The counter objects of every dimension value the policy's stateless
+ * layer publishes, in name order (emitting twice gives the same text). */
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void put_custom_counters(FILE *out, const struct hg_policy *pol)
+{
+	HG_VEC(const char *) v = {0};
+	size_t n_sl;
+	struct hg_sl_rank *sl = hg_policy_stateless_order(pol, &n_sl);
+	for (size_t i = 0; i < n_sl; i++)
+		for (size_t k = 0; k < sl[i].r->n_custom_actions; k++)
+			hg_vec_push(&v, sl[i].r->custom_dimensions[k]);
+	free(sl);
+	for (size_t k = 0; k < pol->n_stateless_default_custom; k++)
+		hg_vec_push(&v, pol->stateless_default_dimensions[k]);
+	for (size_t k = 0; k < pol->n_stateless_fragment_custom; k++)
+		hg_vec_push(&v, pol->stateless_fragment_dimensions[k]);
+	if (v.n)
+		qsort(v.v, v.n, sizeof(*v.v), cmp_str);
+	for (size_t i = 0; i < v.n; i++) {
+		char name[HG_CA_NAME_MAX];
+		if ((i && !strcmp(v.v[i], v.v[i - 1])) || !hg_ca_counter_name(name, v.v[i]))
+			continue;
+		fprintf(out, "\t# custom action: CloudWatch dimension CustomAction=\"%s\"\n\tcounter %s {\n\t}\n\n",
+			v.v[i], name);
+	}
+	hg_vec_free(&v);
+}
+
 static void put_flags(FILE *out, uint8_t v)
 {
 	fprintf(out, "0x%02x", v);
@@ -1628,6 +1678,7 @@ static void put_stateless_rule(FILE *out, const struct hg_rule_group *g, const s
 				put_flags(out, (uint8_t)(t->flags & mask));
 				fputc(' ', out);
 			}
+			put_sl_counters(out, s->custom_dimensions, s->n_custom_actions);
 			put_sl_verdict(out, s->action, frag);
 			fputc('\n', out);
 		}
@@ -1724,6 +1775,7 @@ static void put_fragments(struct emitter *e)
 	      out);
 	put_stateless_rules(out, pol, true);
 	fputs("\t\t# StatelessFragmentDefaultActions\n\t\t", out);
+	put_sl_counters(out, pol->stateless_fragment_dimensions, pol->n_stateless_fragment_custom);
 	put_sl_verdict(out, fd, true);
 	fputs("\n\t}\n\n", out);
 }
@@ -1754,6 +1806,7 @@ static void put_forward(struct emitter *e)
 			SL_MARK_MASK, SL_MARK_PASS, ~SL_MARK_MASK, SL_MARK_MASK, SL_MARK_FORWARD, ~SL_MARK_MASK);
 	put_stateless_rules(out, pol, false);
 	fputs("\t\t# StatelessDefaultActions\n\t\t", out);
+	put_sl_counters(out, pol->stateless_default_dimensions, pol->n_stateless_default_custom);
 	put_sl_verdict(out, pol->stateless_default, false);
 	fputs("\n\t}\n\n", out);
 }
@@ -1995,6 +2048,7 @@ int hg_emit_nft(FILE *out, const struct hg_ruleset *rs, const struct hg_nft_opts
 	fprintf(out, "\tset %s {\n\t\ttype mark\n\t\telements = { 0x%08x }\n\t}\n\n", HG_SET_GENERATION,
 		(unsigned)(o->ct_mark_gen ? o->ct_mark_gen : 1));
 	put_ct_timeout(out, pol);
+	put_custom_counters(out, pol);
 	put_maps(&e);
 	put_fragments(&e);
 	put_forward(&e);

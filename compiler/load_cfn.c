@@ -6,6 +6,7 @@
  * FirewallPolicy document. Validates the ANFW schema key by key and value by
  * value, recovering per node so one run reports every error. */
 #include "hostgate/ir.h"
+#include "hostgate/table.h"
 #include "load_cfn.h"
 #include "yaml_tree.h"
 
@@ -1419,18 +1420,26 @@ static bool sl_match(struct ld *L, struct hg_stateless_rule *r, const struct hg_
 	return ok;
 }
 
+/* A group's or policy's custom actions: names and, at the same index,
+ * each one's CloudWatch dimension value; NULL-terminated. */
+struct customs {
+	const char **names, **dims;
+};
+
 /* Actions / default actions: exactly one standard action plus custom
- * action names defined in customs (NULL-terminated). */
-static bool sl_actions(struct ld *L, const struct hg_ynode *n, const char *what, const char *const *customs,
-		       enum hg_sl_action *std, const char ***custom, size_t *n_custom)
+ * action names defined in customs; *dim gets each custom action's
+ * dimension value at its index. */
+static bool sl_actions(struct ld *L, const struct hg_ynode *n, const char *what, const struct customs *customs,
+		       enum hg_sl_action *std, const char ***custom, const char ***dim, size_t *n_custom)
 {
 	static const char *const std_names[] = {"aws:pass", "aws:drop", "aws:forward_to_sfe", NULL};
+	const char *const *cnames = customs->names;
 	struct cval l;
 	if (!get_list(L, n, what, &l))
 		return false;
 	bool ok = true;
 	int n_std = 0;
-	HG_VEC(const char *) cus = {0};
+	HG_VEC(const char *) cus = {0}, dims = {0};
 	for (size_t i = 0; i < l.n; i++) {
 		const struct cval *v = &l.items[i];
 		int k = -1;
@@ -1445,15 +1454,16 @@ static bool sl_actions(struct ld *L, const struct hg_ynode *n, const char *what,
 			*std = (enum hg_sl_action)k;
 			continue;
 		}
-		bool known = false;
-		for (size_t j = 0; customs && customs[j]; j++)
-			known |= !strcmp(customs[j], v->s);
+		const char *known = NULL;
+		for (size_t j = 0; cnames && cnames[j]; j++)
+			if (!strcmp(cnames[j], v->s))
+				known = customs->dims[j];
 		if (!known) {
 			HG_VEC(const char *) all = {0};
 			for (int j = 0; std_names[j]; j++)
 				hg_vec_push(&all, std_names[j]);
-			for (size_t j = 0; customs && customs[j]; j++)
-				hg_vec_push(&all, customs[j]);
+			for (size_t j = 0; cnames && cnames[j]; j++)
+				hg_vec_push(&all, cnames[j]);
 			hg_vec_push(&all, NULL);
 			ERR(L, v->loc, "invalid value '%s' for %s; expected one of %s", v->s, what, join_names(L, all.v));
 			hg_vec_free(&all);
@@ -1461,37 +1471,99 @@ static bool sl_actions(struct ld *L, const struct hg_ynode *n, const char *what,
 			continue;
 		}
 		hg_vec_push(&cus, v->s);
+		hg_vec_push(&dims, known);
 	}
 	if (ok && n_std == 0) {
 		ERR(L, nloc(L, n), "%s needs exactly one of aws:pass, aws:drop, aws:forward_to_sfe", what);
 		ok = false;
 	}
 	*custom = ARENA_COPY(L, cus);
+	*dim = ARENA_COPY(L, dims);
 	*n_custom = cus.n;
 	hg_vec_free(&cus);
+	hg_vec_free(&dims);
 	return ok;
 }
 
+/* API Dimension: "Network Firewall sets the dimension name to
+ * CustomAction and you provide the dimension value", 1 to 128 characters
+ * of ^[a-zA-Z0-9-_ ]+$ (the kernel's counter is named after it: table.h). */
+static bool dimension_value(struct ld *L, const struct hg_ynode *n, const char **out)
+{
+	struct cval v;
+	if (!get_str(L, n, "Value", &v))
+		return false;
+	bool ok = v.len >= 1 && v.len <= HG_CA_VALUE_MAX;
+	for (size_t i = 0; ok && i < v.len; i++)
+		ok = hg_ca_value_char(v.s[i]);
+	if (!ok) {
+		ERR(L, v.loc, "invalid dimension Value '%s': 1 to %d letters, digits, '-', '_' or spaces (API Dimension)",
+		    v.s, HG_CA_VALUE_MAX);
+		return false;
+	}
+	*out = v.s;
+	return true;
+}
+
+/* ActionDefinition{PublishMetricAction{Dimensions[{Value}]}}: the one
+ * kind of custom action, with exactly one dimension (API
+ * PublishMetricAction: "Array Members: Fixed number of 1 item"). */
+static bool action_definition(struct ld *L, const struct hg_ynode *n, const char **dim)
+{
+	static const char *const dkeys[] = {"PublishMetricAction", NULL};
+	static const char *const pkeys[] = {"Dimensions", NULL};
+	static const char *const vkeys[] = {"Value", NULL};
+	if (!check_map(L, n, "ActionDefinition", dkeys, dkeys))
+		return false;
+	const struct hg_ynode *p = hg_ymap_get(n, "PublishMetricAction");
+	if (!p || !check_map(L, p, "PublishMetricAction", pkeys, pkeys))
+		return false;
+	const struct hg_ynode *d = hg_ymap_get(p, "Dimensions");
+	if (!d || !get_seq(L, d, "Dimensions"))
+		return false;
+	if (d->n_items != 1) {
+		ERR(L, nloc(L, d), "Dimensions must hold exactly one dimension, not %u (API PublishMetricAction)",
+		    d->n_items);
+		return false;
+	}
+	const struct hg_ynode *v = d->items[0];
+	if (!check_map(L, v, "Dimension", vkeys, vkeys))
+		return false;
+	return dimension_value(L, hg_ymap_get(v, "Value"), dim);
+}
+
 /* CustomActions [{ActionName, ActionDefinition{PublishMetricAction{
- * Dimensions[{Value}]}}}]: only the names matter to hostgate. */
-static bool custom_actions(struct ld *L, const struct hg_ynode *n, const char *what, const char ***names)
+ * Dimensions[{Value}]}}}]: the names the actions lists use and the
+ * dimension value each one publishes. */
+static bool custom_actions(struct ld *L, const struct hg_ynode *n, const char *what, struct customs *out)
 {
 	static const char *const keys[] = {"ActionName", "ActionDefinition", NULL};
-	HG_VEC(const char *) v = {0};
-	bool ok = get_seq(L, n, what);
-	for (size_t i = 0; ok && i < n->n_items; i++) {
+	HG_VEC(const char *) v = {0}, dims = {0};
+	bool seq = get_seq(L, n, what), ok = seq;
+	for (size_t i = 0; seq && i < n->n_items; i++) {
 		const struct hg_ynode *it = n->items[i], *x;
 		struct cval name;
+		const char *dim = NULL;
 		if (!check_map(L, it, what, keys, keys)) {
 			ok = false;
 			continue;
 		}
-		if ((x = hg_ymap_get(it, "ActionName")) && get_str(L, x, "ActionName", &name))
+		/* a bad definition is reported here, its name stays known */
+		if (!action_definition(L, hg_ymap_get(it, "ActionDefinition"), &dim)) {
+			ok = false;
+			dim = "";
+		}
+		if ((x = hg_ymap_get(it, "ActionName")) && get_str(L, x, "ActionName", &name)) {
 			hg_vec_push(&v, name.s);
+			hg_vec_push(&dims, dim);
+		}
 	}
 	hg_vec_push(&v, NULL);
-	*names = ARENA_COPY(L, v);
+	hg_vec_push(&dims, NULL);
+	out->names = ARENA_COPY(L, v);
+	out->dims = ARENA_COPY(L, dims);
 	hg_vec_free(&v);
+	hg_vec_free(&dims);
 	return ok;
 }
 
@@ -1505,7 +1577,7 @@ static bool parse_stateless(struct ld *L, struct hg_rule_group *g, const struct 
 		return false;
 	g->source = HG_SRC_STATELESS;
 	bool ok = true;
-	const char **customs = NULL;
+	struct customs customs = {0};
 	const struct hg_ynode *x = hg_ymap_get(n, "CustomActions");
 	if (x)
 		ok &= custom_actions(L, x, "CustomActions", &customs);
@@ -1537,8 +1609,8 @@ static bool parse_stateless(struct ld *L, struct hg_rule_group *g, const struct 
 		const struct hg_ynode *def = hg_ymap_get(it, "RuleDefinition");
 		if (def && check_map(L, def, "RuleDefinition", dkeys, dkeys)) {
 			if ((y = hg_ymap_get(def, "Actions")))
-				ok &= sl_actions(L, y, "Actions", customs, &r->action, &r->custom_actions,
-						 &r->n_custom_actions);
+				ok &= sl_actions(L, y, "Actions", &customs, &r->action, &r->custom_actions,
+						 &r->custom_dimensions, &r->n_custom_actions);
 			if ((y = hg_ymap_get(def, "MatchAttributes")))
 				ok &= sl_match(L, r, y);
 		} else if (def) {
@@ -1924,15 +1996,17 @@ static struct hg_policy *build_policy(struct ld *L, const struct hg_ynode *n, co
 	}
 	bool ok = true;
 	const struct hg_ynode *x;
-	const char **customs = NULL;
+	struct customs customs = {0};
 	if ((x = hg_ymap_get(n, "StatelessCustomActions")))
 		ok &= custom_actions(L, x, "StatelessCustomActions", &customs);
 	if ((x = hg_ymap_get(n, "StatelessDefaultActions")))
-		ok &= sl_actions(L, x, "StatelessDefaultActions", customs, &p->stateless_default,
-				 &p->stateless_default_custom, &p->n_stateless_default_custom);
+		ok &= sl_actions(L, x, "StatelessDefaultActions", &customs, &p->stateless_default,
+				 &p->stateless_default_custom, &p->stateless_default_dimensions,
+				 &p->n_stateless_default_custom);
 	if ((x = hg_ymap_get(n, "StatelessFragmentDefaultActions")))
-		ok &= sl_actions(L, x, "StatelessFragmentDefaultActions", customs, &p->stateless_fragment_default,
-				 &p->stateless_fragment_custom, &p->n_stateless_fragment_custom);
+		ok &= sl_actions(L, x, "StatelessFragmentDefaultActions", &customs, &p->stateless_fragment_default,
+				 &p->stateless_fragment_custom, &p->stateless_fragment_dimensions,
+				 &p->n_stateless_fragment_custom);
 	if ((x = hg_ymap_get(n, "StatelessRuleGroupReferences")))
 		ok &= group_refs(L, x, "StatelessRuleGroupReferences", false, &p->stateless_refs, &p->n_stateless_refs);
 	if ((x = hg_ymap_get(n, "StatefulRuleGroupReferences")))

@@ -18,6 +18,7 @@
 
 #include "hostgate/emit.h"
 #include "hostgate/ir.h"
+#include "hostgate/table.h"
 #include "ruleset_args.h"
 
 /* ------------------------------------------------------------ IR kit */
@@ -495,6 +496,76 @@ Test(emit_nft, fragments_chain_plain_without_stateless_rules)
 		free(a);
 		hg_ruleset_free(rs);
 	}
+	nft_check_done();
+}
+
+/* Custom actions (API ActionDefinition: PublishMetricAction "publishes
+ * the specified metrics to Amazon CloudWatch for the matching packet";
+ * API Dimension: "Network Firewall sets the dimension name to
+ * CustomAction and you provide the dimension value", pattern
+ * ^[a-zA-Z0-9-_ ]+$): one counter object per dimension value, counted by
+ * every rule and default that publishes it, once per packet. */
+Test(emit_nft, custom_actions_count_in_named_counters)
+{
+	struct hg_ruleset *rs = rs_new(HG_ORDER_DEFAULT_ACTION);
+	struct hg_policy *pol = rs->policy;
+	struct hg_rule_group *g = group_add(rs, "SL", HG_GROUP_STATELESS);
+	static const char *telnet_names[] = {"CountTelnet", "AlsoTelnet"};
+	static const char *telnet_dims[] = {"telnet", "telnet"}; /* same value twice: counted once */
+	struct hg_stateless_rule *t = sl_add(rs, g, 10, HG_SL_DROP);
+	t->protocols[0] |= 1u << 6;
+	hg_portset_add(&t->dst_ports, 23, 23);
+	t->any_dport = false;
+	t->custom_actions = telnet_names;
+	t->custom_dimensions = telnet_dims;
+	t->n_custom_actions = 2;
+	static const char *udp_names[] = {"CountUdp"};
+	static const char *udp_dims[] = {"udp seen-by_gw 2"};
+	struct hg_stateless_rule *u = sl_add(rs, g, 20, HG_SL_FORWARD);
+	u->protocols[17 >> 3] |= 1u << (17 & 7);
+	u->custom_actions = udp_names;
+	u->custom_dimensions = udp_dims;
+	u->n_custom_actions = 1;
+	static const char *def_names[] = {"Rest"}, *def_dims[] = {"rest"};
+	static const char *frag_names[] = {"Frags"}, *frag_dims[] = {"udp seen-by_gw 2"};
+	pol->stateless_default = HG_SL_PASS;
+	pol->stateless_default_custom = def_names;
+	pol->stateless_default_dimensions = def_dims;
+	pol->n_stateless_default_custom = 1;
+	pol->stateless_fragment_default = HG_SL_DROP;
+	pol->stateless_fragment_custom = frag_names;
+	pol->stateless_fragment_dimensions = frag_dims;
+	pol->n_stateless_fragment_custom = 1;
+
+	char *a = emit(rs, NULL);
+	/* one object per value, spaces written as '.' (table.h) */
+	cr_expect_eq(count(a, "\tcounter hg_ca_telnet {"), 1u, "%s", a);
+	cr_expect_eq(count(a, "\tcounter hg_ca_udp.seen-by_gw.2 {"), 1u, "%s", a);
+	cr_expect_eq(count(a, "\tcounter hg_ca_rest {"), 1u, "%s", a);
+	/* rules in forward and in fragments (prerouting), defaults each in its chain */
+	cr_expect_eq(count(a, "th dport 23 counter name \"hg_ca_telnet\" drop\n"), 2u, "%s", a);
+	cr_expect_eq(count(a, "counter name \"hg_ca_telnet\" counter name"), 0u, "%s", a);
+	cr_expect(strstr(a, "meta l4proto udp counter name \"hg_ca_udp.seen-by_gw.2\" goto stateful\n"), "%s", a);
+	cr_expect(strstr(a, "# StatelessDefaultActions\n\t\tcounter name \"hg_ca_rest\" accept\n"), "%s", a);
+	cr_expect(strstr(a, "# StatelessFragmentDefaultActions\n\t\tcounter name \"hg_ca_udp.seen-by_gw.2\" drop\n"),
+		  "%s", a);
+	/* the name reads back as the value, and only our names do */
+	char v[HG_CA_VALUE_MAX + 1], n[HG_CA_NAME_MAX];
+	cr_expect(hg_ca_counter_value(v, "hg_ca_udp.seen-by_gw.2") && !strcmp(v, "udp seen-by_gw 2"));
+	cr_expect(!hg_ca_counter_value(v, "hg_ca_") && !hg_ca_counter_value(v, "hg_tcp_idle_350"));
+	cr_expect(!hg_ca_counter_name(n, "a.b") && !hg_ca_counter_name(n, ""));
+	char big[HG_CA_VALUE_MAX + 2];
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	cr_expect(!hg_ca_counter_name(n, big));
+	big[HG_CA_VALUE_MAX] = '\0';
+	cr_expect(hg_ca_counter_name(n, big) && hg_ca_counter_value(v, n) && !strcmp(v, big));
+	char *b = emit(rs, NULL);
+	cr_expect_str_eq(a, b, "emitting twice gives the same text");
+	free(b);
+	assert_nft_accepts(a);
+	free(a);
+	hg_ruleset_free(rs);
 	nft_check_done();
 }
 

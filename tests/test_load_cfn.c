@@ -367,6 +367,7 @@ Test(cfn, stateless_rules)
 	cr_expect_eq(r->action, HG_SL_DROP);
 	cr_assert_eq(r->n_custom_actions, 1);
 	cr_expect_str_eq(r->custom_actions[0], "CountTelnet");
+	cr_expect_str_eq(r->custom_dimensions[0], "telnet");
 	cr_expect(r->any_source && r->any_destination && r->any_sport && !r->any_dport);
 	cr_expect(hg_portset_contains(&r->dst_ports, 23));
 	cr_expect(!hg_portset_contains(&r->dst_ports, 22));
@@ -886,6 +887,32 @@ Test(cfn_bad, stateless_values)
 	expect_error(&l, 10, 25, "invalid value '256' for Protocols; expected an integer from 0 to 255");
 	expect_error(&l, 11, 19, "stateless rule Priority 1 is already used by the rule at line 4");
 	expect_error(&l, 12, 36, "invalid value 'Nope' for Actions; expected one of aws:pass, aws:drop");
+	done(&l);
+}
+
+/* A custom action's dimension value (API Dimension: 1 to 128 characters
+ * of ^[a-zA-Z0-9-_ ]+$; API PublishMetricAction: Dimensions "Fixed
+ * number of 1 item"): the kernel counter is named after it. */
+Test(cfn_bad, custom_action_definitions)
+{
+	struct loaded l = {0};
+	load(&l, "ca.yaml",
+	     "RulesSource:\n"
+	     "  StatelessRulesAndCustomActions:\n"
+	     "    CustomActions:\n"
+	     "      - ActionName: Dotted\n"
+	     "        ActionDefinition: {PublishMetricAction: {Dimensions: [{Value: a.b}]}}\n"
+	     "      - ActionName: Two\n"
+	     "        ActionDefinition: {PublishMetricAction: {Dimensions: [{Value: a}, {Value: b}]}}\n"
+	     "      - ActionName: NoMetric\n"
+	     "        ActionDefinition: {}\n"
+	     "    StatelessRules:\n"
+	     "      - Priority: 1\n"
+	     "        RuleDefinition: {Actions: [aws:drop, Dotted], MatchAttributes: {}}\n");
+	cr_expect(!l.ok);
+	expect_error(&l, 5, 71, "invalid dimension Value 'a.b': 1 to 128 letters, digits, '-', '_' or spaces");
+	expect_error(&l, 7, 62, "Dimensions must hold exactly one dimension, not 2");
+	expect_error(&l, 9, 27, "ActionDefinition is missing the required key 'PublishMetricAction'");
 	done(&l);
 }
 

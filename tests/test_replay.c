@@ -936,7 +936,7 @@ Test(replay, stateless_layer_decides_and_says_so)
 	cr_expect_eq(n_frag_default, 3u, "%s", pkts);
 	cr_expect_eq(n_not_udp, 3u, "%s", pkts);
 	cr_expect(strstr(pkts, "{\"packet\":1,\"verdict\":\"drop\",\"decided_by\":\"stateless_rule\"}"), "%s", pkts);
-	cr_expect(strstr(err, "custom actions: CountTelnet 1"), "%s", err);
+	cr_expect(strstr(err, "custom actions: telnet=1"), "%s", err);
 	free(pkts);
 	free(out);
 	free(err);

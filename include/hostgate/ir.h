@@ -304,7 +304,8 @@ struct hg_stateless_rule {
 	struct hg_loc loc;
 	uint32_t priority;
 	enum hg_sl_action action;
-	const char **custom_actions;
+	const char **custom_actions;	/* custom action names (ActionName) */
+	const char **custom_dimensions; /* each one's PublishMetricAction dimension value */
 	size_t n_custom_actions;
 	struct hg_ipset sources, destinations;     /* empty = any */
 	struct hg_portset src_ports, dst_ports;    /* empty = any */
@@ -367,6 +368,7 @@ struct hg_policy {
 	bool synthesized; /* no policy in the inputs: defaults + every group */
 	enum hg_sl_action stateless_default, stateless_fragment_default;
 	const char **stateless_default_custom, **stateless_fragment_custom;
+	const char **stateless_default_dimensions, **stateless_fragment_dimensions; /* as custom_dimensions */
 	size_t n_stateless_default_custom, n_stateless_fragment_custom;
 	struct hg_group_ref *stateless_refs; /* sorted by priority */
 	size_t n_stateless_refs;

@@ -8,6 +8,7 @@
 #define HOSTGATE_TABLE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define HG_TABLE_DEFAULT "hostgate" /* table inet hostgate */
@@ -101,5 +102,61 @@ static inline int hg_vset_family(enum hg_vset s)
  * the prefix and the seconds ("hg_tcp_idle_350"). A reload keeps these
  * objects, since the flows already tracked hold them. */
 #define HG_CT_TIMEOUT_PREFIX "hg_tcp_idle_"
+
+/* Custom actions (PublishMetricAction, API Dimension: "Network Firewall
+ * sets the dimension name to CustomAction and you provide the dimension
+ * value"): one named counter object per dimension value, referenced by
+ * every stateless rule and default that publishes it, and read back by
+ * the daemon (table_read.h) for its stats and EMF metrics. Per value, not
+ * per rule: CloudWatch's metric is the value, whichever rules publish it,
+ * so the kernel sums what is published and the name alone says what it
+ * counts. The name is the prefix and the value with each space written
+ * as '.': nft names take letters, digits, '-', '_', '.'; a value never
+ * holds a '.' (its pattern is ^[a-zA-Z0-9-_ ]+$, 1 to 128 characters),
+ * so the mapping is one to one and reads back exactly. A reload keeps the
+ * objects of values the new rules still publish (their counts go on). */
+#define HG_CA_COUNTER_PREFIX "hg_ca_"
+#define HG_CA_VALUE_MAX 128
+#define HG_CA_NAME_MAX (sizeof(HG_CA_COUNTER_PREFIX) + HG_CA_VALUE_MAX) /* with the NUL */
+
+static inline bool hg_ca_value_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+	       c == ' ';
+}
+
+/* The counter's name of dimension value v into buf (HG_CA_NAME_MAX bytes);
+ * false when v is not a dimension value. */
+static inline bool hg_ca_counter_name(char buf[HG_CA_NAME_MAX], const char *v)
+{
+	size_t p = sizeof(HG_CA_COUNTER_PREFIX) - 1, i = 0;
+	for (size_t k = 0; k < p; k++)
+		buf[k] = HG_CA_COUNTER_PREFIX[k];
+	for (; v[i]; i++) {
+		if (i == HG_CA_VALUE_MAX || !hg_ca_value_char(v[i]))
+			return false;
+		buf[p + i] = v[i] == ' ' ? '.' : v[i];
+	}
+	buf[p + i] = '\0';
+	return i > 0;
+}
+
+/* The dimension value a counter's name stands for into buf
+ * (HG_CA_VALUE_MAX + 1 bytes); false when the name is not one of ours. */
+static inline bool hg_ca_counter_value(char buf[HG_CA_VALUE_MAX + 1], const char *name)
+{
+	size_t p = sizeof(HG_CA_COUNTER_PREFIX) - 1, i = 0;
+	for (size_t k = 0; k < p; k++)
+		if (name[k] != HG_CA_COUNTER_PREFIX[k])
+			return false;
+	for (; name[p + i]; i++) {
+		char c = name[p + i] == '.' ? ' ' : name[p + i];
+		if (i == HG_CA_VALUE_MAX || c == '.' || !hg_ca_value_char(c))
+			return false;
+		buf[i] = c;
+	}
+	buf[i] = '\0';
+	return i > 0;
+}
 
 #endif
