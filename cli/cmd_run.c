@@ -303,6 +303,7 @@ out:
 	hg_kept_free(L->kept);
 	hg_act_free(L->act);
 	free(L->home_net_auto);
+	live_custom_free(L);
 	hg_rules_args_fini(&L->ra);
 	hg_vec_free(&L->inside);
 	free(L);

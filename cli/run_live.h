@@ -12,6 +12,7 @@
 #include "hostgate/apply.h"
 #include "hostgate/hold.h"
 #include "hostgate/source.h"
+#include "hostgate/table.h"
 #include "run_reload.h"
 
 struct live_stats {
@@ -33,6 +34,22 @@ struct live_metrics {
 	uint64_t lat_seen;             /* decisions in this interval */
 	uint64_t rng;
 	uint64_t lost;                 /* lines that could not be written */
+};
+
+/* The custom actions' packets (run_custom.c), per dimension value, read
+ * from the kernel's counters (table.h). */
+struct live_custom_value {
+	char value[HG_CA_VALUE_MAX + 1];
+	uint64_t last;     /* the counter at the last reading */
+	uint64_t total;    /* packets since the daemon started */
+	uint64_t interval; /* packets since the last EMF event */
+	bool present;      /* in the table at the last reading */
+};
+struct live_custom {
+	struct live_custom_value *v;
+	size_t n, cap;
+	bool primed;          /* the first reading (the baseline) was taken */
+	uint64_t read_errors; /* readings that failed (tried again next time) */
 };
 
 struct live {
@@ -69,6 +86,7 @@ struct live {
 	struct hg_decode_stats dec;
 	struct live_stats st;
 	struct live_metrics metrics;
+	struct live_custom custom;
 };
 
 /* ------------------------------------------- run_stats.c: messages */
@@ -88,6 +106,24 @@ void live_note_verdict_latency(struct live *L, uint64_t us);
  * totals in metric order (PassedFlows, DroppedFlows, RejectedFlows,
  * Alerts, HeldPackets, ReleasedPackets, DiscardedPackets, LostEvents). */
 void live_write_metrics(struct live *L, const uint64_t totals[LIVE_METRIC_N], uint64_t now_us);
+
+/* Appends the interval's EMF events of the custom actions (one per
+ * dimension value: [FirewallName, CustomAction] and with
+ * AvailabilityZone, metric Packets) and starts the next interval. */
+void live_write_custom_metrics(struct live *L, uint64_t now_us);
+
+/* ---------------------------------- run_custom.c: custom action counts */
+
+/* Reads the custom action counters back from the kernel and adds what
+ * they counted since the last reading (the first reading is the
+ * baseline); a failed read is counted and tried again next time. */
+void live_custom_sample(struct live *L);
+/* The table was replaced whole: its counters start again from zero. */
+void live_custom_table_replaced(struct live *L);
+/* Whether a reload keeps counter object `counter`: one of ours whose
+ * value is among the n values the new table publishes. */
+bool live_custom_keeps(const char *const *values, size_t n, const char *counter);
+void live_custom_free(struct live *L);
 
 /* ------------------------------------------------ run_opts.c: options */
 

@@ -6,7 +6,8 @@
  * --metrics-log` sends them with x-amzn-logs-format: json/emf and
  * CloudWatch extracts the metrics. Namespace "Hostgate" (AWS/ is AWS's
  * own); dimension sets [FirewallName] and [FirewallName, AvailabilityZone],
- * as ANFW's own metrics use. Counts are per interval (the difference from
+ * as ANFW's own metrics use; custom actions add their own events, metric
+ * Packets with the CustomAction dimension. Counts are per interval (the difference from
  * the previous event), so CloudWatch's Sum over a period is the period's
  * count. The file is opened for each line (O_APPEND): logrotate needs no
  * signal for it. */
@@ -14,6 +15,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -58,6 +60,20 @@ static void put_json_string(FILE *f, const char *s)
 			fputc(*p, f);
 	}
 	fputc('"', f);
+}
+
+/* Appends whole lines to the metrics file in one write (O_APPEND). */
+static void append_lines(struct live_metrics *m, const char *line, size_t len)
+{
+	int fd = open(m->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	ssize_t w = fd >= 0 ? write(fd, line, len) : -1;
+	if (w != (ssize_t)len) {
+		if (!m->lost++)
+			live_log("cannot write %s: %s (metrics lost: counted)", m->path,
+				 fd < 0 || w < 0 ? strerror(errno) : "short write");
+	}
+	if (fd >= 0)
+		close(fd);
 }
 
 void live_write_metrics(struct live *L, const uint64_t now_total[LIVE_METRIC_N], uint64_t now_us)
@@ -105,14 +121,52 @@ void live_write_metrics(struct live *L, const uint64_t now_total[LIVE_METRIC_N],
 		free(line);
 		return;
 	}
-	int fd = open(m->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-	ssize_t w = fd >= 0 ? write(fd, line, len) : -1;
-	if (w != (ssize_t)len) {
-		if (!m->lost++)
-			live_log("cannot write %s: %s (metrics lost: counted)", m->path,
-				 fd < 0 || w < 0 ? strerror(errno) : "short write");
+	append_lines(m, line, len);
+	free(line);
+}
+
+/* The custom actions' events: ANFW "sets the dimension name to
+ * CustomAction and you provide the dimension value" (API Dimension). Each
+ * value is an event of its own, since every dimension is a root member
+ * and one event has one CustomAction. A value the table no longer
+ * publishes still gets the event of the packets it counted before the
+ * reload that removed it, then no more. */
+void live_write_custom_metrics(struct live *L, uint64_t now_us)
+{
+	struct live_metrics *m = &L->metrics;
+	struct live_custom *c = &L->custom;
+	if (!m->path || !c->n)
+		return;
+	char *line = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&line, &len);
+	if (!f) {
+		m->lost++;
+		return;
 	}
-	if (fd >= 0)
-		close(fd);
+	for (size_t i = 0; i < c->n; i++) {
+		struct live_custom_value *x = &c->v[i];
+		if (!x->present && !x->interval)
+			continue;
+		fprintf(f,
+			"{\"_aws\":{\"Timestamp\":%" PRIu64 ",\"CloudWatchMetrics\":[{\"Namespace\":\"Hostgate\","
+			"\"Dimensions\":[[\"FirewallName\",\"CustomAction\"],[\"FirewallName\",\"AvailabilityZone\","
+			"\"CustomAction\"]],\"Metrics\":[{\"Name\":\"Packets\",\"Unit\":\"Count\"}]}]},\"FirewallName\":",
+			now_us / 1000);
+		put_json_string(f, L->rs && L->rs->firewall_name ? L->rs->firewall_name : "hostgate");
+		fputs(",\"AvailabilityZone\":", f);
+		put_json_string(f, L->ro.availability_zone ? L->ro.availability_zone : "local");
+		fputs(",\"CustomAction\":", f);
+		put_json_string(f, x->value);
+		fprintf(f, ",\"Packets\":%" PRIu64 "}\n", x->interval);
+		x->interval = 0;
+	}
+	if (fclose(f)) {
+		m->lost++;
+		free(line);
+		return;
+	}
+	if (len)
+		append_lines(m, line, len);
 	free(line);
 }

@@ -49,9 +49,11 @@ void live_print_stats(struct live *L)
 			queue_full += es.events_queue_full;
 		}
 	}
+	live_custom_sample(L);
 	uint64_t now = live_now_us();
 	char ts[40];
 	hg_log_time_format(ts, sizeof(ts), now);
+	flockfile(stderr); /* one line, whichever thread logs (run_count.c) */
 	fprintf(stderr,
 		"{\"timestamp\":\"%s\",\"event_type\":\"stats\",\"stats\":{\"frames\":%llu,\"undecodable\":%llu,"
 		"\"held\":%llu,\"released\":%llu,\"discarded\":%llu,\"passthrough\":%llu,\"held_now\":%llu,"
@@ -64,7 +66,7 @@ void live_print_stats(struct live *L)
 		"\"ack_copies\":%llu,\"await_flows\":%llu,\"await_started\":%llu,\"await_settled\":%llu,"
 		"\"await_resent\":%llu,\"await_differ_dropped\":%llu,\"await_unknown_dropped\":%llu,"
 		"\"await_conflicts_dropped\":%llu,\"await_over_cap\":%llu,"
-		"\"match_errors\":%llu}}\n",
+		"\"match_errors\":%llu",
 		ts, (unsigned long long)L->st.frames, (unsigned long long)L->st.undecodable,
 		(unsigned long long)hs.held, (unsigned long long)hs.released, (unsigned long long)hs.discarded,
 		(unsigned long long)L->st.passthrough, (unsigned long long)hs.pkts_now,
@@ -87,10 +89,19 @@ void live_print_stats(struct live *L)
 		(unsigned long long)aw.resent, (unsigned long long)aw.differ, (unsigned long long)aw.unknown,
 		(unsigned long long)L->st.await_conflicts, (unsigned long long)aw.over_cap,
 		(unsigned long long)is.match_errors);
+	/* packets per custom action dimension value since the daemon started
+	 * (the values are letters, digits, '-', '_', ' ': table.h) */
+	fputs(",\"custom_actions\":{", stderr);
+	for (size_t i = 0; i < L->custom.n; i++)
+		fprintf(stderr, "%s\"%s\":%llu", i ? "," : "", L->custom.v[i].value,
+			(unsigned long long)L->custom.v[i].total);
+	fprintf(stderr, "},\"custom_read_errors\":%llu}}\n", (unsigned long long)L->custom.read_errors);
+	funlockfile(stderr);
 	const uint64_t totals[LIVE_METRIC_N] = {
 		L->st.flows_decided[HG_VERDICT_PASS], L->st.flows_decided[HG_VERDICT_DROP],
 		L->st.flows_decided[HG_VERDICT_REJECT], alerts, hs.held, hs.released, hs.discarded,
 		lost + L->metrics.lost,
 	};
 	live_write_metrics(L, totals, now);
+	live_write_custom_metrics(L, now);
 }

@@ -1,13 +1,14 @@
 /* run_table.c - `hostgate run`'s table: loads the rules and replaces the
  * table in the kernel in one transaction that keeps the verdict sets at a
  * reload (and denies the flows the new rules revoke), and empties them at
- * the daemon's start. */
+ * the daemon's start; the custom action counters still in use stay. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
+#include "hostgate/order.h"
 #include "hostgate/table.h"
 #include "hostgate/table_read.h"
 #include "run_live.h"
@@ -36,7 +37,8 @@ static bool is_verdict_set(const char *name)
  * netlink (table_read.h), without their elements. 0, with nothing written
  * when there is no table yet; -1 when the table holds something we cannot
  * name (the caller then replaces the whole table). */
-static int delete_all_but_verdicts(const char *table, bool forget_verdicts, FILE *out)
+static int delete_all_but_verdicts(const char *table, bool forget_verdicts, const char *const *ca_values,
+				   size_t n_ca, FILE *out)
 {
 	struct hg_table_objects objs;
 	int r = hg_table_read_objects(table, &objs);
@@ -59,9 +61,12 @@ static int delete_all_but_verdicts(const char *table, bool forget_verdicts, FILE
 		 * take it from the flows that use it (they would fall back to
 		 * the kernel's five days); declared again it is a no-op, and
 		 * another value is another object (emit_nft.c). */
+		/* So do the custom action counters of the values the new rules
+		 * still publish: their counts go on (run_custom.c). */
 		for (size_t i = 0; i < objs.n; i++)
 			if ((strcmp(objs.v[i].kind, "set") || !is_verdict_set(objs.v[i].name)) &&
-			    (strcmp(objs.v[i].kind, "ct timeout") || strncmp(objs.v[i].name, HG_CT_TIMEOUT_PREFIX, strlen(HG_CT_TIMEOUT_PREFIX))))
+			    (strcmp(objs.v[i].kind, "ct timeout") || strncmp(objs.v[i].name, HG_CT_TIMEOUT_PREFIX, strlen(HG_CT_TIMEOUT_PREFIX))) &&
+			    (strcmp(objs.v[i].kind, "counter") || !live_custom_keeps(ca_values, n_ca, objs.v[i].name)))
 				fprintf(out, "delete %s inet %s %s\n", objs.v[i].kind, table, objs.v[i].name);
 		for (size_t i = 0; forget_verdicts && i < objs.n; i++)
 			if (!strcmp(objs.v[i].kind, "set") && is_verdict_set(objs.v[i].name))
@@ -130,6 +135,13 @@ int live_load_and_apply(struct live *L, struct hg_ruleset **rs_out, struct hg_en
 	 * whole table is replaced and those flows are decided again. */
 	char *err = NULL;
 	int r = -ENOMEM;
+	size_t n_ca;
+	const char **ca_values = hg_policy_custom_dimensions(rs->policy, &n_ca);
+	/* what the custom action counters counted under the table now in
+	 * the kernel (at start: the baseline), before this transaction
+	 * deletes those the new rules no longer publish */
+	live_custom_sample(L);
+	bool replaced_whole = false;
 	for (int keep = 1; keep >= 0; keep--) {
 		char *buf = NULL;
 		size_t len = 0;
@@ -137,7 +149,7 @@ int live_load_and_apply(struct live *L, struct hg_ruleset **rs_out, struct hg_en
 		if (!m)
 			break;
 		struct hg_nft_opts o = L->nft;
-		o.keep_verdict_sets = keep && delete_all_but_verdicts(L->nft.table, !L->gen, m) == 0;
+		o.keep_verdict_sets = keep && delete_all_but_verdicts(L->nft.table, !L->gen, ca_values, n_ca, m) == 0;
 		o.ct_mark_gen = gen;
 		r = hg_emit_nft(m, rs, &o);
 		fclose(m);
@@ -149,10 +161,14 @@ int live_load_and_apply(struct live *L, struct hg_ruleset **rs_out, struct hg_en
 		free(buf);
 		if (!r && !o.keep_verdict_sets && revoke)
 			live_deny_revoked(&rd, false); /* the new sets start empty */
+		replaced_whole = !r && !o.keep_verdict_sets;
 		if (!r || !o.keep_verdict_sets)
 			break;
 		live_log("cannot keep the verdict sets (%s): replacing the whole table", err ? strtok(err, "\n") : "?");
 	}
+	free(ca_values);
+	if (replaced_whole)
+		live_custom_table_replaced(L); /* its counters start from zero */
 	if (r) {
 		live_log("cannot apply the table: %s", err ? err : strerror(-r));
 		free(err);

@@ -1553,34 +1553,17 @@ static void put_sl_counters(FILE *out, const char *const *dims, size_t n)
 
 /* The counter objects of every dimension value the policy's stateless
  * layer publishes, in name order (emitting twice gives the same text). */
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 static void put_custom_counters(FILE *out, const struct hg_policy *pol)
 {
-	HG_VEC(const char *) v = {0};
-	size_t n_sl;
-	struct hg_sl_rank *sl = hg_policy_stateless_order(pol, &n_sl);
-	for (size_t i = 0; i < n_sl; i++)
-		for (size_t k = 0; k < sl[i].r->n_custom_actions; k++)
-			hg_vec_push(&v, sl[i].r->custom_dimensions[k]);
-	free(sl);
-	for (size_t k = 0; k < pol->n_stateless_default_custom; k++)
-		hg_vec_push(&v, pol->stateless_default_dimensions[k]);
-	for (size_t k = 0; k < pol->n_stateless_fragment_custom; k++)
-		hg_vec_push(&v, pol->stateless_fragment_dimensions[k]);
-	if (v.n)
-		qsort(v.v, v.n, sizeof(*v.v), cmp_str);
-	for (size_t i = 0; i < v.n; i++) {
+	size_t n;
+	const char **v = hg_policy_custom_dimensions(pol, &n);
+	for (size_t i = 0; i < n; i++) {
 		char name[HG_CA_NAME_MAX];
-		if ((i && !strcmp(v.v[i], v.v[i - 1])) || !hg_ca_counter_name(name, v.v[i]))
-			continue;
-		fprintf(out, "\t# custom action: CloudWatch dimension CustomAction=\"%s\"\n\tcounter %s {\n\t}\n\n",
-			v.v[i], name);
+		if (hg_ca_counter_name(name, v[i]))
+			fprintf(out, "\t# custom action: CloudWatch dimension CustomAction=\"%s\"\n\tcounter %s {\n\t}\n\n",
+				v[i], name);
 	}
-	hg_vec_free(&v);
+	free(v);
 }
 
 static void put_flags(FILE *out, uint8_t v)

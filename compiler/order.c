@@ -2,6 +2,7 @@
  * (order.h): stateful rules as ANFW/Suricata order them (§2.3), stateless
  * rules by group and rule priority (§3.1). */
 #include <stdlib.h>
+#include <string.h>
 
 #include "hostgate/order.h"
 
@@ -141,5 +142,35 @@ struct hg_sl_rank *hg_policy_stateless_order(const struct hg_policy *pol, size_t
 	free(refs);
 	qsort(v, n, sizeof(*v), cmp_sl);
 	*n_out = n;
+	return v;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+const char **hg_policy_custom_dimensions(const struct hg_policy *pol, size_t *n_out)
+{
+	size_t n_sl, n = pol->n_stateless_default_custom + pol->n_stateless_fragment_custom;
+	struct hg_sl_rank *sl = hg_policy_stateless_order(pol, &n_sl);
+	for (size_t i = 0; i < n_sl; i++)
+		n += sl[i].r->n_custom_actions;
+	const char **v = xcalloc(n + 1, sizeof(*v));
+	n = 0;
+	for (size_t i = 0; i < n_sl; i++)
+		for (size_t k = 0; k < sl[i].r->n_custom_actions; k++)
+			v[n++] = sl[i].r->custom_dimensions[k];
+	free(sl);
+	for (size_t k = 0; k < pol->n_stateless_default_custom; k++)
+		v[n++] = pol->stateless_default_dimensions[k];
+	for (size_t k = 0; k < pol->n_stateless_fragment_custom; k++)
+		v[n++] = pol->stateless_fragment_dimensions[k];
+	qsort(v, n, sizeof(*v), cmp_str);
+	size_t u = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!u || strcmp(v[i], v[u - 1]))
+			v[u++] = v[i];
+	*n_out = u;
 	return v;
 }

@@ -1,7 +1,7 @@
 /* table_read.c - the daemon's table read back through nf_tables' netlink
  * dumps: each request is built with libnftnl, sent and answered on a libmnl
  * socket opened for the call, the answers parsed with libnftnl (objects,
- * the generation) or counted with libmnl (a set's elements: up to 262,144
+ * the generation, counters) or counted with libmnl (a set's elements: up to 262,144
  * of them, nothing is built per element). */
 #include <errno.h>
 #include <stdbool.h>
@@ -208,6 +208,65 @@ void hg_table_objects_free(struct hg_table_objects *o)
 	free(o->v);
 	o->v = NULL;
 	o->n = 0;
+}
+
+/* ------------------------------------------------------------ counters */
+
+struct ctr_ctx {
+	const char *table, *prefix;
+	struct hg_table_counters *out;
+	int err;
+};
+
+static int counter_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct ctr_ctx *c = data;
+	struct nftnl_obj *ob = nftnl_obj_alloc();
+	if (!ob || nftnl_obj_nlmsg_parse(nlh, ob) || c->err)
+		goto out;
+	const char *t = nftnl_obj_get_str(ob, NFTNL_OBJ_TABLE), *name = nftnl_obj_get_str(ob, NFTNL_OBJ_NAME);
+	if (!t || !name || strcmp(t, c->table) || nftnl_obj_get_u32(ob, NFTNL_OBJ_FAMILY) != NFPROTO_INET ||
+	    nftnl_obj_get_u32(ob, NFTNL_OBJ_TYPE) != NFT_OBJECT_COUNTER ||
+	    strncmp(name, c->prefix, strlen(c->prefix)) || strlen(name) >= sizeof(c->out->v->name))
+		goto out;
+	struct hg_table_counters *o = c->out;
+	if (!(o->n & (o->n + 1)) || !o->v) { /* grow at 0, 1, 3, 7... */
+		struct hg_table_counter *v = realloc(o->v, (2 * o->n + 2) * sizeof(*v));
+		if (!v) {
+			c->err = -ENOMEM;
+			goto out;
+		}
+		o->v = v;
+	}
+	struct hg_table_counter *x = &o->v[o->n++];
+	strcpy(x->name, name);
+	x->packets = nftnl_obj_get_u64(ob, NFTNL_OBJ_CTR_PKTS);
+	x->bytes = nftnl_obj_get_u64(ob, NFTNL_OBJ_CTR_BYTES);
+out:
+	nftnl_obj_free(ob);
+	return MNL_CB_OK;
+}
+
+int hg_table_read_counters(const char *table, const char *prefix, struct hg_table_counters *out)
+{
+	*out = (struct hg_table_counters){0};
+	struct ctr_ctx c = {.table = table, .prefix = prefix, .out = out};
+	char buf[REQ_BYTES];
+	/* the family's objects, kept to the table and type here (as above) */
+	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETOBJ, NFPROTO_INET, NLM_F_DUMP, next_seq());
+	int r = talk(nlh, counter_cb, &c);
+	if (!r)
+		r = c.err;
+	if (r)
+		hg_table_counters_free(out);
+	return r;
+}
+
+void hg_table_counters_free(struct hg_table_counters *c)
+{
+	free(c->v);
+	c->v = NULL;
+	c->n = 0;
 }
 
 /* ------------------------------------------------------------ elements */

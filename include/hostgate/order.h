@@ -33,4 +33,9 @@ struct hg_sl_rank {
 /* The policy's stateless rules in evaluation order; calloc'd, *n set. */
 struct hg_sl_rank *hg_policy_stateless_order(const struct hg_policy *pol, size_t *n);
 
+/* The custom action dimension values the policy's stateless rules and
+ * defaults publish, sorted, each once (the kernel's counters, table.h):
+ * a calloc'd array of pointers into the IR (free()), *n set. */
+const char **hg_policy_custom_dimensions(const struct hg_policy *pol, size_t *n);
+
 #endif

@@ -36,4 +36,21 @@ int hg_table_read_generation(const char *table, uint16_t *gen);
  * (nothing built per element). >= 0, or -errno. */
 long hg_table_count_elements(const char *table, const char *set);
 
+/* A named counter object of the table and what it has counted. */
+struct hg_table_counter {
+	char name[256];
+	uint64_t packets, bytes;
+};
+
+struct hg_table_counters {
+	struct hg_table_counter *v;
+	size_t n;
+};
+
+/* The counter objects of table inet `table` whose names start with
+ * prefix (the custom actions': HG_CA_COUNTER_PREFIX, table.h), in the
+ * kernel's order; none when there is no table. 0 or -errno. */
+int hg_table_read_counters(const char *table, const char *prefix, struct hg_table_counters *out);
+void hg_table_counters_free(struct hg_table_counters *c);
+
 #endif
