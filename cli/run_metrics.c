@@ -62,18 +62,35 @@ static void put_json_string(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-/* Appends whole lines to the metrics file in one write (O_APPEND). */
-static void append_lines(struct live_metrics *m, const char *line, size_t len)
+/* The dimensions every event carries, root members: ,"FirewallName":..,
+ * "AvailabilityZone":.. */
+static void put_where(FILE *f, const struct live *L)
 {
-	int fd = open(m->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-	ssize_t w = fd >= 0 ? write(fd, line, len) : -1;
-	if (w != (ssize_t)len) {
+	fputs(",\"FirewallName\":", f);
+	put_json_string(f, L->rs && L->rs->firewall_name ? L->rs->firewall_name : "hostgate");
+	fputs(",\"AvailabilityZone\":", f);
+	put_json_string(f, L->ro.availability_zone ? L->ro.availability_zone : "local");
+}
+
+/* Closes the lines built in f (open_memstream on *line, *len) and appends
+ * them to the metrics file in one write (O_APPEND); a failure is counted. */
+static void append_lines(struct live_metrics *m, FILE *f, char **line, size_t *len)
+{
+	if (fclose(f)) {
+		m->lost++;
+		free(*line);
+		return;
+	}
+	int fd = *len ? open(m->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640) : -1;
+	ssize_t w = fd >= 0 ? write(fd, *line, *len) : -1;
+	if (*len && w != (ssize_t)*len) {
 		if (!m->lost++)
 			live_log("cannot write %s: %s (metrics lost: counted)", m->path,
 				 fd < 0 || w < 0 ? strerror(errno) : "short write");
 	}
 	if (fd >= 0)
 		close(fd);
+	free(*line);
 }
 
 void live_write_metrics(struct live *L, const uint64_t now_total[LIVE_METRIC_N], uint64_t now_us)
@@ -93,10 +110,8 @@ void live_write_metrics(struct live *L, const uint64_t now_total[LIVE_METRIC_N],
 		now_us / 1000);
 	for (int i = 0; i < LIVE_METRIC_N; i++)
 		fprintf(f, "{\"Name\":\"%s\",\"Unit\":\"%s\"},", metric_names[i].name, metric_names[i].unit);
-	fputs("{\"Name\":\"VerdictLatency\",\"Unit\":\"Microseconds\"}]}]},\"FirewallName\":", f);
-	put_json_string(f, L->rs && L->rs->firewall_name ? L->rs->firewall_name : "hostgate");
-	fputs(",\"AvailabilityZone\":", f);
-	put_json_string(f, L->ro.availability_zone ? L->ro.availability_zone : "local");
+	fputs("{\"Name\":\"VerdictLatency\",\"Unit\":\"Microseconds\"}]}]}", f);
+	put_where(f, L);
 	for (int i = 0; i < LIVE_METRIC_N; i++) {
 		uint64_t d = now_total[i] >= m->prev[i] ? now_total[i] - m->prev[i] : now_total[i];
 		fprintf(f, ",\"%s\":%" PRIu64, metric_names[i].name, d);
@@ -116,13 +131,7 @@ void live_write_metrics(struct live *L, const uint64_t now_total[LIVE_METRIC_N],
 	fprintf(f, ",\"VerdictsSampled\":%" PRIu64 "}\n", m->lat_seen);
 	m->lat_n = 0;
 	m->lat_seen = 0;
-	if (fclose(f)) {
-		m->lost++;
-		free(line);
-		return;
-	}
-	append_lines(m, line, len);
-	free(line);
+	append_lines(m, f, &line, &len);
 }
 
 /* The custom actions' events: ANFW "sets the dimension name to
@@ -151,22 +160,13 @@ void live_write_custom_metrics(struct live *L, uint64_t now_us)
 		fprintf(f,
 			"{\"_aws\":{\"Timestamp\":%" PRIu64 ",\"CloudWatchMetrics\":[{\"Namespace\":\"Hostgate\","
 			"\"Dimensions\":[[\"FirewallName\",\"CustomAction\"],[\"FirewallName\",\"AvailabilityZone\","
-			"\"CustomAction\"]],\"Metrics\":[{\"Name\":\"Packets\",\"Unit\":\"Count\"}]}]},\"FirewallName\":",
+			"\"CustomAction\"]],\"Metrics\":[{\"Name\":\"Packets\",\"Unit\":\"Count\"}]}]}",
 			now_us / 1000);
-		put_json_string(f, L->rs && L->rs->firewall_name ? L->rs->firewall_name : "hostgate");
-		fputs(",\"AvailabilityZone\":", f);
-		put_json_string(f, L->ro.availability_zone ? L->ro.availability_zone : "local");
+		put_where(f, L);
 		fputs(",\"CustomAction\":", f);
 		put_json_string(f, x->value);
 		fprintf(f, ",\"Packets\":%" PRIu64 "}\n", x->interval);
 		x->interval = 0;
 	}
-	if (fclose(f)) {
-		m->lost++;
-		free(line);
-		return;
-	}
-	if (len)
-		append_lines(m, line, len);
-	free(line);
+	append_lines(m, f, &line, &len);
 }
