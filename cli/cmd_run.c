@@ -75,12 +75,16 @@ static void reload(struct live *L)
 		hg_ruleset_free(rs);
 		return;
 	}
-	/* Old flows end (flow log); held ones keep their hold entries (stream
-	 * start, held packets) and the new inspector gets them back at their
-	 * next packet: the new rules decide them. */
-	L->dropping_inspector = L->reloading = true;
+	/* The daemon's state of each flow (stream start, held packets,
+	 * verdict) moves to the new inspector, which gets the handshake and
+	 * the held packets back at the flow's next packet: the new rules
+	 * decide them. Then the old flows end (flow log). */
+	size_t lost = hg_inspector_carry(L->ins, ins, live_now_us(), live_carry_flow, L);
+	if (lost)
+		live_log("reload: %zu flows could not be carried over (their held packets dropped)", lost);
+	L->dropping_inspector = true;
 	hg_inspector_free(L->ins);
-	L->dropping_inspector = L->reloading = false;
+	L->dropping_inspector = false;
 	hg_inspector_free(L->ains);
 	hg_engine_free(L->engine);
 	hg_ruleset_free(L->rs);
@@ -298,7 +302,7 @@ out:
 	}
 	hg_engine_free(L->engine);
 	hg_ruleset_free(L->rs);
-	live_await_free(L);
+	hg_await_pool_free(L->await); /* every wait ended with its flow */
 	hg_hold_free(L->hold);
 	hg_kept_free(L->kept);
 	hg_act_free(L->act);

@@ -10,13 +10,14 @@
 
 #include "hostgate/actuate.h"
 #include "hostgate/apply.h"
+#include "hostgate/held_flow.h"
 #include "hostgate/hold.h"
 #include "hostgate/source.h"
 #include "hostgate/table.h"
 #include "run_reload.h"
 
 struct live_stats {
-	uint64_t frames, undecodable, passthrough, refused_full;
+	uint64_t frames, undecodable, passthrough;
 	uint64_t flows_decided[4];
 	uint64_t alert_frames, source_errors, reloads, reload_failures;
 	uint64_t revoked;
@@ -72,16 +73,15 @@ struct live {
 	/* state */
 	struct hg_ruleset *rs;
 	struct hg_engine *engine;
-	struct hg_inspector *ins;  /* held packets */
+	struct hg_inspector *ins;  /* held packets; its flows' areas: struct hg_held_flow */
 	struct hg_inspector *ains; /* kernel-decided alerts: events only */
 	struct hg_source *src, *asrc;
 	struct hg_actuator *act;
-	struct hg_hold *hold;
+	struct hg_hold *hold; /* the held packets' caps (the queues are in the flows) */
 	struct hg_kept *kept; /* allowed flows' packets, decided again at SIGHUP */
 	struct hg_await_pool *await; /* passed flows' released bytes until the server's ACK */
 	uint16_t gen;         /* the applied table's generation (ct mark) */
 	bool dropping_inspector; /* its flows end, their verdicts stay in the kernel */
-	bool reloading;          /* ... and the held ones stay for the next inspector */
 	struct hg_eventlog *alerts, *flows;
 	struct hg_decode_stats dec;
 	struct live_stats st;
@@ -140,25 +140,23 @@ char *live_inside_networks(const struct live *L);
 int live_drain_source(struct live *L, struct hg_source *s, bool held);
 /* Commits the verdicts queued during one poll round. */
 void live_flush_batch(struct live *L);
+/* hg_inspector_carry's choice at a reload: every flow's state goes to the
+ * new inspector, which rebuilds the handshake at its next packet. */
+bool live_carry_flow(void *ud, void *area);
 /* The inspectors of held packets and of kernel-decided alerts, on e. */
 int live_make_inspectors(struct live *L, struct hg_engine *e, struct hg_inspector **ins,
 			 struct hg_inspector **ains);
-/* Queues hf's verdict (both directions of connection ct_id). */
-void live_write_verdict(struct live *L, struct hg_hold_flow *hf, uint32_t ct_id, bool allow, uint64_t now);
-
 /* ------------------------- run_await.c: passed, until the server's ACK */
 
 /* A TCP flow passed by p: its held packets and p released, their bytes
- * kept (kept_key: the reload's copy). True: it waits for the server's ACK
- * (no allow yet); false: nothing was released, allow it now (sent already). */
-bool live_await_pass(struct live *L, struct hg_hold_flow *hf, const struct hg_packet *p,
-		     const struct hg_hold_key *kept_key, uint64_t now);
+ * kept (kept: the reload's copy). True: it waits for the server's ACK (no
+ * allow yet); false: nothing was released, allow it now (sent already). */
+bool live_await_pass(struct live *L, struct hg_held_flow *hf, const struct hg_packet *p, struct hg_kept_rec *kept,
+		     uint64_t now);
 /* A client segment of a flow that waits: sent on or dropped. */
-void live_await_client(struct live *L, struct hg_hold_flow *hf, const struct hg_packet *p);
+void live_await_client(struct live *L, struct hg_held_flow *hf, const struct hg_packet *p);
 /* An ACK copy (HG_NFLOG_PREFIX_ACK): the flow it settles is allowed. */
 void live_await_ack(struct live *L, const struct hg_packet *p, uint64_t now);
-/* Ends every wait and frees the pool (exit). */
-void live_await_free(struct live *L);
 
 /* ------------------------------------------------ run_table.c: the table */
 

@@ -20,33 +20,6 @@ static void on_redecide_alert(void *ud, const struct hg_inspect_event *ev, const
 		run_log_alert(rd->alerts, rd->rs, ev, a);
 }
 
-/* The verdict of the new rules on a kept flow's packets, fed as live feeds
- * them (the handshake rebuilt, the same "every app-layer rule had its
- * look" pass). */
-static enum hg_verdict redecide_flow(struct redecide *rd, const uint8_t *pkts, size_t n)
-{
-	struct hg_decode_stats ds = {0};
-	size_t off = 0, len;
-	const uint8_t *dg;
-	bool first = true;
-	while (hg_kept_next(pkts, n, &off, &dg, &len)) {
-		struct hg_packet p;
-		if (!hg_decode(&ds, LINKTYPE_RAW, rd->now, dg, (uint32_t)len, (uint32_t)len, &p))
-			continue;
-		if (first && p.ip_proto == 6 && (p.tcp_flags & (HG_TCP_SYN | HG_TCP_ACK)) == HG_TCP_ACK)
-			live_feed_handshake(rd->ins, &p, rd->now, true);
-		first = false;
-		struct hg_flow *flow = NULL;
-		enum hg_verdict v = hg_inspector_frame(rd->ins, LINKTYPE_RAW, rd->now, dg, (uint32_t)len,
-						       (uint32_t)len, &flow);
-		if (v != HG_VERDICT_UNDECIDED)
-			return v;
-		if (flow && p.payload_len && hg_eng_flow_app_seen(&((struct hg_iflow *)hg_flow_user(flow))->ef))
-			return HG_VERDICT_PASS;
-	}
-	return HG_VERDICT_UNDECIDED;
-}
-
 static bool redecide_cb(void *ud, const struct hg_hold_key *key, const uint8_t *pkts, size_t n,
 			uint64_t created_us)
 {
@@ -54,7 +27,7 @@ static bool redecide_cb(void *ud, const struct hg_hold_key *key, const uint8_t *
 	if (rd->logging) {
 		if (!bsearch(key, rd->revoke.v, rd->revoke.n, sizeof(*key), key_cmp))
 			return false;
-		redecide_flow(rd, pkts, n);
+		hg_held_redecide(rd->ins, pkts, n, rd->now);
 		return true; /* denied now: nothing more to decide */
 	}
 	/* A flow whose allow elements timed out is decided again too: the
@@ -66,7 +39,7 @@ static bool redecide_cb(void *ud, const struct hg_hold_key *key, const uint8_t *
 		return false;
 	}
 	rd->checked++;
-	enum hg_verdict v = redecide_flow(rd, pkts, n);
+	enum hg_verdict v = hg_held_redecide(rd->ins, pkts, n, rd->now);
 	if (v == HG_VERDICT_DROP || v == HG_VERDICT_REJECT)
 		hg_vec_push(&rd->revoke, *key);
 	else if (v == HG_VERDICT_PASS)
@@ -89,7 +62,24 @@ int live_redecide_pass(struct redecide *rd, struct hg_engine *e)
 	hg_kept_foreach(rd->kept, redecide_cb, rd);
 	hg_inspector_free(rd->ins);
 	rd->ins = NULL;
+	if (!rd->logging && rd->revoke.n) {
+		/* Sorted for the second pass, once each (two records of one
+		 * connection: it was decided twice). */
+		qsort(rd->revoke.v, rd->revoke.n, sizeof(*rd->revoke.v), key_cmp);
+		size_t n = 1;
+		for (size_t i = 1; i < rd->revoke.n; i++)
+			if (key_cmp(&rd->revoke.v[i], &rd->revoke.v[n - 1]))
+				rd->revoke.v[n++] = rd->revoke.v[i];
+		rd->revoke.n = n;
+	}
 	return 0;
+}
+
+static bool revoked_cb(void *ud, const struct hg_hold_key *key, const uint8_t *pkts, size_t n, uint64_t created_us)
+{
+	(void)pkts, (void)n, (void)created_us;
+	const struct redecide *rd = ud;
+	return bsearch(key, rd->revoke.v, rd->revoke.n, sizeof(*key), key_cmp) != NULL;
 }
 
 static struct hg_act_tuple tuple_of(const struct hg_hold_key *k)
@@ -122,7 +112,6 @@ int live_deny_revoked(struct redecide *rd, bool undo)
 void live_finish_revoke(struct redecide *rd, struct hg_engine *e)
 {
 	if (rd->revoke.n) {
-		qsort(rd->revoke.v, rd->revoke.n, sizeof(*rd->revoke.v), key_cmp);
 		rd->logging = true;
 		if (live_redecide_pass(rd, e) < 0)
 			live_log("reload: cannot log the revoked flows' alerts: %s", strerror(errno));
@@ -147,8 +136,7 @@ void live_finish_revoke(struct redecide *rd, struct hg_engine *e)
 				 failed, hg_act_last_error(rd->act));
 		if (gone)
 			live_log("reload: %zu revoked flows had no allow elements left (timed out)", gone);
-		for (size_t i = 0; i < rd->revoke.n; i++)
-			hg_kept_remove(rd->kept, &rd->revoke.v[i]);
+		hg_kept_foreach(rd->kept, revoked_cb, rd); /* left by a failed second pass */
 	}
 	struct hg_kept_stats ks;
 	hg_kept_get_stats(rd->kept, &ks);

@@ -7,14 +7,11 @@
 #include <stdio.h>
 
 #include "hostgate/actuate.h"
+#include "hostgate/held_flow.h"
 #include "hostgate/hold.h"
 #include "replay_run.h"
 
-#define LINKTYPE_RAW 101
 
-/* Feeds ins the SYN-ACK (and with syn the SYN) of the TCP flow of p,
- * rebuilt from its sequence numbers (run_path.c). */
-void live_feed_handshake(struct hg_inspector *ins, const struct hg_packet *p, uint64_t ts, bool syn);
 /* A message on stderr, prefixed "hostgate: " (run_stats.c). */
 void live_log(const char *fmt, ...) HG_PRINTF(1, 2);
 

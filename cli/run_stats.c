@@ -71,7 +71,7 @@ void live_print_stats(struct live *L)
 		(unsigned long long)hs.held, (unsigned long long)hs.released, (unsigned long long)hs.discarded,
 		(unsigned long long)L->st.passthrough, (unsigned long long)hs.pkts_now,
 		(unsigned long long)hs.flows, (unsigned long long)hs.over_flow_cap,
-		(unsigned long long)hs.over_total_cap, (unsigned long long)(hs.table_full + L->st.refused_full),
+		(unsigned long long)hs.over_total_cap, (unsigned long long)hs.table_full,
 		(unsigned long long)L->st.flows_decided[HG_VERDICT_PASS],
 		(unsigned long long)L->st.flows_decided[HG_VERDICT_DROP],
 		(unsigned long long)L->st.flows_decided[HG_VERDICT_REJECT], (unsigned long long)is.flows.flows,

@@ -215,6 +215,13 @@ static void flow_end(struct hg_flow_table *t, struct hg_flow *f, enum hg_flow_en
 	t->free_head = i;
 }
 
+void hg_flow_table_foreach(struct hg_flow_table *t, void (*fn)(void *ud, struct hg_flow *f), void *ud)
+{
+	for (uint32_t i = 0; i < t->unused; i++)
+		if (F(t, i)->in_use)
+			fn(ud, F(t, i));
+}
+
 void hg_flow_table_expire(struct hg_flow_table *t, uint64_t now_us)
 {
 	if (now_us > t->now)
@@ -263,8 +270,9 @@ void hg_flow_table_flush(struct hg_flow_table *t)
 	}
 }
 
-static struct hg_flow *flow_create(struct hg_flow_table *t, const struct hg_packet *p,
-				   const struct hg_flow_key *k, uint32_t h)
+/* An entry for key k (hash h), evicting when the table is full, linked
+ * into its bucket; the caller fills identity, state and list. */
+static struct hg_flow *flow_alloc(struct hg_flow_table *t, const struct hg_flow_key *k, uint32_t h)
 {
 	if (t->free_head == NIL && t->unused == t->max_flows)
 		evict_one(t);
@@ -292,6 +300,17 @@ static struct hg_flow *flow_create(struct hg_flow_table *t, const struct hg_pack
 	for (size_t b = 0; b < sizeof(*k); b++)
 		idh = (idh ^ ((const uint8_t *)k)[b]) * 16777619u;
 	f->flow_id = (uint64_t)(idh & 0xfffffu) << 31 | (++t->id_counter & ((1ull << 31) - 1));
+	hg_stream_init(&f->stream[0], 0);
+	hg_stream_init(&f->stream[1], 1);
+	t->st.flows++;
+	t->st.created++;
+	return f;
+}
+
+/* What a flow's first packet sets: its time, its client (see
+ * hg_flow_packet), whether TCP was picked up midstream. */
+static void flow_start(struct hg_flow_table *t, struct hg_flow *f, const struct hg_packet *p)
+{
 	f->proto = p->ip_proto;
 	f->family = p->family;
 	f->pclass = p->ip_proto == 6 ? HG_FLOW_PC_TCP
@@ -318,11 +337,38 @@ static struct hg_flow *flow_create(struct hg_flow_table *t, const struct hg_pack
 		f->cli = p->dst, f->srv = p->src;
 		f->cport = p->dport, f->sport = p->sport;
 	}
-	hg_stream_init(&f->stream[0], 0);
-	hg_stream_init(&f->stream[1], 1);
+}
+
+static struct hg_flow *flow_create(struct hg_flow_table *t, const struct hg_packet *p,
+				   const struct hg_flow_key *k, uint32_t h)
+{
+	struct hg_flow *f = flow_alloc(t, k, h);
+	flow_start(t, f, p);
 	list_append(t, f, list_of(f));
-	t->st.flows++;
-	t->st.created++;
+	return f;
+}
+
+/* A flow that no packet started yet (hg_flow_adopt). */
+static inline bool flow_unstarted(const struct hg_flow *f)
+{
+	return !f->d[HG_DIR_TO_SERVER].pkts && !f->d[HG_DIR_TO_CLIENT].pkts;
+}
+
+struct hg_flow *hg_flow_adopt(struct hg_flow_table *t, const struct hg_flow *from, uint64_t now_us)
+{
+	if (t->max_flows == 0 || hg_flow_find_key(t, &from->key))
+		return NULL;
+	if (now_us > t->now)
+		t->now = now_us;
+	struct hg_flow *f = flow_alloc(t, &from->key, key_hash(t, &from->key));
+	f->cli = from->cli, f->srv = from->srv;
+	f->cport = from->cport, f->sport = from->sport;
+	f->proto = from->proto;
+	f->family = from->family;
+	f->pclass = from->pclass;
+	f->state = HG_FLOW_S_NEW;
+	f->first_us = f->last_us = now_us;
+	list_append(t, f, list_of(f));
 	return f;
 }
 
@@ -364,19 +410,24 @@ static void tcp_track(struct hg_flow *f, const struct hg_packet *p, enum hg_dir 
 	}
 }
 
+struct hg_flow *hg_flow_find_key(struct hg_flow_table *t, const struct hg_flow_key *k)
+{
+	uint32_t h = key_hash(t, k);
+	for (uint32_t i = t->bucket[h & t->mask]; i != NIL;) {
+		struct hg_flow *c = F(t, i);
+		if (c->hash == h && !memcmp(&c->key, k, sizeof(*k)))
+			return c;
+		i = c->hnext;
+	}
+	return NULL;
+}
+
 struct hg_flow *hg_flow_find(struct hg_flow_table *t, const struct hg_packet *p)
 {
 	struct hg_flow_key k;
 	bool swapped;
 	hg_flow_key_make(p, &k, &swapped);
-	uint32_t h = key_hash(t, &k);
-	for (uint32_t i = t->bucket[h & t->mask]; i != NIL;) {
-		struct hg_flow *c = F(t, i);
-		if (c->hash == h && !memcmp(&c->key, &k, sizeof(k)))
-			return c;
-		i = c->hnext;
-	}
-	return NULL;
+	return hg_flow_find_key(t, &k);
 }
 
 struct hg_flow *hg_flow_packet(struct hg_flow_table *t, const struct hg_packet *p,
@@ -385,6 +436,7 @@ struct hg_flow *hg_flow_packet(struct hg_flow_table *t, const struct hg_packet *
 	struct hg_flow_key k;
 	bool swapped;
 
+	*created = false;
 	t->st.lookups++;
 	if (p->ts_us > t->now)
 		t->now = p->ts_us;
@@ -408,16 +460,22 @@ struct hg_flow *hg_flow_packet(struct hg_flow_table *t, const struct hg_packet *
 	 * the flow's, or on a flow picked up without its SYN: the client
 	 * started over (its old connection died without a FIN or RST we saw).
 	 * Each connection is decided on its own; a retransmitted SYN (the
-	 * same ISN) stays in its flow. */
-	if (f && p->ip_proto == 6 && (p->tcp_flags & (HG_TCP_SYN | HG_TCP_ACK | HG_TCP_RST)) == HG_TCP_SYN &&
-	    (f->state == HG_FLOW_S_CLOSED || !(f->flags & HG_FLOW_F_SYN) ||
-	     (!hg_ip_cmp(&p->src, &f->cli) && p->sport == f->cport && p->tcp_seq != f->isn[0]))) {
+	 * same ISN) stays in its flow. An adopted flow (hg_flow_adopt) is
+	 * started by its first packet as a new one would be. */
+	if (f && flow_unstarted(f)) {
+		flow_start(t, f, p);
+		*created = true;
+	} else if (f && p->ip_proto == 6 &&
+		   (p->tcp_flags & (HG_TCP_SYN | HG_TCP_ACK | HG_TCP_RST)) == HG_TCP_SYN &&
+		   (f->state == HG_FLOW_S_CLOSED || !(f->flags & HG_FLOW_F_SYN) ||
+		    (!hg_ip_cmp(&p->src, &f->cli) && p->sport == f->cport && p->tcp_seq != f->isn[0]))) {
 		flow_end(t, f, HG_FLOW_END_REUSED);
 		f = NULL;
 	}
-	*created = !f;
-	if (!f)
+	if (!f) {
+		*created = true;
 		f = flow_create(t, p, &k, h);
+	}
 
 	enum hg_dir d = (!memcmp(p->src.b, f->cli.b, 16) && p->sport == f->cport)
 				? HG_DIR_TO_SERVER : HG_DIR_TO_CLIENT;

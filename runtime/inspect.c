@@ -67,13 +67,24 @@ static void release_app(struct hg_inspector *ins, struct hg_iflow *fi)
 	fi->buf = NULL;
 }
 
+/* The caller's area follows the inspector's, 16-byte aligned. */
+#define AREA_OFF ((sizeof(struct hg_iflow) + 15) & ~(size_t)15)
+
+void *hg_inspect_area(struct hg_flow *f)
+{
+	return (uint8_t *)hg_flow_user(f) + AREA_OFF;
+}
+
 static void on_flow_end(void *ud, struct hg_flow *f, enum hg_flow_end why)
 {
 	struct hg_inspector *ins = ud;
 	struct hg_iflow *fi = hg_flow_user(f);
-	ins->st.verdicts[hg_iflow_verdict(fi)]++;
+	/* An adopted flow no packet started was never inspected here. */
+	if (f->d[HG_DIR_TO_SERVER].pkts || f->d[HG_DIR_TO_CLIENT].pkts)
+		ins->st.verdicts[hg_iflow_verdict(fi)]++;
 	if (ins->cb.flow_end) {
-		struct hg_inspect_event ev = {.flow = f, .iflow = fi, .dir = HG_DIR_TO_SERVER, .ts_us = f->last_us};
+		struct hg_inspect_event ev = {.flow = f, .iflow = fi, .dir = HG_DIR_TO_SERVER, .ts_us = f->last_us,
+					      .area = ins->cfg.user_size ? hg_inspect_area(f) : NULL};
 		ins->cb.flow_end(ins->cb.ud, &ev, why);
 	}
 	release_app(ins, fi);
@@ -105,7 +116,7 @@ struct hg_inspector *hg_inspector_new(const struct hg_engine *e, const struct hg
 	uint32_t *est = &fc.timeout_s[HG_FLOW_PC_TCP][HG_FLOW_S_ESTABLISHED];
 	if (!*est && pol && pol->tcp_idle_timeout)
 		*est = pol->tcp_idle_timeout;
-	fc.user_size = sizeof(struct hg_iflow);
+	fc.user_size = AREA_OFF + c->user_size;
 	fc.end_cb = on_flow_end;
 	fc.ud = ins;
 	fc.streams = ins->streams;
@@ -201,7 +212,8 @@ static void emit_alert(void *ud, const struct hg_alert *a)
 	ins->st.alerts++;
 	if (ins->cb.alert) {
 		struct hg_inspect_event ev = {
-			.flow = ins->cur_flow, .iflow = fi, .dir = ins->cur_dir, .ts_us = ins->cur_ts};
+			.flow = ins->cur_flow, .iflow = fi, .dir = ins->cur_dir, .ts_us = ins->cur_ts,
+			.area = ins->cfg.user_size ? hg_inspect_area(ins->cur_flow) : NULL};
 		ins->cb.alert(ins->cb.ud, &ev, a);
 	}
 }
@@ -708,39 +720,86 @@ enum hg_verdict hg_inspector_frame(struct hg_inspector *ins, int linktype, uint6
 		ins->st.skipped++;
 		return HG_VERDICT_UNDECIDED;
 	}
+	return hg_inspector_packet(ins, &p, flow_out);
+}
+
+enum hg_verdict hg_inspector_packet(struct hg_inspector *ins, const struct hg_packet *pkt,
+				    struct hg_flow **flow_out)
+{
+	if (flow_out)
+		*flow_out = NULL;
 	ins->last_by = HG_BY_NONE;
-	if (p.flags & HG_PKT_F_FRAGMENT) {
+	const struct hg_packet *pp = pkt;
+	struct hg_packet whole;
+	if (pkt->flags & HG_PKT_F_FRAGMENT) {
 		/* The stateless layer judges each fragment as it comes
 		 * (§3.1), before reassembly, as the kernel's prerouting
 		 * chain does before conntrack's defrag: a dropped fragment
 		 * never joins its datagram. The reassembled datagram then
 		 * takes its first fragment's path (same headers). */
 		struct hg_eng_sl sl;
-		struct hg_eng_pkt ep = frag_pkt(&p);
+		struct hg_eng_pkt ep = frag_pkt(pkt);
 		hg_engine_stateless(ins->engine, &ep, &sl);
 		count_stateless(ins, sl.by, sl.rule);
 		if (sl.action == HG_SL_DROP) {
-			note_fragment_drop(ins, &p, &ep, &sl);
+			note_fragment_drop(ins, pkt, &ep, &sl);
 			ins->st.fragments_dropped++;
 			ins->st.by[sl.by]++;
 			ins->last_by = sl.by;
 			return HG_VERDICT_DROP;
 		}
-		struct hg_packet whole;
-		enum hg_defrag_result r = hg_defrag_add(ins->defrag, &p, &ins->st.decode, &whole);
+		enum hg_defrag_result r = hg_defrag_add(ins->defrag, pkt, &ins->st.decode, &whole);
 		if (r != HG_DEFRAG_DONE) {
 			ins->st.held_fragments++;
 			return r == HG_DEFRAG_DROPPED ? HG_VERDICT_DROP : HG_VERDICT_UNDECIDED;
 		}
-		p = whole;
+		pp = &whole;
 	}
 	ins->st.packets++;
-	enum hg_verdict v = inspect_packet(ins, &p);
+	enum hg_verdict v = inspect_packet(ins, pp);
 	if (v != HG_VERDICT_UNDECIDED)
 		ins->st.by[ins->last_by]++;
 	if (flow_out)
 		*flow_out = ins->cur_flow;
 	return v;
+}
+
+struct hg_flow *hg_inspector_find(struct hg_inspector *ins, const struct hg_packet *p)
+{
+	return hg_flow_find(ins->flows, p);
+}
+
+struct carry {
+	struct hg_inspector *to;
+	uint64_t now;
+	bool (*keep)(void *ud, void *area);
+	void *ud;
+	size_t size, lost;
+};
+
+static void carry_one(void *ud, struct hg_flow *f)
+{
+	struct carry *c = ud;
+	void *a = hg_inspect_area(f);
+	if (!c->keep(c->ud, a))
+		return;
+	struct hg_flow *g = hg_flow_adopt(c->to->flows, f, c->now);
+	if (!g) {
+		c->lost++;
+		return;
+	}
+	memcpy(hg_inspect_area(g), a, c->size);
+	memset(a, 0, c->size);
+}
+
+size_t hg_inspector_carry(struct hg_inspector *from, struct hg_inspector *to, uint64_t now_us,
+			  bool (*keep_area)(void *ud, void *area), void *ud)
+{
+	if (!from->cfg.user_size || from->cfg.user_size != to->cfg.user_size)
+		return 0;
+	struct carry c = {.to = to, .now = now_us, .keep = keep_area, .ud = ud, .size = from->cfg.user_size};
+	hg_flow_table_foreach(from->flows, carry_one, &c);
+	return c.lost;
 }
 
 void hg_inspector_expire(struct hg_inspector *ins, uint64_t now_us)

@@ -1,19 +1,19 @@
 /* kept.c - the copies of allowed flows' client packets up to their
- * verdict, which a reload feeds to the new rules: a seeded hash over the
- * 5-tuple and an age list, bounded per flow and in all (oldest evicted). */
+ * verdict, which a reload feeds to the new rules: one age list (oldest
+ * first, evicted first), bounded per flow and in all. No index: a record
+ * is filled at its flow's verdict, through the pointer its start gave,
+ * and read or removed only by walking the list (a reload). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "hostgate/hold.h"
 
 /* A record: its datagrams length-prefixed in one block grown as needed
- * (at most flow_bytes), in a chained hash and an age list (oldest first,
- * evicted first). */
-struct kept_rec {
+ * (at most flow_bytes). */
+struct hg_kept_rec {
 	struct hg_hold_key key;
-	struct kept_rec *hnext, *older, *newer;
+	struct hg_kept_rec *older, *newer;
 	uint64_t created_us;
 	uint8_t *buf;
 	uint32_t len, cap;
@@ -22,10 +22,7 @@ struct kept_rec {
 
 struct hg_kept {
 	struct hg_kept_config c;
-	struct kept_rec **bucket;
-	uint32_t mask;
-	uint64_t seed;
-	struct kept_rec *oldest, *newest;
+	struct hg_kept_rec *oldest, *newest;
 	struct hg_kept_stats st;
 };
 
@@ -57,18 +54,6 @@ struct hg_kept *hg_kept_new(const struct hg_kept_config *c)
 	if (!k)
 		return NULL;
 	k->c = d;
-	uint32_t nb = 1;
-	while (nb < d.max_flows)
-		nb <<= 1;
-	k->mask = nb - 1;
-	k->bucket = calloc(nb, sizeof(*k->bucket));
-	if (!k->bucket) {
-		free(k);
-		errno = ENOMEM;
-		return NULL;
-	}
-	if (getrandom(&k->seed, sizeof(k->seed), 0) != sizeof(k->seed))
-		k->seed = (uint64_t)(uintptr_t)k ^ 0x9e3779b97f4a7c15ull;
 	return k;
 }
 
@@ -76,29 +61,15 @@ void hg_kept_free(struct hg_kept *k)
 {
 	if (!k)
 		return;
-	for (struct kept_rec *r = k->oldest, *n; r; r = n) {
+	for (struct hg_kept_rec *r = k->oldest, *n; r; r = n) {
 		n = r->newer;
 		free(r->buf);
 		free(r);
 	}
-	free(k->bucket);
 	free(k);
 }
 
-static uint32_t kept_hash(const struct hg_kept *k, const struct hg_hold_key *key)
-{
-	return hg_hold_key_hash(k->seed, key) & k->mask;
-}
-
-static struct kept_rec **kept_find(struct hg_kept *k, const struct hg_hold_key *key)
-{
-	struct kept_rec **pr = &k->bucket[kept_hash(k, key)];
-	while (*pr && memcmp(&(*pr)->key, key, sizeof(*key)))
-		pr = &(*pr)->hnext;
-	return pr;
-}
-
-static void kept_drop_bytes(struct hg_kept *k, struct kept_rec *r)
+static void kept_drop_bytes(struct hg_kept *k, struct hg_kept_rec *r)
 {
 	k->st.bytes_now -= r->cap;
 	free(r->buf);
@@ -106,11 +77,8 @@ static void kept_drop_bytes(struct hg_kept *k, struct kept_rec *r)
 	r->len = r->cap = 0;
 }
 
-/* Unlinks *pr (its hash link) and frees it. */
-static void kept_unlink(struct hg_kept *k, struct kept_rec **pr)
+static void kept_unlink(struct hg_kept *k, struct hg_kept_rec *r)
 {
-	struct kept_rec *r = *pr;
-	*pr = r->hnext;
 	if (r->older)
 		r->older->newer = r->newer;
 	else
@@ -124,47 +92,38 @@ static void kept_unlink(struct hg_kept *k, struct kept_rec **pr)
 	k->st.flows--;
 }
 
-void hg_kept_remove(struct hg_kept *k, const struct hg_hold_key *key)
-{
-	struct kept_rec **pr = kept_find(k, key);
-	if (*pr)
-		kept_unlink(k, pr);
-}
-
 static void kept_evict_oldest(struct hg_kept *k)
 {
-	struct kept_rec *r = k->oldest;
-	kept_unlink(k, kept_find(k, &r->key));
+	kept_unlink(k, k->oldest);
 	k->st.evicted++;
 }
 
-bool hg_kept_add(struct hg_kept *k, const struct hg_hold_key *key, const uint8_t *data, size_t len,
-		 uint64_t now_us)
+struct hg_kept_rec *hg_kept_start(struct hg_kept *k, const struct hg_hold_key *key, uint64_t now_us)
 {
 	if (!k->c.total_bytes)
-		return false;
-	struct kept_rec **pr = kept_find(k, key), *r = *pr;
+		return NULL;
+	while (k->oldest && k->st.flows >= k->c.max_flows)
+		kept_evict_oldest(k);
+	struct hg_kept_rec *r = calloc(1, sizeof(*r));
 	if (!r) {
-		while (k->oldest && k->st.flows >= k->c.max_flows)
-			kept_evict_oldest(k);
-		r = calloc(1, sizeof(*r));
-		if (!r) {
-			k->st.evicted++;
-			return false;
-		}
-		r->key = *key;
-		r->created_us = now_us;
-		r->hnext = NULL;
-		*kept_find(k, key) = r;
-		r->older = k->newest;
-		if (k->newest)
-			k->newest->newer = r;
-		else
-			k->oldest = r;
-		k->newest = r;
-		k->st.flows++;
+		k->st.evicted++;
+		return NULL;
 	}
-	if (r->over)
+	r->key = *key;
+	r->created_us = now_us;
+	r->older = k->newest;
+	if (k->newest)
+		k->newest->newer = r;
+	else
+		k->oldest = r;
+	k->newest = r;
+	k->st.flows++;
+	return r;
+}
+
+bool hg_kept_add(struct hg_kept *k, struct hg_kept_rec *r, const uint8_t *data, size_t len)
+{
+	if (!r || r->over)
 		return false;
 	size_t need = (size_t)r->len + 2 + len;
 	if (len > 0xffff || need > k->c.flow_bytes) {
@@ -179,7 +138,7 @@ bool hg_kept_add(struct hg_kept *k, const struct hg_hold_key *key, const uint8_t
 			cap *= 2;
 		if (cap > k->c.flow_bytes)
 			cap = k->c.flow_bytes;
-		/* Older records make room (this one is the newest). */
+		/* Older records make room (r is the newest, or as good as). */
 		while (k->st.bytes_now + (cap - r->cap) > k->c.total_bytes && k->oldest != r)
 			kept_evict_oldest(k);
 		uint8_t *nb = k->st.bytes_now + (cap - r->cap) <= k->c.total_bytes ? realloc(r->buf, cap) : NULL;
@@ -206,10 +165,10 @@ void hg_kept_foreach(struct hg_kept *k,
 				uint64_t created_us),
 		     void *ud)
 {
-	for (struct kept_rec *r = k->oldest, *n; r; r = n) {
+	for (struct hg_kept_rec *r = k->oldest, *n; r; r = n) {
 		n = r->newer;
 		if (fn(ud, &r->key, r->buf, r->len, r->created_us))
-			kept_unlink(k, kept_find(k, &r->key));
+			kept_unlink(k, r);
 	}
 }
 

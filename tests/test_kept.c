@@ -1,6 +1,7 @@
 /* test_kept.c - the live daemon's kept copies (hold.h hg_kept_*): the
- * packets of allowed flows that a reload decides again. Caps per flow and
- * overall, eviction oldest first, the record walk. */
+ * packets of allowed flows that a reload decides again, one age list
+ * without an index. Caps per flow and overall, eviction oldest first,
+ * removal by the walk, the record walk. */
 #include <criterion/criterion.h>
 #include <string.h>
 
@@ -50,9 +51,11 @@ Test(kept, records_oldest_first_with_their_packets)
 	uint8_t d[300];
 	memset(d, 0xab, sizeof(d));
 	struct hg_hold_key a = key(1000), b = key(1001);
-	cr_assert(hg_kept_add(k, &a, d, 100, 1));
-	cr_assert(hg_kept_add(k, &b, d, 50, 2));
-	cr_assert(hg_kept_add(k, &a, d, 200, 3));
+	struct hg_kept_rec *ra = hg_kept_start(k, &a, 1);
+	cr_assert(hg_kept_add(k, ra, d, 100));
+	cr_assert(hg_kept_add(k, ra, d, 200));
+	struct hg_kept_rec *rb = hg_kept_start(k, &b, 2);
+	cr_assert(hg_kept_add(k, rb, d, 50));
 	struct walk w = {.remove_port = 1000};
 	hg_kept_foreach(k, walk_cb, &w);
 	cr_assert_eq(w.n, 2);
@@ -66,7 +69,8 @@ Test(kept, records_oldest_first_with_their_packets)
 	hg_kept_foreach(k, walk_cb, &w2);
 	cr_assert_eq(w2.n, 1);
 	cr_assert_eq(w2.ports[0], 1001);
-	hg_kept_remove(k, &b);
+	struct walk w3 = {.remove_port = 1001};
+	hg_kept_foreach(k, walk_cb, &w3);
 	struct hg_kept_stats st;
 	hg_kept_get_stats(k, &st);
 	cr_assert_eq(st.flows, 0);
@@ -80,9 +84,10 @@ Test(kept, over_the_flow_cap_the_record_has_no_bytes_and_takes_no_more)
 	struct hg_kept *k = hg_kept_new(&c);
 	uint8_t d[400] = {0};
 	struct hg_hold_key a = key(2000);
-	cr_assert(hg_kept_add(k, &a, d, 400, 1));
-	cr_assert_not(hg_kept_add(k, &a, d, 200, 1), "over 512 bytes");
-	cr_assert_not(hg_kept_add(k, &a, d, 10, 1), "a record over its cap never takes more");
+	struct hg_kept_rec *r = hg_kept_start(k, &a, 1);
+	cr_assert(hg_kept_add(k, r, d, 400));
+	cr_assert_not(hg_kept_add(k, r, d, 200), "over 512 bytes");
+	cr_assert_not(hg_kept_add(k, r, d, 10), "a record over its cap never takes more");
 	struct walk w = {0};
 	hg_kept_foreach(k, walk_cb, &w);
 	cr_assert_eq(w.n, 1);
@@ -101,7 +106,7 @@ Test(kept, total_and_flow_caps_evict_the_oldest)
 	uint8_t d[1000] = {0};
 	for (uint16_t p = 0; p < 6; p++) {
 		struct hg_hold_key kk = key((uint16_t)(3000 + p));
-		cr_assert(hg_kept_add(k, &kk, d, 1000, p));
+		cr_assert(hg_kept_add(k, hg_kept_start(k, &kk, p), d, 1000));
 		struct hg_kept_stats st;
 		hg_kept_get_stats(k, &st);
 		cr_assert_leq(st.bytes_now, 4096);
@@ -121,7 +126,8 @@ Test(kept, total_and_flow_caps_evict_the_oldest)
 	c.total_bytes = 0;
 	k = hg_kept_new(&c);
 	struct hg_hold_key kk = key(1);
-	cr_assert_not(hg_kept_add(k, &kk, d, 10, 0));
+	cr_assert_null(hg_kept_start(k, &kk, 0));
+	cr_assert_not(hg_kept_add(k, NULL, d, 10));
 	hg_kept_free(k);
 }
 

@@ -137,10 +137,21 @@ void hg_flow_table_free(struct hg_flow_table *t);
 struct hg_flow *hg_flow_packet(struct hg_flow_table *t, const struct hg_packet *p,
 			       enum hg_dir *dir, bool *created);
 
-/* Ends flows idle past their timeout at now_us. */
 /* The flow of p's 5-tuple (either direction) if the table has it; looks
  * only: no packet is counted, nothing is created or expired. */
 struct hg_flow *hg_flow_find(struct hg_flow_table *t, const struct hg_packet *p);
+/* The same by canonical key. */
+struct hg_flow *hg_flow_find_key(struct hg_flow_table *t, const struct hg_flow_key *k);
+/* A flow of t with the identity of from (another table's: key, client,
+ * server, protocol) that has seen no packet: its user area zeroed, its
+ * idle clock started at now_us (the NEW timeout of its class), and its
+ * first packet starts it as a new flow's would (created). For a caller
+ * that replaces its table but keeps per-flow state of its own (the live
+ * daemon's reload). NULL when t has the key already; evicts when full. */
+struct hg_flow *hg_flow_adopt(struct hg_flow_table *t, const struct hg_flow *from, uint64_t now_us);
+/* Calls fn for every flow (fn must not add or end flows of t). */
+void hg_flow_table_foreach(struct hg_flow_table *t, void (*fn)(void *ud, struct hg_flow *f), void *ud);
+/* Ends flows idle past their timeout at now_us. */
 void hg_flow_table_expire(struct hg_flow_table *t, uint64_t now_us);
 /* Ends every flow (reason FLUSH), oldest activity first. */
 void hg_flow_table_flush(struct hg_flow_table *t);

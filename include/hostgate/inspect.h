@@ -86,6 +86,11 @@ struct hg_inspect_config {
 	 * forever or pass bytes it never saw, sets it. Off: undecided, as
 	 * replay has always done. */
 	bool decide_at_depth;
+	/* Bytes of the caller's own area in each flow (hg_inspect_area),
+	 * zeroed when the flow is made: per-flow state of a consumer lives
+	 * with the flow, not in a table of its own. It must stay valid when
+	 * moved by memcpy (hg_inspector_carry): nothing may point into it. */
+	size_t user_size;
 };
 
 void hg_inspect_config_defaults(struct hg_inspect_config *c);
@@ -96,6 +101,7 @@ struct hg_inspect_event {
 	const struct hg_iflow *iflow;
 	enum hg_dir dir;        /* of the packet (alerts) */
 	uint64_t ts_us;
+	void *area;             /* the caller's area of the flow (user_size), or NULL */
 };
 
 struct hg_inspect_callbacks {
@@ -133,6 +139,25 @@ void hg_inspector_free(struct hg_inspector *ins);
 enum hg_verdict hg_inspector_frame(struct hg_inspector *ins, int linktype, uint64_t ts_us,
 				   const uint8_t *data, uint32_t caplen, uint32_t wirelen,
 				   struct hg_flow **flow_out);
+/* The same for a packet already decoded (p borrows the caller's bytes for
+ * the call): the caller that needs the packet too decodes it once. */
+enum hg_verdict hg_inspector_packet(struct hg_inspector *ins, const struct hg_packet *p,
+				    struct hg_flow **flow_out);
+/* The flow of a decoded packet if the inspector has it; looks only (nothing
+ * counted, created or ended). */
+struct hg_flow *hg_inspector_find(struct hg_inspector *ins, const struct hg_packet *p);
+/* The caller's area of a flow of an inspector made with user_size (NULL
+ * without). */
+void *hg_inspect_area(struct hg_flow *f);
+/* Moves the caller's area of each flow of from for which keep_area(ud, area)
+ * says so into a flow of to with the same identity that has seen no
+ * packet yet (hg_flow_adopt: its first packet starts it); the area left
+ * in from is zeroed. For a caller that replaces the inspector (new rules)
+ * but keeps its per-flow state: the new rules decide the flows from their
+ * next packet. Both inspectors need the same user_size. Returns the
+ * number of areas that found no flow in to (theirs stay in from). */
+size_t hg_inspector_carry(struct hg_inspector *from, struct hg_inspector *to, uint64_t now_us,
+			  bool (*keep_area)(void *ud, void *area), void *ud);
 /* Ends idle flows at now_us (live: call from a timer). */
 void hg_inspector_expire(struct hg_inspector *ins, uint64_t now_us);
 /* Ends every flow now (end of a capture). */
