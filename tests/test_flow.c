@@ -353,3 +353,61 @@ Test(flow, v6_and_icmp)
 	cr_expect_str_eq(hg_flow_state_name(HG_FLOW_S_CLOSING), "closing");
 	hg_flow_table_free(t);
 }
+
+/* hg_flow_adopt: a flow with another table's identity that no packet
+ * started; its first packet starts it as a new flow's would (a SYN is not
+ * taken for port reuse), and left alone it ends at its class's NEW
+ * timeout counted from the adoption. */
+Test(flow, adopted_flow_is_started_by_its_first_packet)
+{
+	struct ended e1 = {0}, e2 = {0};
+	struct hg_flow_table *a = table(&e1, 64), *b = table(&e2, 64);
+	enum hg_dir d;
+	bool created;
+	struct hg_packet syn = pkt4(C_IP, 40000, S_IP, 443, 6, HG_TCP_SYN, 10 * SEC);
+	syn.tcp_seq = 1000;
+	struct hg_flow *f = hg_flow_packet(a, &syn, &d, &created);
+	struct hg_packet data = syn;
+	data.tcp_flags = HG_TCP_ACK | HG_TCP_PSH;
+	data.tcp_seq = 1001;
+	data.ts_us = 11 * SEC;
+	hg_flow_packet(a, &data, &d, &created);
+
+	struct hg_flow *g = hg_flow_adopt(b, f, 20 * SEC);
+	cr_assert_not_null(g);
+	cr_expect_null(hg_flow_adopt(b, f, 20 * SEC), "the key is there already");
+	cr_expect_eq(hg_flow_find(b, &syn), g);
+	cr_expect(!memcmp(&g->cli, &f->cli, sizeof(g->cli)) && g->cport == 40000 && g->sport == 443);
+	cr_expect_eq(g->d[0].pkts + g->d[1].pkts, 0);
+	cr_expect_neq(g->flow_id, 0);
+	uint8_t zero[100] = {0};
+	cr_expect(!memcmp(hg_flow_user(g), zero, sizeof(zero)), "a zeroed user area");
+
+	/* The rebuilt SYN (same ISN or not) starts it: no port reuse. */
+	struct hg_packet syn2 = syn;
+	syn2.tcp_seq = 7;
+	syn2.ts_us = 21 * SEC;
+	struct hg_flow *h = hg_flow_packet(b, &syn2, &d, &created);
+	cr_expect_eq(h, g);
+	cr_expect(created, "the first packet of an adopted flow starts it");
+	cr_expect_eq(d, HG_DIR_TO_SERVER);
+	cr_expect(!(h->flags & HG_FLOW_F_MIDSTREAM));
+	cr_expect_eq(h->isn[0], 7);
+	cr_expect_eq(h->first_us, 21 * SEC);
+	cr_expect_eq(e2.n, 0);
+	h = hg_flow_packet(b, &syn2, &d, &created);
+	cr_expect(!created && h == g, "then it is an ordinary flow");
+
+	/* Adopted and never started: the NEW timeout from the adoption. */
+	struct hg_packet u = pkt4(C_IP, 5353, S_IP, 53, 17, 0, 10 * SEC);
+	struct hg_flow *uf = hg_flow_packet(a, &u, &d, &created);
+	hg_flow_table_expire(b, 99 * SEC); /* the TCP flow above ends */
+	int before = e2.why[HG_FLOW_END_TIMEOUT];
+	cr_assert_not_null(hg_flow_adopt(b, uf, 100 * SEC));
+	hg_flow_table_expire(b, 129 * SEC);
+	cr_expect_eq(e2.why[HG_FLOW_END_TIMEOUT], before);
+	hg_flow_table_expire(b, 131 * SEC);
+	cr_expect_eq(e2.why[HG_FLOW_END_TIMEOUT], before + 1);
+	hg_flow_table_free(a);
+	hg_flow_table_free(b);
+}

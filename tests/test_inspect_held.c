@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hostgate/held_flow.h"
 #include "hostgate/inspect.h"
 
 #define LINKTYPE_RAW 101
@@ -18,6 +19,7 @@ struct seen {
 	unsigned depth_alerts;
 	enum hg_app_proto app;
 	bool ended;
+	uint32_t area_at_end; /* the first bytes of the caller's area */
 };
 
 static void on_alert(void *ud, const struct hg_inspect_event *ev, const struct hg_alert *a)
@@ -33,6 +35,8 @@ static void on_end(void *ud, const struct hg_inspect_event *ev, enum hg_flow_end
 	struct seen *s = ud;
 	s->app = ev->iflow->app.proto;
 	s->ended = true;
+	if (ev->area)
+		memcpy(&s->area_at_end, ev->area, sizeof(s->area_at_end));
 }
 
 struct rig {
@@ -46,7 +50,14 @@ struct rig {
 
 /* An HTTP drop rule on a Host and a TLS one on an SNI: flows stay
  * undecided until their name is read. */
+static void rig_up_sized(struct rig *r, bool decide_at_depth, size_t user_size);
+
 static void rig_up(struct rig *r, bool decide_at_depth)
+{
+	rig_up_sized(r, decide_at_depth, 0);
+}
+
+static void rig_up_sized(struct rig *r, bool decide_at_depth, size_t user_size)
 {
 	static const char rules[] = "drop http any any -> any any (http.host; content:\"evil.example\"; sid:1;)\n"
 				    "drop tls any any -> any any (tls.sni; content:\"evil.example\"; sid:2;)\n";
@@ -69,6 +80,7 @@ static void rig_up(struct rig *r, bool decide_at_depth)
 	struct hg_inspect_config c;
 	hg_inspect_config_defaults(&c);
 	c.decide_at_depth = decide_at_depth;
+	c.user_size = user_size;
 	struct hg_inspect_callbacks cb = {.alert = on_alert, .flow_end = on_end, .ud = &r->seen};
 	r->ins = hg_inspector_new(r->e, &c, &cb);
 	cr_assert_not_null(r->ins);
@@ -84,15 +96,16 @@ static void rig_down(struct rig *r)
 	hg_ruleset_free(r->rs);
 }
 
-/* One segment, 10.0.0.2:40000 <-> 192.0.2.1:80 (to_server chooses). */
-static enum hg_verdict seg(struct rig *r, bool to_server, uint8_t flags, uint32_t seq, uint32_t ack,
-			   const void *data, size_t len)
+/* One segment, 10.0.0.2:40000 <-> 192.0.2.1:80 (to_server chooses), in
+ * a static buffer: its length in *tot. */
+static const uint8_t *build(bool to_server, uint8_t flags, uint32_t seq, uint32_t ack, const void *data, size_t len,
+			    size_t *tot)
 {
 	static uint8_t b[20 + 20 + 20000];
 	cr_assert(len <= 20000);
-	size_t tot = 40 + len;
+	*tot = 40 + len;
 	memset(b, 0, 40);
-	b[0] = 0x45, b[2] = (uint8_t)(tot >> 8), b[3] = (uint8_t)tot, b[8] = 64, b[9] = 6;
+	b[0] = 0x45, b[2] = (uint8_t)(*tot >> 8), b[3] = (uint8_t)*tot, b[8] = 64, b[9] = 6;
 	const uint8_t c[4] = {10, 0, 0, 2}, s[4] = {192, 0, 2, 1};
 	memcpy(b + 12, to_server ? c : s, 4);
 	memcpy(b + 16, to_server ? s : c, 4);
@@ -106,6 +119,14 @@ static enum hg_verdict seg(struct rig *r, bool to_server, uint8_t flags, uint32_
 	t[12] = 5 << 4, t[13] = flags, t[14] = 0xff, t[15] = 0xff;
 	if (len)
 		memcpy(b + 40, data, len);
+	return b;
+}
+
+static enum hg_verdict seg(struct rig *r, bool to_server, uint8_t flags, uint32_t seq, uint32_t ack,
+			   const void *data, size_t len)
+{
+	size_t tot;
+	const uint8_t *b = build(to_server, flags, seq, ack, data, len, &tot);
 	return hg_inspector_frame(r->ins, LINKTYPE_RAW, r->ts, b, (uint32_t)tot, (uint32_t)tot, NULL);
 }
 
@@ -185,5 +206,142 @@ Test(inspect_held, resent_bytes_decide_when_asked)
 	cr_expect_eq(seg(&r, true, HG_TCP_ACK | HG_TCP_PSH, start, r.sseq, "GET / HTTP/1.1\r\nX: 1\r\n", 22),
 		     HG_VERDICT_DROP);
 	cr_expect_eq(r.seen.depth_alerts, 1);
+	rig_down(&r);
+}
+
+static bool keep_all(void *ud, void *area)
+{
+	(void)ud;
+	struct hg_held_flow *hf = area;
+	hf->refeed = true;
+	return true;
+}
+
+/* A reload: the daemon's state of a held flow (the caller area) moves to
+ * a new inspector, which has the flow, unstarted, under the same tuple;
+ * the old flow ends with an empty area. At its next packet the new one is
+ * fed the handshake rebuilt from the stream's start, then the held bytes
+ * and the rest: the new rules decide it from the first byte. */
+Test(inspect_held, carry_moves_the_area_and_the_new_rules_decide)
+{
+	struct rig a, b;
+	rig_up_sized(&a, true, sizeof(struct hg_held_flow));
+	rig_up_sized(&b, true, sizeof(struct hg_held_flow));
+	handshake(&a);
+	static const char head[] = "GET / HTTP/1.1\r\nHost: evil.exa";
+	size_t tot;
+	const uint8_t *d = build(true, HG_TCP_ACK | HG_TCP_PSH, a.cseq, a.sseq, head, sizeof(head) - 1, &tot);
+	struct hg_packet p = {.ts_us = a.ts, .wire_len = (uint32_t)tot};
+	struct hg_decode_stats ds = {0};
+	cr_assert(hg_decode_ip(&ds, d, (uint32_t)tot, false, &p));
+	struct hg_flow *f = NULL;
+	cr_assert_eq(hg_inspector_packet(a.ins, &p, &f), HG_VERDICT_UNDECIDED);
+	cr_assert_not_null(f);
+	struct hg_held_flow *hf = hg_inspect_area(f);
+	hf->syn_seen = true;
+	hf->isn = a.cseq - 1;
+	hf->verdict_us = 0xfeedbeef;
+
+	cr_assert_eq(hg_inspector_carry(a.ins, b.ins, a.ts + 1000, keep_all, NULL), 0);
+	struct hg_flow *g = hg_inspector_find(b.ins, &p);
+	cr_assert_not_null(g);
+	struct hg_held_flow *hg = hg_inspect_area(g);
+	cr_expect_eq(hg->verdict_us, 0xfeedbeef);
+	cr_expect(hg->refeed && hg->syn_seen && hg->isn == a.cseq - 1);
+	cr_expect_eq(g->d[0].pkts + g->d[1].pkts, 0, "unstarted until its next packet");
+	rig_down(&a);
+	cr_expect_eq(a.seen.area_at_end, 0, "the old flow's area was moved out");
+
+	/* The next packet: the rest of the request. */
+	p.ts_us = b.ts;
+	struct hg_packet rest = p;
+	cr_expect_eq(hg_held_prepare(b.ins, hg, &p), HG_HELD_REFEED);
+	cr_expect_eq(hg_inspector_packet(b.ins, &p, &f), HG_VERDICT_UNDECIDED, "the held bytes, again");
+	cr_expect_eq(f, g);
+	static const char tail[] = "mple\r\n\r\n";
+	d = build(true, HG_TCP_ACK | HG_TCP_PSH, a.cseq + (uint32_t)sizeof(head) - 1, a.sseq, tail, sizeof(tail) - 1,
+		  &tot);
+	rest = (struct hg_packet){.ts_us = b.ts, .wire_len = (uint32_t)tot};
+	cr_assert(hg_decode_ip(&ds, d, (uint32_t)tot, false, &rest));
+	cr_expect_eq(hg_held_prepare(b.ins, hg, &rest), HG_HELD_INSPECT);
+	enum hg_verdict v = hg_inspector_packet(b.ins, &rest, &f);
+	cr_expect_eq(v, HG_VERDICT_DROP);
+	cr_expect_eq(hg_held_decide(hg, f, &rest, &v), HG_HELD_DENY);
+	cr_expect_eq(hg_held_decide(hg, f, &rest, &v), HG_HELD_DENIED, "denied once");
+	rig_down(&b);
+}
+
+/* Each kept record decided again by a fresh inspector (the records here
+ * share a tuple). */
+struct redo {
+	const struct hg_engine *e;
+	enum hg_verdict v[2];
+	int n;
+};
+
+static bool redo_cb(void *ud, const struct hg_hold_key *key, const uint8_t *pkts, size_t n, uint64_t t)
+{
+	(void)key;
+	struct redo *rd = ud;
+	struct hg_inspect_config c;
+	hg_inspect_config_defaults(&c);
+	c.decide_at_depth = true;
+	struct hg_inspector *ins = hg_inspector_new(rd->e, &c, NULL);
+	cr_assert_not_null(ins);
+	rd->v[rd->n++ & 1] = hg_held_redecide(ins, pkts, n, t * 1000000);
+	hg_inspector_free(ins);
+	return false;
+}
+
+/* The held-flow policy on its own: a client packet of a TCP flow whose SYN
+ * the daemon never saw is refused; once every app-layer rule had its look
+ * (a complete request of a name no rule names) the flow passes; a kept
+ * copy is decided again the same way by hg_held_redecide. */
+Test(inspect_held, policy_no_start_app_seen_and_redecide)
+{
+	struct rig r;
+	rig_up_sized(&r, true, sizeof(struct hg_held_flow));
+	static const char good[] = "GET / HTTP/1.1\r\nHost: good.example\r\n\r\n";
+	size_t tot;
+	const uint8_t *d = build(true, HG_TCP_ACK | HG_TCP_PSH, r.cseq, r.sseq, good, sizeof(good) - 1, &tot);
+	struct hg_packet p = {.ts_us = r.ts, .wire_len = (uint32_t)tot};
+	struct hg_decode_stats ds = {0};
+	cr_assert(hg_decode_ip(&ds, d, (uint32_t)tot, false, &p));
+	cr_expect_eq(hg_held_prepare(r.ins, NULL, &p), HG_HELD_NO_START);
+
+	/* The SYN through the daemon, then the request (the SYN-ACK rebuilt). */
+	const uint8_t *sd = build(true, HG_TCP_SYN, r.cseq - 1, 0, NULL, 0, &tot);
+	struct hg_packet syn = {.ts_us = r.ts, .wire_len = (uint32_t)tot};
+	cr_assert(hg_decode_ip(&ds, sd, (uint32_t)tot, false, &syn));
+	struct hg_flow *f = NULL;
+	enum hg_verdict v = hg_inspector_packet(r.ins, &syn, &f);
+	struct hg_held_flow *hf = hg_inspect_area(f);
+	cr_expect_eq(hg_held_decide(hf, f, &syn, &v), HG_HELD_SEND);
+	cr_expect(hf->syn_seen && hf->isn == r.cseq - 1);
+	d = build(true, HG_TCP_ACK | HG_TCP_PSH, r.cseq, r.sseq, good, sizeof(good) - 1, &tot);
+	cr_assert(hg_decode_ip(&ds, d, (uint32_t)tot, false, &p));
+	cr_expect_eq(hg_held_prepare(r.ins, hf, &p), HG_HELD_INSPECT);
+	cr_expect(hf->synack_fed);
+	v = hg_inspector_packet(r.ins, &p, &f);
+	cr_expect_eq(v, HG_VERDICT_UNDECIDED, "no rule decides good.example by itself");
+	cr_expect_eq(hg_held_decide(hf, f, &p, &v), HG_HELD_ALLOW, "the application was seen: pass");
+	cr_expect_eq(v, HG_VERDICT_PASS);
+
+	/* Its kept copy, decided again by a fresh inspector on the same rules;
+	 * and the evil one's. */
+	struct hg_kept *k = hg_kept_new(&(struct hg_kept_config){.total_bytes = 1 << 20});
+	struct hg_hold_key key;
+	hg_held_key(&p, &key);
+	hg_kept_add(k, hg_kept_start(k, &key, 1), d, tot);
+	static const char evil[] = "GET / HTTP/1.1\r\nHost: evil.example\r\n\r\n";
+	d = build(true, HG_TCP_ACK | HG_TCP_PSH, r.cseq, r.sseq, evil, sizeof(evil) - 1, &tot);
+	key.sport++;
+	hg_kept_add(k, hg_kept_start(k, &key, 2), d, tot);
+	struct redo rd = {.e = r.e};
+	hg_kept_foreach(k, redo_cb, &rd);
+	cr_expect_eq(rd.n, 2);
+	cr_expect_eq(rd.v[0], HG_VERDICT_PASS);
+	cr_expect_eq(rd.v[1], HG_VERDICT_DROP);
+	hg_kept_free(k);
 	rig_down(&r);
 }
