@@ -6,11 +6,14 @@
  * tells exactly which lines reached the file (one '\n' per event). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -62,6 +65,12 @@ struct evq {
 	bool busy;          /* the writer holds a batch */
 	uint64_t busy_events;
 	bool stop;
+	/* Give up on the file (closing, and it would not take the queue in
+	 * time): the writer's writes fail from here, so it returns and is
+	 * joined. Never pthread_cancel: a thread unwound out of write()
+	 * leaves its frames as they were, which AddressSanitizer then takes
+	 * for overflows when the thread exits. */
+	atomic_bool abort;
 };
 
 /* ------------------------------------------------------------ JSON builder */
@@ -422,14 +431,39 @@ static int wait_writable(int fd)
 	return r > 0 ? 0 : -EAGAIN;
 }
 
-/* Writes all of buf; returns 0 or -errno, with *done the bytes written. */
-static int write_all(int fd, const char *buf, size_t len, size_t *done)
+/* The writer thread's wait before each write: until the file takes bytes,
+ * or abort. 0, or -EAGAIN when aborted. */
+#define ABORT_POLL_MS 100
+static int wait_writable_or_abort(int fd, const atomic_bool *abort)
 {
-	size_t off = 0;
+	struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+	for (;;) {
+		if (atomic_load(abort))
+			return -EAGAIN;
+		int r = poll(&pfd, 1, ABORT_POLL_MS);
+		if (r > 0)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+/* Writes all of buf; returns 0 or -errno, with *done the bytes written.
+ * With abort (the writer thread), each write waits for the file to take
+ * bytes and a pipe or socket is given at most PIPE_BUF at a time, which it
+ * then takes without blocking: the writer can always see abort. */
+static int write_all(int fd, const char *buf, size_t len, size_t *done, const atomic_bool *abort)
+{
+	size_t off = 0, most = len;
 	int rc = 0;
+	struct stat sb;
+	if (abort && fstat(fd, &sb) == 0 && (S_ISFIFO(sb.st_mode) || S_ISSOCK(sb.st_mode)))
+		most = PIPE_BUF;
 
 	while (off < len) {
-		ssize_t n = write(fd, buf + off, len - off);
+		if (abort && (rc = wait_writable_or_abort(fd, abort)) != 0)
+			break;
+		ssize_t n = write(fd, buf + off, len - off < most ? len - off : most);
 		if (n > 0) {
 			off += (size_t)n;
 			continue;
@@ -482,7 +516,8 @@ static void add_delivery(struct hg_eventlog_stats *st, const struct delivery *d)
 
 /* Writes buf (events whole lines) to the log's file: the caller's thread
  * for a synchronous log, the writer thread for an asynchronous one. */
-static struct delivery deliver(struct hg_eventlog *log, const char *buf, size_t len, uint64_t events)
+static struct delivery deliver(struct hg_eventlog *log, const char *buf, size_t len, uint64_t events,
+			       const atomic_bool *abort)
 {
 	struct delivery d = {0};
 	size_t done = 0;
@@ -491,14 +526,14 @@ static struct delivery deliver(struct hg_eventlog *log, const char *buf, size_t 
 	if (log->midline) {
 		/* End the line a failed write left half done, so every later
 		 * line still parses on its own. */
-		d.rc = write_all(log->fd, "\n", 1, &done);
+		d.rc = write_all(log->fd, "\n", 1, &done, abort);
 		d.bytes += done;
 		if (d.rc == 0)
 			log->midline = false;
 	}
 	done = 0;
 	if (d.rc == 0) {
-		d.rc = write_all(log->fd, buf, len, &done);
+		d.rc = write_all(log->fd, buf, len, &done, abort);
 		d.bytes += done;
 	}
 	if (d.rc == 0) {
@@ -521,7 +556,7 @@ int hg_eventlog_flush(struct hg_eventlog *log)
 		return 0;
 	if (log->q)
 		return enqueue(log);
-	struct delivery d = deliver(log, log->out, log->out_len, log->out_events);
+	struct delivery d = deliver(log, log->out, log->out_len, log->out_events, NULL);
 	add_delivery(&log->st, &d);
 	log->out_len = 0;
 	log->out_events = 0;
@@ -581,14 +616,14 @@ static void *writer_main(void *arg)
 		uint64_t old_events = count_lines(batch, old_part);
 		struct delivery d = {0}, d2 = {0};
 		if (old_part)
-			d = deliver(log, batch, old_part, old_events);
+			d = deliver(log, batch, old_part, old_events, &q->abort);
 		if (new_fd >= 0) {
 			close(log->fd);
 			log->fd = new_fd;
 			log->midline = false; /* a fresh file starts on a line boundary */
 		}
 		if (len > old_part)
-			d2 = deliver(log, batch + old_part, len - old_part, events - old_events);
+			d2 = deliver(log, batch + old_part, len - old_part, events - old_events, &q->abort);
 
 		pthread_mutex_lock(&q->mu);
 		add_delivery(&log->st, &d);
@@ -656,15 +691,11 @@ static void stop_writer(struct hg_eventlog *log, int timeout_ms)
 	int r = 0;
 	while ((q->in_len || q->busy) && r == 0)
 		r = pthread_cond_timedwait(&q->idle, &q->mu, &until);
-	bool stuck = q->in_len || q->busy;
-	if (stuck) {
-		/* The batch in the writer's hands and the queue: lost. */
-		log->st.events_lost += q->in_events + (q->busy ? q->busy_events : 0);
-		log->st.last_errno = EAGAIN;
-	}
+	/* Stuck: the writer's writes fail from now on, so the batch in its
+	 * hands and what is queued are counted lost by its deliveries. */
+	if (q->in_len || q->busy)
+		atomic_store(&q->abort, true);
 	pthread_mutex_unlock(&q->mu);
-	if (stuck)
-		pthread_cancel(q->thread);
 	pthread_join(q->thread, NULL);
 	if (q->new_fd >= 0) {
 		close(log->fd);

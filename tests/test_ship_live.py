@@ -185,6 +185,11 @@ class LiveShip(unittest.TestCase):
         time.sleep(0.5)
         shipper.send_signal(signal.SIGTERM)
         shipper.wait(timeout=10)
+        # Under ASan/UBSan (build-asan) both processes' reports land in
+        # their logs: memory errors, undefined behaviour, leaks at exit.
+        for f in ('daemon.log', 'ship.log'):
+            text = open(self.path(f)).read()
+            self.assertNotRegex(text, r'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:', f)
         for k, (g, _) in files.items():
             got = [e['message'] for e in self.ep.svc.stored(g)]
             self.assertEqual(got, want[k], '%s: %s' % (k, open(self.path('ship.log')).read()))
