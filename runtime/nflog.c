@@ -114,7 +114,10 @@ struct hg_nflog *hg_nflog_open(unsigned group, uint32_t snaplen, char *err, size
 		return NULL;
 	}
 	n->group = (uint16_t)group;
-	n->buflen = snaplen + MSG_OVERHEAD;
+	/* Each datagram's buffer starts 8-byte aligned: its messages are read
+	 * in place as struct nlmsghdr (UBSan halted the daemon on an odd
+	 * buffer length: misaligned access). */
+	n->buflen = (snaplen + MSG_OVERHEAD + 7u) & ~(size_t)7u;
 	n->bufs = malloc(BATCH_MSGS * n->buflen);
 	n->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_NETFILTER);
 	if (!n->bufs || n->fd < 0) {
