@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "hostgate/inspect.h"
+#include "load_text.h"
 
 /* ------------------------------------------------------------ harness */
 
@@ -42,29 +43,6 @@ static void on_end(void *ud, const struct hg_inspect_event *ev, enum hg_flow_end
 	x->alerts = ev->iflow->n_alerts;
 }
 
-static struct hg_ruleset *load_rules(const char *path, const char *text)
-{
-	struct hg_ruleset *rs = hg_ruleset_new();
-	struct hg_load_opts o;
-	struct hg_diag d;
-	hg_load_opts_defaults(&o);
-	hg_diag_init(&d);
-	bool ok;
-	if (strstr(path, ".rules")) {
-		struct hg_rule_group *g = hg_group_new(rs, (struct hg_loc){path, 1, 1}, "rules", HG_GROUP_STATEFUL);
-		g->source = HG_SRC_RULES_STRING;
-		ok = hg_load_suricata(rs, g, text, strlen(text), (struct hg_loc){path, 1, 1}, false, &d);
-	} else {
-		ok = hg_load_yaml(rs, path, text, strlen(text), &o, &d);
-	}
-	ok = ok && hg_ruleset_finalize(rs, &o, &d);
-	if (!ok)
-		hg_diag_print(&d, stderr);
-	cr_assert(ok, "loading %s failed", path);
-	hg_diag_fini(&d);
-	return rs;
-}
-
 /* Replays a capture of tests/data/appproto/ under rules; packets to or
  * from port `from` are rewritten to port `to` (0: unchanged). */
 static void replay(const char *rules_path, const char *rules, const char *pcap_name, uint16_t from, uint16_t to,
@@ -73,7 +51,7 @@ static void replay(const char *rules_path, const char *rules, const char *pcap_n
 	char path[1024], err[PCAP_ERRBUF_SIZE];
 	const char *src = getenv("HG_SRCDIR");
 	snprintf(path, sizeof(path), "%s/tests/data/appproto/%s", src ? src : ".", pcap_name);
-	struct hg_ruleset *rs = load_rules(rules_path, rules ? rules : "alert ip any any -> 192.0.2.255 any (sid:99;)\n");
+	struct hg_ruleset *rs = load_text(rules_path, rules ? rules : "alert ip any any -> 192.0.2.255 any (sid:99;)\n");
 	struct hg_engine *e = hg_engine_new(rs);
 	cr_assert_not_null(e);
 	struct hg_inspect_config cfg;

@@ -13,6 +13,7 @@
 #include "hostgate/engine.h"
 #include "hostgate/ir.h"
 #include "../runtime/engine_int.h"
+#include "load_text.h"
 
 /* ------------------------------------------------------------ IR kit */
 
@@ -1342,29 +1343,10 @@ Test(scale, many_address_rules)
 
 /* ======================= part 2: rules through the loaders and finalize */
 
-/* Loads YAML/Suricata text (kind by path extension) and finalizes; a
- * failure or an empty result fails the test. */
-static struct hg_ruleset *load_text(const char *path, const char *text)
+/* load_text() (load_text.h), and an empty result fails the test too. */
+static struct hg_ruleset *load_nonempty(const char *path, const char *text)
 {
-	struct hg_ruleset *rs = hg_ruleset_new();
-	struct hg_load_opts o;
-	struct hg_diag d;
-	hg_load_opts_defaults(&o);
-	hg_diag_init(&d);
-	bool ok;
-	if (strstr(path, ".rules")) {
-		struct hg_rule_group *g = hg_group_new(rs, (struct hg_loc){path, 1, 1}, "rules",
-						       HG_GROUP_STATEFUL);
-		g->source = HG_SRC_RULES_STRING;
-		ok = hg_load_suricata(rs, g, text, strlen(text), (struct hg_loc){path, 1, 1}, false, &d);
-	} else {
-		ok = hg_load_yaml(rs, path, text, strlen(text), &o, &d);
-	}
-	ok = ok && hg_ruleset_finalize(rs, &o, &d);
-	if (!ok)
-		hg_diag_print(&d, stderr);
-	cr_assert(ok, "loading %s failed", path);
-	hg_diag_fini(&d);
+	struct hg_ruleset *rs = load_text(path, text);
 	size_t n = 0;
 	for (size_t i = 0; i < rs->n_groups; i++)
 		n += rs->groups[i]->n_rules;
@@ -1385,7 +1367,7 @@ static struct hg_ruleset *load_seed(void)
 	size_t n = fread(text, 1, sizeof(text) - 1, fp);
 	text[n] = 0;
 	fclose(fp);
-	return load_text(path, text);
+	return load_nonempty(path, text);
 }
 
 /* What the seed decides past TLS, however it was built: an HTTP Host the
@@ -1460,7 +1442,7 @@ Test(seed_loaded, verdicts)
  * the alert rule on established TLS logs once and changes nothing. */
 Test(rules_loaded, ip_only_and_alert)
 {
-	struct hg_ruleset *rs = load_text("t.rules",
+	struct hg_ruleset *rs = load_nonempty("t.rules",
 		"drop tcp $HOME_NET any -> $EXTERNAL_NET 25 (msg:\"no smtp\"; sid:1; rev:2;)\n"
 		"pass tls $HOME_NET any -> $EXTERNAL_NET any (tls.sni; content:\"api.github.com\"; "
 		"startswith; nocase; endswith; flow:to_server, established; sid:2;)\n"
@@ -1489,7 +1471,7 @@ Test(rules_loaded, ip_only_and_alert)
  * unlisted name is dropped and logged as sid 6. */
 Test(rules_loaded, strict_policy_app_layer_default)
 {
-	struct hg_ruleset *rs = load_text("t.yaml",
+	struct hg_ruleset *rs = load_nonempty("t.yaml",
 		"Resources:\n"
 		"  Policy:\n"
 		"    Type: AWS::NetworkFirewall::FirewallPolicy\n"
@@ -1606,7 +1588,7 @@ Test(seed_finalized, verdicts)
  * order). flowbits:noalert silences the setter. */
 Test(flowbits, strict_order_same_packet_and_next_packet)
 {
-	struct hg_ruleset *rs = load_text("t.yaml",
+	struct hg_ruleset *rs = load_nonempty("t.yaml",
 		"RuleGroup:\n"
 		"  RulesSource:\n"
 		"    RulesString: |\n"
@@ -1644,7 +1626,7 @@ Test(flowbits, strict_order_same_packet_and_next_packet)
  * could set the bit; unset and isnotset. */
 Test(flowbits, action_order_and_unset)
 {
-	struct hg_ruleset *rs = load_text("t.rules",
+	struct hg_ruleset *rs = load_nonempty("t.rules",
 		"alert tcp any any -> any 80 (flowbits:set,ok; noalert; sid:1;)\n"
 		"drop tcp any any -> any 80 (flowbits:isnotset,ok; sid:2;)\n"
 		"alert tcp any any -> any 81 (flowbits:set,ok; noalert; sid:3;)\n"
@@ -1668,7 +1650,7 @@ Test(flowbits, action_order_and_unset)
 
 Test(ip_proto, names_numbers_negation_ranges)
 {
-	struct hg_ruleset *rs = load_text("t.rules",
+	struct hg_ruleset *rs = load_nonempty("t.rules",
 		"drop ip any any -> any any (ip_proto:!TCP; ip_proto:!UDP; ip_proto:!ICMP; sid:1;)\n"
 		"alert ip any any -> any any (msg:\"gre\"; ip_proto:47; sid:2;)\n"
 		"alert ip any any -> any any (msg:\"low\"; ip_proto:<2; sid:3;)\n");
@@ -1695,7 +1677,7 @@ Test(ip_proto, names_numbers_negation_ranges)
 Test(ja4_hash, buffer_and_app_layer_protocol)
 {
 	static const char ja4[] = "t13d1516h2_8daaf6152771_e5627efa2ab1";
-	struct hg_ruleset *rs = load_text("t.rules",
+	struct hg_ruleset *rs = load_nonempty("t.rules",
 		"drop tls any any -> any any (ja4.hash; content:\"t13d1516h2_8daaf6152771_\"; startswith; "
 		"sid:1;)\n"
 		"drop tcp any any -> any any (app-layer-protocol:!tls; sid:2;)\n");
@@ -1806,7 +1788,7 @@ Test(flowbits, aws_egress_template_kyber_split_hello)
  * the ClientHello is decided by the rules after it. */
 Test(rules_loaded, packet_pass_is_per_packet)
 {
-	struct hg_ruleset *rs = load_text("strict.yaml",
+	struct hg_ruleset *rs = load_nonempty("strict.yaml",
 		"RulesSource:\n"
 		"  RulesString: |\n"
 		"    pass tcp $HOME_NET any -> any any (flow:not_established, to_server; sid:1;)\n"

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hex_util.h"
 #include "hostgate/appparse.h"
 
 struct vec {
@@ -167,18 +168,6 @@ static const struct vec quic_vecs[] = {
 	 "2d7e",
 	 "q13d0310h3_55b375c5d22e_cd85d2d88918"},
 };
-
-static size_t unhex(const char *h, uint8_t *out, size_t cap)
-{
-	size_t n = strlen(h) / 2;
-	cr_assert_leq(n, cap);
-	for (size_t i = 0; i < n; i++) {
-		unsigned v;
-		cr_assert_eq(sscanf(h + 2 * i, "%2x", &v), 1);
-		out[i] = (uint8_t)v;
-	}
-	return n;
-}
 
 static uint8_t scratch[TLS_SCRATCH_MAX];
 

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cfn_text.h"
 #include "hostgate/ir.h"
 #include "hostgate/lint.h"
 
@@ -54,13 +55,7 @@ static void lint_template(struct res *r, bool strict, const char *policy_extra, 
 			fputs("        StatefulRuleOptions: {RuleOrder: STRICT_ORDER}\n", m);
 	}
 	fprintf(m,
-		"  P:\n"
-		"    Type: AWS::NetworkFirewall::FirewallPolicy\n"
-		"    Properties:\n"
-		"      FirewallPolicyName: pol\n"
-		"      FirewallPolicy:\n"
-		"        StatelessDefaultActions: [\"aws:forward_to_sfe\"]\n"
-		"        StatelessFragmentDefaultActions: [\"aws:forward_to_sfe\"]\n"
+		CFN_POLICY_FORWARD
 		"        StatefulEngineOptions: {RuleOrder: %s}\n"
 		"%s"
 		"        StatefulRuleGroupReferences:\n",

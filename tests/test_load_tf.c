@@ -44,6 +44,16 @@ static void load(struct loaded *l, const char *rel)
 	fclose(m);
 }
 
+/* rel is refused with exactly one error (not a second one it caused),
+ * whose text holds want. */
+static void load_one_error(struct loaded *l, const char *rel, const char *want)
+{
+	load(l, rel);
+	cr_assert(!l->ok);
+	cr_assert_eq(l->d.errors, 1, "one error: %s", l->messages);
+	cr_assert(strstr(l->messages, want), "%s", l->messages);
+}
+
 static void unload(struct loaded *l)
 {
 	hg_diag_fini(&l->d);
@@ -106,11 +116,8 @@ Test(load_tf, plan_with_unknown_arns_bound_through_the_configuration)
 Test(load_tf, bad_major_version_is_refused_where_it_is_written)
 {
 	struct loaded l;
-	load(&l, "bad-major-version.json");
-	cr_assert(!l.ok);
-	cr_assert_eq(l.d.errors, 1, "%s", l.messages);
-	cr_assert(strstr(l.messages, "bad-major-version.json:1:19: error: Terraform JSON format_version '2.0'"),
-		  "%s", l.messages);
+	load_one_error(&l, "bad-major-version.json",
+		       "bad-major-version.json:1:19: error: Terraform JSON format_version '2.0'");
 	cr_assert(strstr(l.messages, "major version 1"), "%s", l.messages);
 	cr_assert_eq(l.rs->n_groups, 0, "nothing loaded");
 	unload(&l);
@@ -119,27 +126,22 @@ Test(load_tf, bad_major_version_is_refused_where_it_is_written)
 Test(load_tf, dangling_reference_in_a_state)
 {
 	struct loaded l;
-	load(&l, "dangling-state.json");
-	cr_assert(!l.ok);
-	cr_assert_eq(l.d.errors, 1, "%s", l.messages);
-	cr_assert(strstr(l.messages, "stateful_rule_group_reference[1].resource_arn of "
-				     "aws_networkfirewall_firewall_policy.zero_trust is '" ARN
-				     "stateful-rulegroup/Gone', which no rule group in the inputs has (dangling"),
-		  "%s", l.messages);
+	load_one_error(&l, "dangling-state.json",
+		       "stateful_rule_group_reference[1].resource_arn of "
+		       "aws_networkfirewall_firewall_policy.zero_trust is '" ARN
+		       "stateful-rulegroup/Gone', which no rule group in the inputs has (dangling");
 	unload(&l);
 }
 
 Test(load_tf, dangling_reference_in_a_plan)
 {
 	struct loaded l;
-	load(&l, "dangling-plan.json");
-	cr_assert(!l.ok);
-	cr_assert_eq(l.d.errors, 1, "one error, not a second 'missing ResourceArn': %s", l.messages);
-	cr_assert(strstr(l.messages, "refers to aws_networkfirewall_rule_group.removed, which is not in the plan "
-				     "(dangling reference) (resource aws_networkfirewall_firewall_policy.zero_trust, "
-				     "at configuration.root_module.resources[1].expressions.firewall_policy[0]."
-				     "stateful_rule_group_reference[0].resource_arn.references[0])"),
-		  "%s", l.messages);
+	/* (not a second error: 'missing ResourceArn') */
+	load_one_error(&l, "dangling-plan.json",
+		       "refers to aws_networkfirewall_rule_group.removed, which is not in the plan "
+		       "(dangling reference) (resource aws_networkfirewall_firewall_policy.zero_trust, "
+		       "at configuration.root_module.resources[1].expressions.firewall_policy[0]."
+		       "stateful_rule_group_reference[0].resource_arn.references[0])");
 	unload(&l);
 }
 

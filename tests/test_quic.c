@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hex_util.h"
 #include "hostgate/appparse.h"
 
 /* RFC 9001 Appendix A.2: the protected client Initial (DCID
@@ -136,20 +137,6 @@ static const char hex_chrome_1[] =
 	"19165c4a453e0feafbc699f1c194bed9665f345a61c09ef54b0388a73fd37a35"
 	"0ea0a44b9a7d03078810bc459eebee9ffb360496f3f37e7548420fb069d2e390"
 	"98151b624b727668b614586f1117db25";
-
-static size_t unhex(const char *h, uint8_t *out, size_t cap)
-{
-	size_t n = strlen(h) / 2;
-
-	cr_assert_leq(n, cap);
-	for (size_t i = 0; i < n; i++) {
-		unsigned v;
-
-		cr_assert_eq(sscanf(h + 2 * i, "%2x", &v), 1);
-		out[i] = (uint8_t)v;
-	}
-	return n;
-}
 
 static bool slice_is(struct hg_slice s, const char *str)
 {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cfn_text.h"
 #include "hostgate/emit.h"
 #include "hostgate/engine.h"
 #include "hostgate/inspect.h"
@@ -26,24 +27,10 @@ static void load_policy(struct run *r, const char *engine, const char *extra, co
 {
 	char *text;
 	cr_assert(asprintf(&text,
-			   "Resources:\n"
-			   "  G:\n"
-			   "    Type: AWS::NetworkFirewall::RuleGroup\n"
-			   "    Properties:\n"
-			   "      RuleGroupName: telnet\n"
-			   "      Type: STATEFUL\n"
-			   "      Capacity: 10\n"
-			   "      RuleGroup:\n"
-			   "        RulesSource:\n"
+			   CFN_TELNET_GROUP
 			   "          RulesString: \"drop tcp any any -> any 23 (msg:\\\"telnet\\\"; sid:1;)\"\n"
 			   "%s"
-			   "  P:\n"
-			   "    Type: AWS::NetworkFirewall::FirewallPolicy\n"
-			   "    Properties:\n"
-			   "      FirewallPolicyName: pol\n"
-			   "      FirewallPolicy:\n"
-			   "        StatelessDefaultActions: [\"aws:forward_to_sfe\"]\n"
-			   "        StatelessFragmentDefaultActions: [\"aws:forward_to_sfe\"]\n"
+			   CFN_POLICY_FORWARD
 			   "        StatefulRuleGroupReferences:\n"
 			   "          - ResourceArn: !Ref G\n"
 			   "%s%s"

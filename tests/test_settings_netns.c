@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cfn_text.h"
 #include "sh_util.h"
 
 #define PY "/usr/bin/python3"
@@ -86,22 +87,8 @@ static void write_rules(const char *engine, const char *source)
 	FILE *f = fopen(rules_path, "w");
 	cr_assert_not_null(f);
 	fprintf(f,
-		"Resources:\n"
-		"  G:\n"
-		"    Type: AWS::NetworkFirewall::RuleGroup\n"
-		"    Properties:\n"
-		"      RuleGroupName: telnet\n"
-		"      Type: STATEFUL\n"
-		"      Capacity: 10\n"
-		"      RuleGroup:\n"
-		"        RulesSource:\n%s"
-		"  P:\n"
-		"    Type: AWS::NetworkFirewall::FirewallPolicy\n"
-		"    Properties:\n"
-		"      FirewallPolicyName: pol\n"
-		"      FirewallPolicy:\n"
-		"        StatelessDefaultActions: [\"aws:forward_to_sfe\"]\n"
-		"        StatelessFragmentDefaultActions: [\"aws:forward_to_sfe\"]\n"
+		CFN_TELNET_GROUP "%s"
+		CFN_POLICY_FORWARD
 		"        StatefulRuleGroupReferences: [{ResourceArn: !Ref G}]\n"
 		"        StatefulEngineOptions:\n%s",
 		source, engine);
