@@ -370,19 +370,26 @@ static void put_rule(struct jw *w, const struct hg_rule *r)
 	jw_close(w, '}');
 }
 
+/* Custom action names, or the CloudWatch dimension value each publishes. */
+static void put_custom(struct jw *w, const char *k, const char *const *v, size_t n)
+{
+	jw_key(w, k);
+	jw_open(w, '[');
+	for (size_t i = 0; i < n; i++) {
+		jw_sep(w);
+		jw_str(w, v[i]);
+	}
+	jw_close(w, ']');
+}
+
 static void put_srule(struct jw *w, const struct hg_stateless_rule *s)
 {
 	static const char *const flag_names[] = {"FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR"};
 	jw_open(w, '{');
 	kv_u(w, "priority", s->priority);
 	kv_str(w, "action", sl_action_name(s->action));
-	jw_key(w, "custom_actions");
-	jw_open(w, '[');
-	for (size_t i = 0; i < s->n_custom_actions; i++) {
-		jw_sep(w);
-		jw_str(w, s->custom_actions[i]);
-	}
-	jw_close(w, ']');
+	put_custom(w, "custom_actions", s->custom_actions, s->n_custom_actions);
+	put_custom(w, "custom_dimensions", s->custom_dimensions, s->n_custom_actions);
 	if (s->any_source)
 		kv_str(w, "sources", "any");
 	else
@@ -494,17 +501,6 @@ static void put_refs(struct jw *w, const char *k, const struct hg_group_ref *ref
 	jw_close(w, ']');
 }
 
-static void put_custom(struct jw *w, const char *k, const char *const *v, size_t n)
-{
-	jw_key(w, k);
-	jw_open(w, '[');
-	for (size_t i = 0; i < n; i++) {
-		jw_sep(w);
-		jw_str(w, v[i]);
-	}
-	jw_close(w, ']');
-}
-
 static void put_policy(struct jw *w, const struct hg_policy *p)
 {
 	static const char *const sep_names[] = {"DROP", "CONTINUE", "REJECT"};
@@ -514,8 +510,11 @@ static void put_policy(struct jw *w, const struct hg_policy *p)
 	kv_bool(w, "synthesized", p->synthesized);
 	kv_str(w, "stateless_default", sl_action_name(p->stateless_default));
 	put_custom(w, "stateless_default_custom", p->stateless_default_custom, p->n_stateless_default_custom);
+	put_custom(w, "stateless_default_dimensions", p->stateless_default_dimensions, p->n_stateless_default_custom);
 	kv_str(w, "stateless_fragment_default", sl_action_name(p->stateless_fragment_default));
 	put_custom(w, "stateless_fragment_custom", p->stateless_fragment_custom, p->n_stateless_fragment_custom);
+	put_custom(w, "stateless_fragment_dimensions", p->stateless_fragment_dimensions,
+		   p->n_stateless_fragment_custom);
 	kv_str(w, "rule_order", order_name(p->rule_order));
 	kv_str(w, "stream_exception_policy", sep_names[p->stream_exception]);
 	kv_u(w, "tcp_idle_timeout", p->tcp_idle_timeout);

@@ -470,3 +470,18 @@ Test(emit_json, deterministic_and_complete)
 	free(a);
 	hg_ruleset_free(rs);
 }
+
+/* A stateless rule's custom actions with the CloudWatch dimension value
+ * each publishes (rulesets/stateless.yaml: CountTelnet, Dimensions
+ * [{Value: telnet}]; API Dimension: the value of dimension CustomAction). */
+Test(emit_json, custom_action_dimensions)
+{
+	struct hg_ruleset *rs = load_finalized("rulesets/stateless.yaml");
+	char *a = emit_all(rs, true);
+	const char *ca = strstr(a, "\"custom_actions\": [\n            \"CountTelnet\"\n          ],");
+	cr_assert_not_null(ca, "%s", a);
+	cr_assert_not_null(strstr(ca, "\"custom_dimensions\": [\n            \"telnet\"\n          ],"), "%s", a);
+	cr_assert_not_null(strstr(a, "\"stateless_default_dimensions\": [],"), "%s", a);
+	free(a);
+	hg_ruleset_free(rs);
+}
