@@ -180,17 +180,26 @@ size_t hg_act_pending(const struct hg_actuator *a)
 	return hg_vbatch_flows(a->vb);
 }
 
+size_t hg_act_pending_removals(const struct hg_actuator *a)
+{
+	return hg_vbatch_removals(a->vb);
+}
+
 const char *hg_act_last_error(const struct hg_actuator *a)
 {
 	return a->last_error;
 }
 
-/* Reads every answer queued on the socket without blocking, each handed
- * to the batch (NULL: dropped, stale). 0, or -errno when recv failed
- * otherwise than by running dry (ENOBUFS: answers were lost). */
+/* Reads the answers queued on the socket without blocking, each handed to
+ * the batch, until every message of the batch has its own (the kernel
+ * queued them all within sendmsg: no system call more to find the queue
+ * empty) or the queue runs dry. An earlier batch's answers still queued
+ * come first and are ignored (their sequence numbers are not this
+ * batch's). 0, or -errno when recv failed otherwise than by running dry
+ * (ENOBUFS: answers were lost). */
 static int read_answers(struct hg_actuator *a, struct hg_vbatch *vb)
 {
-	for (;;) {
+	while (!hg_vbatch_answered(vb)) {
 		ssize_t n = mnl_socket_recvfrom(a->nl, a->answers, sizeof(a->answers));
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -201,9 +210,9 @@ static int read_answers(struct hg_actuator *a, struct hg_vbatch *vb)
 		}
 		if (n == 0)
 			return 0;
-		if (vb)
-			hg_vbatch_answers(vb, a->answers, (size_t)n);
+		hg_vbatch_answers(vb, a->answers, (size_t)n);
 	}
+	return 0;
 }
 
 static void commit_failed(struct hg_actuator *a, size_t flows, int r)
@@ -233,7 +242,6 @@ static int commit_batch(struct hg_actuator *a)
 	if (!flows)
 		return 0;
 	a->last_error[0] = 0;
-	read_answers(a, NULL); /* nothing should wait; stale answers are not ours */
 	int r = hg_vbatch_build(a->vb, a->seq, &a->seq);
 	if (r) {
 		snprintf(a->last_error, sizeof(a->last_error), "building the batch: %s", strerror(-r));

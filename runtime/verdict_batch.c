@@ -67,6 +67,8 @@ struct hg_vbatch {
 	uint32_t begin_seq, first_seq;
 	struct vmsg *msgs;
 	size_t n_msgs, cap_msgs;
+	size_t n_answered; /* msgs with their answer */
+	size_t n_removals; /* queued flows with del != HG_VOP_ADD */
 	uint32_t *el_flow; /* flow index * 2 + direction, per element in message order */
 	uint32_t *el_off;  /* its offset from the start of its message */
 	size_t n_el;
@@ -158,7 +160,13 @@ bool hg_vbatch_add(struct hg_vbatch *b, const struct hg_act_tuple *t, enum hg_vs
 	f->timeout_ms = del != HG_VOP_ADD ? 0 : timeout_ms;
 	f->klen = (uint8_t)hg_vkey_build(f->key[0], t, false);
 	hg_vkey_build(f->key[1], t, true);
+	b->n_removals += del != HG_VOP_ADD;
 	return true;
+}
+
+size_t hg_vbatch_removals(const struct hg_vbatch *b)
+{
+	return b->n_removals;
 }
 
 size_t hg_vbatch_flows(const struct hg_vbatch *b)
@@ -169,6 +177,8 @@ size_t hg_vbatch_flows(const struct hg_vbatch *b)
 void hg_vbatch_clear(struct hg_vbatch *b)
 {
 	b->n_flows = 0;
+	b->n_removals = 0;
+	b->n_answered = 0;
 	b->n_msgs = 0;
 	b->n_el = 0;
 	b->batch_error = 0;
@@ -245,6 +255,7 @@ static int msg_close(struct hg_vbatch *b, struct nlmsghdr *nlh, struct nlattr *l
 int hg_vbatch_build(struct hg_vbatch *b, uint32_t seq, uint32_t *next_seq)
 {
 	b->n_msgs = 0;
+	b->n_answered = 0;
 	b->n_el = 0;
 	b->batch_error = 0;
 	b->batch_text[0] = 0;
@@ -359,10 +370,16 @@ void hg_vbatch_answers(struct hg_vbatch *b, const void *buf, size_t len)
 		if (m->answered)
 			continue;
 		m->answered = true;
+		b->n_answered++;
 		m->error = err->error;
 		m->bad_off = x.off;
 		snprintf(m->text, sizeof(m->text), "%s", x.msg ? x.msg : "");
 	}
+}
+
+bool hg_vbatch_answered(const struct hg_vbatch *b)
+{
+	return b->n_answered == b->n_msgs;
 }
 
 /* The element of message m at offset off (NLMSGERR_ATTR_OFFS), or -1. */

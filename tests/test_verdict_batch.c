@@ -191,6 +191,9 @@ Test(verdict_batch, sets_and_operations)
 	hg_vbatch_add(b, &a4, HG_VSET_ALLOW4, false, 0);
 	hg_vbatch_add(b, &d4, HG_VSET_DENY4, false, 5000);
 	hg_vbatch_add(b, &a6, HG_VSET_ALLOW6, false, 0);
+	/* One removal among four: what a SYN on its tuple must not overtake. */
+	cr_assert_eq(hg_vbatch_flows(b), 4);
+	cr_assert_eq(hg_vbatch_removals(b), 1);
 	cr_assert_eq(hg_vbatch_build(b, 1, NULL), 0);
 	uint8_t *buf;
 	size_t len = flatten(b, &buf);
@@ -229,6 +232,8 @@ Test(verdict_batch, sets_and_operations)
 	for (unsigned m = 0; m < 4; m++)
 		nftnl_set_free(sets[m]);
 	free(buf);
+	hg_vbatch_clear(b);
+	cr_assert_eq(hg_vbatch_flows(b) + hg_vbatch_removals(b), 0);
 	hg_vbatch_free(b);
 }
 
@@ -268,15 +273,25 @@ Test(verdict_batch, answers_to_result)
 	size_t n = 0;
 
 	/* Nothing read yet: the answers are missing, the outcome unknown. */
+	cr_assert_not(hg_vbatch_answered(b));
 	cr_assert_eq(hg_vbatch_result(b, msg, sizeof(msg)), -ENOBUFS);
 	cr_assert(strstr(msg, "unanswered"), "%s", msg);
 
-	/* Every message acknowledged, plus noise: a stale answer. */
+	/* Every message acknowledged, plus noise: a stale answer, one
+	 * acknowledgement twice. The reader stops once all are in (the
+	 * stale one and the first message's alone are not all). */
 	n += put_answer(ans + n, 3, -EINVAL, "stale", 0);
+	n += put_answer(ans + n, p.seq[0], 0, NULL, 0);
+	hg_vbatch_answers(b, ans, n);
+	hg_vbatch_answers(b, ans, n);
+	cr_assert_not(hg_vbatch_answered(b));
+	n = 0;
 	for (unsigned m = 0; m < p.msgs; m++)
 		n += put_answer(ans + n, p.seq[m], 0, NULL, 0);
 	hg_vbatch_answers(b, ans, n);
+	cr_assert(hg_vbatch_answered(b));
 	cr_assert_eq(hg_vbatch_result(b, msg, sizeof(msg)), 0, "%s", msg);
+	n = 0;
 
 	/* The second message refused, the kernel pointing at its third
 	 * element: flow (count of the first message's elements + 2) / 2. */

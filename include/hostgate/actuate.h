@@ -63,6 +63,9 @@ void hg_act_forget(struct hg_actuator *a, const struct hg_act_tuple *t);
 void hg_act_undeny(struct hg_actuator *a, const struct hg_act_tuple *t);
 /* Number of queued verdicts not yet committed. */
 size_t hg_act_pending(const struct hg_actuator *a);
+/* Of those, the removals (unallow, forget, undeny): what a SYN on the same
+ * tuple must not overtake. */
+size_t hg_act_pending_removals(const struct hg_actuator *a);
 /* Runs the queued verdicts as one transaction and reads every answer of
  * the kernel back. 0, or the -errno of the first refusal (of this commit or
  * of one the full queue made since the last call) (-ENOBUFS when

@@ -40,6 +40,8 @@ enum hg_vop { HG_VOP_ADD, HG_VOP_DELETE, HG_VOP_DESTROY };
 bool hg_vbatch_add(struct hg_vbatch *b, const struct hg_act_tuple *t, enum hg_vset set, enum hg_vop op,
 		   uint64_t timeout_ms);
 size_t hg_vbatch_flows(const struct hg_vbatch *b);
+/* Queued flows whose elements go (deleted or destroyed). */
+size_t hg_vbatch_removals(const struct hg_vbatch *b);
 /* Forgets the queued flows and the built messages. */
 void hg_vbatch_clear(struct hg_vbatch *b);
 
@@ -55,6 +57,9 @@ size_t hg_vbatch_messages(const struct hg_vbatch *b);
  * them): acknowledgements and errors of this batch's messages are noted,
  * others ignored. */
 void hg_vbatch_answers(struct hg_vbatch *b, const void *buf, size_t len);
+/* Whether every element message of the built batch has its answer (an
+ * acknowledgement or an error): nothing more of it to read. */
+bool hg_vbatch_answered(const struct hg_vbatch *b);
 /* The outcome once every answer was read: 0 when every element message
  * was acknowledged without error; else -errno of the first error (or
  * -ENOBUFS when answers are missing), with a line in msg naming the set,
