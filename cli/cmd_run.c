@@ -153,6 +153,13 @@ int cmd_run(int argc, char **argv)
 	/* Held flows are decided at the stream depth, never held forever
 	 * nor passed with bytes no rule saw (an alert and a drop). */
 	L->ro.inspect.decide_at_depth = true;
+	/* Every held segment is re-injected: with first-wins the server's
+	 * stack may keep the copy no rule read. */
+	if (L->ro.inspect.stream.policy != HG_STREAM_POLICY_DROP) {
+		cli_usage_error(&run_usage, "--overlap-policy first is for replay: live, the server may keep the "
+					    "overlapping copy that was not inspected");
+		goto out;
+	}
 	if (!L->ro.inspect.flow.max_flows)
 		L->ro.inspect.flow.max_flows = L->holdc.max_flows;
 	status = 1;

@@ -50,6 +50,16 @@ void hg_inspect_config_defaults(struct hg_inspect_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->max_quic_states = 4096;
+	/* A client's overlapping segments with different bytes end the flow:
+	 * the daemon re-injects every held segment, and which copy the
+	 * server's stack keeps is its own (Linux: the first in order, but a
+	 * later out-of-order segment that covers a queued one from the same
+	 * start replaces it), so an inspection of the other copy proves
+	 * nothing. Suricata in IPS mode rewrites the later copy to the first
+	 * (docs.suricata.io, IPS Concept, "TCP stream engine"); we cannot
+	 * rewrite, so we drop. `--overlap-policy first` is replay's analysis
+	 * setting. */
+	c->stream.policy = HG_STREAM_POLICY_DROP;
 }
 
 static void release_app(struct hg_inspector *ins, struct hg_iflow *fi)
@@ -182,7 +192,8 @@ enum hg_verdict hg_iflow_verdict(const struct hg_iflow *fi)
 
 static const char *const evasion_names[] = {"stream-overlap", "frag-overlap", "host-conflict",
 					    "host-mismatch", "ech", "sni-trailing-dot",
-					    "dns-multi-question", "stream-depth", "match-error"};
+					    "dns-multi-question", "stream-depth", "match-error",
+					    "stream-urgent"};
 static const char *const evasion_msgs[] = {
 	"hostgate: TCP segments overlap with different data (evasion)",
 	"hostgate: IP fragments overlap with different data (evasion)",
@@ -193,6 +204,7 @@ static const char *const evasion_msgs[] = {
 	"hostgate: DNS request with more than one question (RFC 9619); dns.query matches each",
 	"hostgate: the flow could not be decided before the stream depth, or before the client waited for an answer",
 	"hostgate: a rule's pcre could not be run (match or depth limit, or no memory); the flow is dropped",
+	"hostgate: TCP urgent data from the client before the verdict (the server reads it out of band)",
 };
 
 const char *hg_evasion_name(uint32_t bit)
@@ -596,6 +608,18 @@ static enum hg_verdict inspect_packet(struct hg_inspector *ins, const struct hg_
 		flag_evasion(ins, fi, HG_EVASION_FRAG_OVERLAP, false);
 
 	bool undecided = !hg_eng_flow_decided(&fi->ef) && fi->forced == HG_VERDICT_UNDECIDED;
+	/* Urgent data: the server's stack takes the byte the urgent pointer
+	 * marks out of the stream (Linux without SO_OOBINLINE; RFC 6093 §3),
+	 * or takes it in line, as it was configured: which stream the
+	 * application reads is not known here, so a client that marks urgent
+	 * data (even with no payload: the pointer may mark a later byte) while
+	 * its flow is undecided is dropped, as Suricata's
+	 * stream.reassembly.urgent.policy `drop` does. Once the application
+	 * layer was seen (decided, or no rule left to look) the bytes that
+	 * decided it are read, and urgent data later is the application's. */
+	if (undecided && !hg_eng_flow_app_seen(&fi->ef) && p->ip_proto == 6 && dir == HG_DIR_TO_SERVER &&
+	    (p->tcp_flags & HG_TCP_URG))
+		flag_evasion(ins, fi, HG_EVASION_URGENT, true);
 	bool stalled = false; /* client bytes sent again, nothing new: it waits for an answer */
 	if ((undecided || fi->observe) && !fi->done) {
 		if (p->ip_proto == 6) {

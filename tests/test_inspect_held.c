@@ -4,7 +4,9 @@
  * detectors; with decide_at_depth (the daemon's setting) a flow whose
  * client bytes reach the stream depth, or whose client sends bytes again
  * with nothing new, is dropped with the stream-depth alert; without it
- * (replay) it stays undecided. */
+ * (replay) it stays undecided. Urgent data and overlapping segments with
+ * different bytes (the server's stack may read another stream than the
+ * inspected one) drop an undecided flow with their alerts. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +19,7 @@
 
 struct seen {
 	unsigned depth_alerts;
+	unsigned evasion_alerts[16]; /* by sid - HG_SID_EVASION_BASE */
 	enum hg_app_proto app;
 	bool ended;
 	uint32_t area_at_end; /* the first bytes of the caller's area */
@@ -27,6 +30,8 @@ static void on_alert(void *ud, const struct hg_inspect_event *ev, const struct h
 	(void)ev;
 	struct seen *s = ud;
 	s->depth_alerts += a->sid == HG_SID_EVASION_BASE + 7;
+	if (a->sid >= HG_SID_EVASION_BASE && a->sid < HG_SID_EVASION_BASE + 16)
+		s->evasion_alerts[a->sid - HG_SID_EVASION_BASE]++;
 }
 
 static void on_end(void *ud, const struct hg_inspect_event *ev, enum hg_flow_end why)
@@ -344,4 +349,109 @@ Test(inspect_held, policy_no_start_app_seen_and_redecide)
 	cr_expect_eq(rd.v[1], HG_VERDICT_DROP);
 	hg_kept_free(k);
 	rig_down(&r);
+}
+
+#define SID_OVERLAP 0 /* HG_EVASION_STREAM_OVERLAP's bit index */
+#define SID_URGENT 9  /* HG_EVASION_URGENT's */
+
+static const char evil_req[] = "GET / HTTP/1.1\r\nHost: evil.example\r\n\r\n";
+static const char good_req[] = "GET / HTTP/1.1\r\nHost: good.example\r\n\r\n";
+
+/* "Host: ev" + urgent "X" + "il.example": Linux hands the marked byte to
+ * the application out of band (RFC 6093 §3), so the server reads
+ * "evil.example" where the stream said "evXil.example". Dropped at the
+ * urgent segment, whatever its payload (the pointer may mark a later
+ * byte: a bare ACK with URG too), as Suricata's urgent policy `drop`. */
+Test(inspect_held, urgent_data_drops_undecided)
+{
+	for (int bare = 0; bare < 2; bare++) {
+		struct rig r;
+		rig_up(&r, true);
+		handshake(&r);
+		cr_expect_eq(send_client(&r, "GET / HTTP/1.1\r\nHost: ev", 24), HG_VERDICT_UNDECIDED);
+		enum hg_verdict v;
+		if (bare) {
+			v = seg(&r, true, HG_TCP_ACK | HG_TCP_URG, r.cseq, r.sseq, NULL, 0);
+		} else {
+			v = seg(&r, true, HG_TCP_ACK | HG_TCP_PSH | HG_TCP_URG, r.cseq, r.sseq, "X", 1);
+			r.cseq++;
+		}
+		cr_expect_eq(v, HG_VERDICT_DROP, "bare %d", bare);
+		cr_expect_eq(send_client(&r, "il.example\r\n\r\n", 14), HG_VERDICT_DROP);
+		cr_expect_eq(r.seen.evasion_alerts[SID_URGENT], 1, "bare %d", bare);
+		rig_down(&r);
+	}
+}
+
+/* The same request without urgent data is not dropped by it; urgent data
+ * after the request was read (the application layer seen) is the
+ * application's business and changes nothing. */
+Test(inspect_held, urgent_data_after_the_request_is_left_alone)
+{
+	struct rig r;
+	rig_up(&r, true);
+	handshake(&r);
+	cr_expect_eq(send_client(&r, good_req, strlen(good_req)), HG_VERDICT_UNDECIDED);
+	cr_expect_eq(seg(&r, true, HG_TCP_ACK | HG_TCP_PSH | HG_TCP_URG, r.cseq, r.sseq, "!", 1),
+		     HG_VERDICT_UNDECIDED);
+	cr_expect_eq(r.seen.evasion_alerts[SID_URGENT], 0);
+	rig_down(&r);
+}
+
+/* Linux's out-of-order queue keeps the later of two segments that start at
+ * the same sequence number when it ends further (tcp_data_queue_ofo
+ * replaces the queued one), and the earlier-starting one's bytes where a
+ * later-arriving segment overlaps a queued one's head; the inspector keeps
+ * the first bytes it got. Both shapes, and a hole filled with bytes that
+ * differ from an overlapping queued segment, drop the flow by default
+ * (the daemon's and replay's --overlap-policy drop) with the overlap alert,
+ * whichever copy carried the denied name. */
+Test(inspect_held, conflicting_overlap_drops_by_default)
+{
+	size_t n = strlen(good_req), host = 22; /* offset of "good"/"evil" */
+	for (int shape = 0; shape < 3; shape++) {
+		for (int evil_first = 0; evil_first < 2; evil_first++) {
+			const char *first = evil_first ? evil_req : good_req, *second = evil_first ? good_req : evil_req;
+			struct rig r;
+			rig_up(&r, true);
+			handshake(&r);
+			uint32_t start = r.cseq;
+			enum hg_verdict v = HG_VERDICT_UNDECIDED;
+			if (shape == 0) { /* same start, the second one longer */
+				seg(&r, true, HG_TCP_ACK, start + host, r.sseq, first + host, 8);
+				v = seg(&r, true, HG_TCP_ACK, start + host, r.sseq, second + host, (uint32_t)(n - host));
+			} else if (shape == 1) { /* the second starts earlier, over the first's head */
+				seg(&r, true, HG_TCP_ACK, start + host, r.sseq, first + host, (uint32_t)(n - host));
+				v = seg(&r, true, HG_TCP_ACK, start + 20, r.sseq, second + 20, 6);
+			} else { /* a hole, then filled with other bytes than queued past it */
+				seg(&r, true, HG_TCP_ACK, start + host, r.sseq, first + host, (uint32_t)(n - host));
+				v = seg(&r, true, HG_TCP_ACK, start, r.sseq, second, (uint32_t)n);
+			}
+			if (v == HG_VERDICT_UNDECIDED)
+				v = seg(&r, true, HG_TCP_ACK, start, r.sseq, good_req, host);
+			cr_expect_eq(v, HG_VERDICT_DROP, "shape %d evil first %d", shape, evil_first);
+			cr_expect_eq(r.seen.evasion_alerts[SID_OVERLAP], 1, "shape %d evil first %d", shape,
+				     evil_first);
+			rig_down(&r);
+		}
+	}
+}
+
+/* Out-of-order segments resent with the same bytes, then the hole filled:
+ * no overlap alert, the request is read (no drop: the rules drop only
+ * evil.example). */
+Test(inspect_held, same_bytes_resent_out_of_order_pass)
+{
+	size_t n = strlen(good_req), host = 22;
+	struct rig r;
+	rig_up(&r, true);
+	handshake(&r);
+	uint32_t start = r.cseq;
+	cr_expect_eq(seg(&r, true, HG_TCP_ACK, start + host, r.sseq, good_req + host, 8), HG_VERDICT_UNDECIDED);
+	cr_expect_eq(seg(&r, true, HG_TCP_ACK, start + host, r.sseq, good_req + host, (uint32_t)(n - host)),
+		     HG_VERDICT_UNDECIDED);
+	cr_expect_eq(seg(&r, true, HG_TCP_ACK, start, r.sseq, good_req, (uint32_t)n), HG_VERDICT_UNDECIDED);
+	cr_expect_eq(r.seen.evasion_alerts[SID_OVERLAP], 0);
+	rig_down(&r);
+	cr_expect_eq(r.seen.app, HG_APP_HTTP);
 }

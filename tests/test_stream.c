@@ -172,6 +172,41 @@ Test(stream, overlap_conflict_policies)
 	}
 }
 
+/* The shapes in which Linux's receiver keeps another copy than the first
+ * (tcp_data_queue_ofo: a segment from the same start that ends further
+ * replaces the queued one; an earlier-starting one wins over a queued
+ * one's head) and a hole filled with bytes that differ from those queued
+ * past it: each is a conflict at the first differing byte, marked for drop
+ * under the drop policy. */
+Test(stream, overlap_shapes_linux_replaces)
+{
+	char other[64];
+	memcpy(other, msg, sizeof(other));
+	memset(other + 20, 'Y', 10); /* differs in [20,30) */
+	for (int shape = 0; shape < 3; shape++) {
+		struct hg_stream_ctx *c = ctx(0, 0, HG_STREAM_POLICY_DROP);
+		struct hg_stream s;
+		hg_stream_init(&s, 0);
+		syn(c, &s);
+		if (shape == 0) {
+			seg(c, &s, 20, msg + 20, 5);
+			seg(c, &s, 20, other + 20, 20);
+		} else if (shape == 1) {
+			seg(c, &s, 22, msg + 22, 20);
+			seg(c, &s, 20, other + 20, 8);
+		} else {
+			seg(c, &s, 20, msg + 20, 20);
+			seg(c, &s, 0, other, 40);
+		}
+		uint32_t fl = hg_stream_flags(&s);
+		cr_expect(fl & HG_STREAM_F_CONFLICT, "shape %d", shape);
+		cr_expect(fl & HG_STREAM_F_DROP, "shape %d", shape);
+		cr_expect_eq(hg_stream_conflict_offset(&s), shape == 1 ? 22u : 20u, "shape %d", shape);
+		hg_stream_release(c, &s);
+		hg_stream_ctx_free(c);
+	}
+}
+
 Test(stream, depth_cap)
 {
 	struct hg_stream_ctx *c = ctx(32, 0, HG_STREAM_POLICY_FIRST_WINS);

@@ -32,6 +32,9 @@ enum {
 	HG_EVASION_MATCH_ERROR = 1u << 8,    /* a rule's pcre could not be run (match or
 						depth limit, no memory): the flow is dropped,
 						never passed as if the rule did not match */
+	HG_EVASION_URGENT = 1u << 9,         /* client urgent data (URG) before the verdict: the
+						server reads the marked byte out of band, not in
+						the stream the inspector read */
 };
 #define HG_SID_EVASION_BASE 9900001u /* + bit index of HG_EVASION_* */
 
