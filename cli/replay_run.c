@@ -33,7 +33,7 @@ enum {
 static const struct cli_opt run_opts_table[] = {
 	{"max-flows", "N", OPT_MAX_FLOWS, "flows tracked at once (oldest evicted beyond)"},
 	{"stream-depth", "BYTES", OPT_STREAM_DEPTH, "client bytes inspected per flow"},
-	{"overlap-policy", "first|drop", OPT_OVERLAP_POLICY, "conflicting TCP overlaps: first wins, or drop the flow"},
+	{"overlap-policy", "drop|first", OPT_OVERLAP_POLICY, "conflicting TCP overlaps: drop the flow (default), or first wins (replay)"},
 	{"alert-log", "FILE", OPT_ALERT_LOG, "write ANFW alert log lines to FILE"},
 	{"flow-log", "FILE", OPT_FLOW_LOG, "write ANFW flow log lines to FILE"},
 	{"log-format", "anfw|eve", OPT_LOG_FORMAT, "log line format (default anfw)"},

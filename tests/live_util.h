@@ -215,6 +215,33 @@ static inline void expect_replay_agrees(const char *rules, const char *alerts)
 	free(replay);
 }
 
+/* The recording server (tests/live_server.py) on 8081, its log srv.log. */
+static inline void recording_server_start(void)
+{
+	sh("cd %s && (ip netns exec %ss timeout 200 " PY " %s/tests/live_server.py 8081 %s/srv.log "
+	   ">/dev/null 2>&1 &)",
+	   dir, P, srcdir, dir);
+	msleep(500);
+}
+
+/* The recording server, a capture on the server's side and the daemon. */
+static inline void holes_setup(const char *prefix)
+{
+	setup(prefix);
+	recording_server_start();
+	capture_start('s', "s0");
+	daemon_start(SEED, NULL);
+}
+
+/* Drops the client kernel's RSTs for scapy's ports (its socket layer knows
+ * nothing of scapy's connections). */
+static inline void client_no_rst(void)
+{
+	sh("ip netns exec %sc nft -f - <<'EOF'\n"
+	   "table inet hgtest {\n chain o {\n  type filter hook output priority 0\n  tcp flags rst drop\n }\n}\nEOF",
+	   P);
+}
+
 static inline int count_lines(const char *path, const char *a, const char *b)
 {
 	char *s = slurp(path);
@@ -236,6 +263,15 @@ static inline int verdict_elements(int cport)
 	int n = atoi(o);
 	free(o);
 	return n;
+}
+
+/* Requests naming host the server application read (srv.log). */
+static inline int server_saw(const char *host)
+{
+	char path[256], want[300];
+	snprintf(path, sizeof(path), "%s/srv.log", dir);
+	snprintf(want, sizeof(want), " %s", host);
+	return count_lines(path, "HOST ", want);
 }
 
 #endif

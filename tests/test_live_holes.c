@@ -13,18 +13,6 @@
 
 TestSuite(live_holes, .fini = teardown, .timeout = 240);
 
-/* The recording server on 8081 (its log: srv.log) and the daemon. */
-static void holes_setup(const char *prefix)
-{
-	setup(prefix);
-	sh("cd %s && (ip netns exec %ss timeout 200 " PY " %s/tests/live_server.py 8081 %s/srv.log "
-	   ">/dev/null 2>&1 &)",
-	   dir, P, srcdir, dir);
-	msleep(500);
-	capture_start('s', "s0");
-	daemon_start(SEED, NULL);
-}
-
 /* Client-to-server TCP segments with payload in the server's capture,
  * IPv4 and IPv6 alike (tcpdump prints each segment's payload length). */
 static int payload_any(const char *filter)
@@ -33,15 +21,6 @@ static int payload_any(const char *filter)
 	int n = atoi(o);
 	free(o);
 	return n;
-}
-
-/* Requests naming host the server application read. */
-static int server_saw(const char *host)
-{
-	char path[256], want[300];
-	snprintf(path, sizeof(path), "%s/srv.log", dir);
-	snprintf(want, sizeof(want), " %s", host);
-	return count_lines(path, "HOST ", want);
 }
 
 /* Stops the capture and the daemon; then the server application must have
@@ -85,15 +64,6 @@ Test(live_holes, tcp_fast_open_v4_v6)
 	stop_expect_server(2);
 	cr_expect_eq(payload_any("src port 41001 or src port 41002"), 0,
 		     "payload of a denied TFO flow reached the server");
-}
-
-/* Drops the client kernel's RSTs for scapy's ports (its socket layer knows
- * nothing of scapy's connections). */
-static void client_no_rst(void)
-{
-	sh("ip netns exec %sc nft -f - <<'EOF'\n"
-	   "table inet hgtest {\n chain o {\n  type filter hook output priority 0\n  tcp flags rst drop\n }\n}\nEOF",
-	   P);
 }
 
 static void scapy(const char *mode, const char *dst, int sport)
