@@ -238,8 +238,12 @@ static void flag_evasion(struct hg_inspector *ins, struct hg_iflow *fi, uint32_t
 	unsigned idx = 0;
 	while (!(bit & (1u << idx)))
 		idx++;
-	if (drop && !hg_eng_flow_decided(&fi->ef))
+	if (drop && !hg_eng_flow_decided(&fi->ef)) {
 		fi->forced = HG_VERDICT_DROP;
+		/* The parsers go on (to their usual depth) so the report says
+		 * what the flow was, as for a stream exception verdict. */
+		fi->observe = 1;
+	}
 	enum hg_verdict v = hg_iflow_verdict(fi);
 	bool decided = hg_eng_flow_decided(&fi->ef) || fi->forced;
 	struct hg_alert a = {
