@@ -140,12 +140,9 @@ Test(live_evasion, sack_hole_filled_differently_v4_v6)
 Test(live_evasion, window_edge_resent_differently_v4_v6)
 {
 	/* A hole on main at cb1d7a2 (the resent copy reached the server
-	 * application, v4 and v6). It passes with engineer insertion's
-	 * "run: a passed TCP flow is allowed only once the server acknowledged
-	 * the inspected bytes" (branch insertion, 1810b9e), not yet on main:
-	 * this skip goes when that lands. */
-	cr_skip_test("window-edge waits for the insertion change (a passed flow stays on the daemon's path until "
-		     "the server acknowledged the inspected bytes): skipped");
+	 * application, v4 and v6); closed by a06f52d (a passed flow stays on
+	 * the daemon's path until the server acknowledged the inspected
+	 * bytes, and other bytes sent again are refused). */
 	neighbour("hnw", "window-edge", 42031, 0, "net.ipv4.tcp_rmem='8192 8192 8192'", 0);
 }
 
