@@ -38,7 +38,7 @@ static void release_cb(void *ud, const struct hg_packet *p)
 	struct release *r = ud;
 	if (p->ip_proto != 6 || !release_one(r->L, r->hf, p))
 		return;
-	hg_act_inject(r->L->act, p->l3, p->l3_len);
+	hg_act_inject(r->L->act, p);
 	hg_kept_add(r->L->kept, r->kept, p->l3, p->l3_len);
 }
 
@@ -50,7 +50,7 @@ bool live_await_pass(struct live *L, struct hg_held_flow *hf, const struct hg_pa
 	hg_hold_release(L->hold, &hf->q, release_cb, &r);
 	if (release_one(L, hf, p)) {
 		hg_kept_add(L->kept, kept, p->l3, p->l3_len);
-		hg_act_inject(L->act, p->l3, p->l3_len);
+		hg_act_inject(L->act, p);
 	}
 	if (!hg_await_empty(&hf->aw))
 		return true;
@@ -63,7 +63,7 @@ void live_await_client(struct live *L, struct hg_held_flow *hf, const struct hg_
 {
 	enum hg_await_cmp c = hg_await_compare(L->await, &hf->aw, p->tcp_seq, p->payload, p->payload_len);
 	if (c == HG_AWAIT_NEW || c == HG_AWAIT_SAME) {
-		hg_act_inject(L->act, p->l3, p->l3_len);
+		hg_act_inject(L->act, p);
 		return;
 	}
 	/* Other bytes than the server may already have (or than were

@@ -82,13 +82,13 @@ struct inject_keep {
 static void inject_cb(void *ud, const struct hg_packet *p)
 {
 	struct live *L = ud;
-	hg_act_inject(L->act, p->l3, p->l3_len);
+	hg_act_inject(L->act, p);
 }
 
 static void inject_keep_cb(void *ud, const struct hg_packet *p)
 {
 	struct inject_keep *ik = ud;
-	hg_act_inject(ik->L->act, p->l3, p->l3_len);
+	hg_act_inject(ik->L->act, p);
 	hg_kept_add(ik->L->kept, ik->kept, p->l3, p->l3_len);
 }
 
@@ -124,7 +124,7 @@ static void allow_now(struct live *L, struct hg_held_flow *hf, struct hg_flow *f
 	write_verdict(L, hf, flow, p, true, now);
 	hg_hold_release(L->hold, &hf->q, inject_keep_cb, &(struct inject_keep){L, kept});
 	hg_kept_add(L->kept, kept, p->l3, p->l3_len);
-	hg_act_inject(L->act, p->l3, p->l3_len);
+	hg_act_inject(L->act, p);
 }
 
 /* One decoded client packet of a held flow: its flow looked up in the
@@ -156,7 +156,7 @@ static void handle_packet(struct live *L, const struct hg_packet *p)
 		 * and the client connects again. */
 		L->st.no_syn_reset++;
 		if (!(p->tcp_flags & HG_TCP_RST))
-			hg_act_tcp_reset(L->act, p->l3, p->l3_len);
+			hg_act_tcp_reset(L->act, p);
 		return;
 	case HG_HELD_REFEED:
 		/* The packets held so far go to the new rules first, in order
@@ -182,7 +182,7 @@ static void handle_packet(struct live *L, const struct hg_packet *p)
 	switch (hg_held_decide(hf, flow, p, &v)) {
 	case HG_HELD_SEND:
 		L->st.passthrough++;
-		hg_act_inject(L->act, p->l3, p->l3_len);
+		hg_act_inject(L->act, p);
 		break;
 	case HG_HELD_HOLD:
 		hg_hold_push(L->hold, &hf->q, p);
@@ -194,7 +194,7 @@ static void handle_packet(struct live *L, const struct hg_packet *p)
 		if (hg_held_verdict_stale(hf, p, now))
 			write_verdict(L, hf, flow, p, true, now);
 		hg_hold_release(L->hold, &hf->q, inject_cb, L);
-		hg_act_inject(L->act, p->l3, p->l3_len);
+		hg_act_inject(L->act, p);
 		break;
 	case HG_HELD_DENY:
 		L->st.flows_decided[v]++;
@@ -202,7 +202,7 @@ static void handle_packet(struct live *L, const struct hg_packet *p)
 		write_verdict(L, hf, flow, p, false, now);
 		hg_hold_discard(L->hold, &hf->q);
 		if (v == HG_VERDICT_REJECT && p->ip_proto == 6)
-			hg_act_tcp_reset(L->act, p->l3, p->l3_len);
+			hg_act_tcp_reset(L->act, p);
 		break;
 	case HG_HELD_DENIED:
 		if (hg_held_verdict_stale(hf, p, now))

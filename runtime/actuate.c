@@ -309,37 +309,46 @@ static void put16(uint8_t *p, uint16_t v)
 	p[1] = (uint8_t)v;
 }
 
+/* The checksums of a copy l3 of the datagram p decoded (its offsets:
+ * the datagram is not parsed again). False when it is not a whole,
+ * unfragmented TCP/UDP datagram (left unchanged). */
+static bool checksum_fix_at(uint8_t *l3, const struct hg_packet *p)
+{
+	if ((p->flags & HG_PKT_F_FRAGMENT) || (p->ip_proto != 6 && p->ip_proto != 17) || !p->l4 || !p->l3 ||
+	    p->l4 < p->l3 || p->l4 + p->l4_len > p->l3 + p->l3_len)
+		return false;
+	uint8_t *l4 = l3 + (p->l4 - p->l3);
+	size_t l4len = p->l4_len;
+	size_t off = p->ip_proto == 6 ? 16 : 6;
+	if (l4len < off + 2)
+		return false;
+	uint32_t s = 0;
+	if (p->family == 4) {
+		/* RFC 791 header checksum, then the RFC 793/768 pseudo-header. */
+		put16(l3 + 10, 0);
+		put16(l3 + 10, fold(sum_bytes(0, l3, p->l3_hlen)));
+		s = sum_bytes(s, l3 + 12, 8);
+	} else {
+		s = sum_bytes(s, l3 + 8, 32); /* RFC 8200 §8.1 */
+	}
+	s += p->ip_proto;
+	s += (uint32_t)l4len & 0xffff;
+	s += (uint32_t)(l4len >> 16);
+	put16(l4 + off, 0);
+	uint16_t c = fold(sum_bytes(s, l4, l4len));
+	if (p->ip_proto == 17 && c == 0)
+		c = 0xffff; /* RFC 768: zero means "no checksum" */
+	put16(l4 + off, c);
+	return true;
+}
+
 bool hg_l4_checksum_fix(uint8_t *l3, size_t len)
 {
 	struct hg_decode_stats st = {0};
 	struct hg_packet p = {0};
 	if (len > PKT_MAX || !hg_decode_ip(&st, l3, (uint32_t)len, false, &p))
 		return false;
-	if ((p.flags & HG_PKT_F_FRAGMENT) || (p.ip_proto != 6 && p.ip_proto != 17) || !p.l4)
-		return false;
-	uint8_t *l4 = l3 + (p.l4 - l3);
-	size_t l4len = p.l4_len;
-	size_t off = p.ip_proto == 6 ? 16 : 6;
-	if (l4len < off + 2)
-		return false;
-	uint32_t s = 0;
-	if (p.family == 4) {
-		/* RFC 791 header checksum, then the RFC 793/768 pseudo-header. */
-		put16(l3 + 10, 0);
-		put16(l3 + 10, fold(sum_bytes(0, l3, p.l3_hlen)));
-		s = sum_bytes(s, l3 + 12, 8);
-	} else {
-		s = sum_bytes(s, l3 + 8, 32); /* RFC 8200 §8.1 */
-	}
-	s += p.ip_proto;
-	s += (uint32_t)l4len & 0xffff;
-	s += (uint32_t)(l4len >> 16);
-	put16(l4 + off, 0);
-	uint16_t c = fold(sum_bytes(s, l4, l4len));
-	if (p.ip_proto == 17 && c == 0)
-		c = 0xffff; /* RFC 768: zero means "no checksum" */
-	put16(l4 + off, c);
-	return true;
+	return checksum_fix_at(l3, &p);
 }
 
 /* ------------------------------------------------------------- sending */
@@ -456,17 +465,17 @@ static int send_fragments(struct hg_actuator *a, const uint8_t *b, size_t len, u
 	return 0;
 }
 
-int hg_act_inject(struct hg_actuator *a, const uint8_t *l3, size_t len)
+int hg_act_inject(struct hg_actuator *a, const struct hg_packet *p)
 {
-	if (len < 20 || len > PKT_MAX || ((l3[0] >> 4) != 4 && (l3[0] >> 4) != 6) ||
-	    ((l3[0] >> 4) == 6 && len < 40)) {
+	size_t len = p->l3_len;
+	if (!p->l3 || len < 20 || len > PKT_MAX || (p->family != 4 && p->family != 6) || (p->family == 6 && len < 40)) {
 		a->st.inject_errors++;
 		a->st.last_errno = EINVAL;
 		return -EINVAL;
 	}
-	memcpy(a->scratch, l3, len);
+	memcpy(a->scratch, p->l3, len);
 	/* Not TCP/UDP (or a fragment): sent as held, nothing to recompute. */
-	hg_l4_checksum_fix(a->scratch, len);
+	checksum_fix_at(a->scratch, p);
 	int r = send_l3(a, a->scratch, len);
 	if (r == -EMSGSIZE) {
 		/* The gateway reassembled what came as fragments (conntrack
@@ -485,52 +494,52 @@ int hg_act_inject(struct hg_actuator *a, const uint8_t *l3, size_t len)
 	return r;
 }
 
-size_t hg_tcp_reset_build(const uint8_t *l3, size_t len, uint8_t *b, size_t cap)
+size_t hg_tcp_reset_build(const struct hg_packet *p, uint8_t *b, size_t cap)
 {
-	struct hg_decode_stats st = {0};
-	struct hg_packet p = {0};
-	if (len > PKT_MAX || !hg_decode_ip(&st, l3, (uint32_t)len, false, &p) || p.ip_proto != 6 ||
-	    (p.flags & HG_PKT_F_FRAGMENT) || !p.l4 || p.l4_len < 20)
+	if (p->ip_proto != 6 || (p->flags & HG_PKT_F_FRAGMENT) || !p->l4 || p->l4_len < 20 ||
+	    (p->family != 4 && p->family != 6))
 		return 0;
-	uint32_t seglen = p.payload_len + ((p.tcp_flags & HG_TCP_SYN) ? 1 : 0) +
-			  ((p.tcp_flags & HG_TCP_FIN) ? 1 : 0);
-	size_t ipl = p.family == 4 ? 20 : 40, tot = ipl + 20;
+	uint32_t seglen = p->payload_len + ((p->tcp_flags & HG_TCP_SYN) ? 1 : 0) +
+			  ((p->tcp_flags & HG_TCP_FIN) ? 1 : 0);
+	size_t ipl = p->family == 4 ? 20 : 40, tot = ipl + 20;
 	if (cap < tot)
 		return 0;
 	memset(b, 0, tot);
-	if (p.family == 4) {
+	if (p->family == 4) {
 		b[0] = 0x45;
 		put16(b + 2, (uint16_t)tot);
 		b[6] = 0x40; /* DF */
 		b[8] = 64;
 		b[9] = 6;
-		memcpy(b + 12, l3 + 16, 4); /* from the server */
-		memcpy(b + 16, l3 + 12, 4); /* to the client */
+		memcpy(b + 12, p->dst.b + 12, 4); /* from the server */
+		memcpy(b + 16, p->src.b + 12, 4); /* to the client */
 	} else {
 		b[0] = 0x60;
 		put16(b + 4, 20);
 		b[6] = 6;
 		b[7] = 64;
-		memcpy(b + 8, l3 + 24, 16);
-		memcpy(b + 24, l3 + 8, 16);
+		memcpy(b + 8, p->dst.b, 16);
+		memcpy(b + 24, p->src.b, 16);
 	}
 	uint8_t *t = b + ipl;
-	put16(t, p.dport);
-	put16(t + 2, p.sport);
+	put16(t, p->dport);
+	put16(t + 2, p->sport);
 	/* RFC 9293 §3.10.7.1: in a synchronized state a reset is acceptable
 	 * when its seq is in the window; the client's ack is exactly where the
 	 * server's next byte would start. */
-	put32(t + 4, p.tcp_ack);
-	put32(t + 8, p.tcp_seq + seglen);
+	put32(t + 4, p->tcp_ack);
+	put32(t + 8, p->tcp_seq + seglen);
 	t[12] = 5 << 4;
 	t[13] = HG_TCP_RST | HG_TCP_ACK;
-	hg_l4_checksum_fix(b, tot);
+	const struct hg_packet rst = {.family = p->family, .ip_proto = 6, .l3 = b, .l3_len = (uint32_t)tot,
+				      .l3_hlen = (uint32_t)ipl, .l4 = b + ipl, .l4_len = 20};
+	checksum_fix_at(b, &rst);
 	return tot;
 }
 
-int hg_act_tcp_reset(struct hg_actuator *a, const uint8_t *l3, size_t len)
+int hg_act_tcp_reset(struct hg_actuator *a, const struct hg_packet *p)
 {
-	size_t tot = hg_tcp_reset_build(l3, len, a->scratch, sizeof(a->scratch));
+	size_t tot = hg_tcp_reset_build(p, a->scratch, sizeof(a->scratch));
 	if (!tot) {
 		a->st.reset_errors++;
 		return -EINVAL;

@@ -39,6 +39,15 @@ static size_t unhex(const char *h, uint8_t *out)
 /* RFC 1071 §3: the bytes 00 01 f2 03 f4 f5 f6 f7 sum to ddf2 (one's
  * complement), so their checksum is 220d; and a buffer that carries its own
  * checksum sums to zero. */
+/* The datagram b decoded, as the daemon hands it to the actuator. */
+static struct hg_packet dec(const uint8_t *b, size_t n)
+{
+	struct hg_decode_stats st = {0};
+	struct hg_packet p = {.wire_len = (uint32_t)n};
+	cr_assert(hg_decode_ip(&st, b, (uint32_t)n, false, &p), "test datagram does not decode");
+	return p;
+}
+
 Test(checksum, rfc1071_example)
 {
 	const uint8_t b[] = {0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7};
@@ -111,21 +120,25 @@ Test(checksum, reset_builder)
 {
 	uint8_t seg[256], rst[128], want[128];
 	size_t n = unhex(known[0].hex, seg);
-	size_t r = hg_tcp_reset_build(seg, n, rst, sizeof(rst));
+	struct hg_packet p = dec(seg, n);
+	size_t r = hg_tcp_reset_build(&p, rst, sizeof(rst));
 	size_t wn = unhex("450000280000400040066ec8c00002070a00000101bb9c40000007d0000003f3501400003a0a0000", want);
 	cr_assert_eq(r, wn);
 	cr_assert_arr_eq(rst, want, wn, "IPv4 reset differs from scapy's");
 	n = unhex(known[2].hex, seg); /* FIN with 18 bytes at seq fffffff0 */
-	r = hg_tcp_reset_build(seg, n, rst, sizeof(rst));
+	p = dec(seg, n);
+	r = hg_tcp_reset_build(&p, rst, sizeof(rst));
 	wn = unhex("600000000014064020010db8000000000000000000000009fd0000000000000000000000000000020050c738000000"
 		   "4d0000000350140000bd330000",
 		   want);
 	cr_assert_eq(r, wn);
 	cr_assert_arr_eq(rst, want, wn, "IPv6 reset differs from scapy's");
 	n = unhex(known[1].hex, seg); /* UDP: no reset */
-	cr_assert_eq(hg_tcp_reset_build(seg, n, rst, sizeof(rst)), 0);
+	p = dec(seg, n);
+	cr_assert_eq(hg_tcp_reset_build(&p, rst, sizeof(rst)), 0);
 	n = unhex(known[0].hex, seg);
-	cr_assert_eq(hg_tcp_reset_build(seg, n, rst, 20), 0, "no room");
+	p = dec(seg, n);
+	cr_assert_eq(hg_tcp_reset_build(&p, rst, 20), 0, "no room");
 }
 
 /* ---------------------------------------- the kernel's own parsing */
@@ -245,7 +258,8 @@ Test(checksum_kernel, reinjected_datagram_is_accepted, .fini = cleanup)
 		free(o);
 		/* The same bytes as held (garbage checksum), re-injected. */
 		bad[(v6 ? 40 : 20) + 6] ^= 0x55;
-		cr_assert_eq(hg_act_inject(a, bad, n), 0);
+		struct hg_packet bp = dec(bad, n);
+		cr_assert_eq(hg_act_inject(a, &bp), 0);
 		ssize_t got = recv(u, buf, sizeof(buf), 0);
 		cr_assert_eq(got, 9, "v%d: the re-injected datagram was not delivered (%s)", v6 ? 6 : 4,
 			     got < 0 ? strerror(errno) : "short");
@@ -306,7 +320,8 @@ Test(checksum_kernel, reset_ends_the_connection, .fini = cleanup)
 				break;
 		}
 		uint8_t rst[128];
-		size_t rn = hg_tcp_reset_build(seg, (size_t)sn, rst, sizeof(rst));
+		struct hg_packet sp = dec(seg, (size_t)sn);
+		size_t rn = hg_tcp_reset_build(&sp, rst, sizeof(rst));
 		cr_assert_gt(rn, 0);
 		rst[rn - 3] ^= 1; /* a bit of the checksum flipped */
 		send_as_is(raw, rst, rn);
@@ -316,7 +331,7 @@ Test(checksum_kernel, reset_ends_the_connection, .fini = cleanup)
 		cr_assert_lt(recv(c, &b, 1, 0), 0);
 		cr_assert_eq(errno, EAGAIN, "v%d: a reset with a bad checksum was taken (%s): the test could not fail",
 			     v6 ? 6 : 4, strerror(errno));
-		cr_assert_eq(hg_act_tcp_reset(a, seg, (size_t)sn), 0);
+		cr_assert_eq(hg_act_tcp_reset(a, &sp), 0);
 		usleep(200000);
 		cr_assert_lt(recv(c, &b, 1, 0), 0);
 		cr_assert_eq(errno, ECONNRESET, "v%d: the built reset did not end the connection (%s)", v6 ? 6 : 4,

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hostgate/decode.h"
 #include "hostgate/ipset.h"
 
 /* A flow as the verdict sets key it: the client's side first. */
@@ -77,16 +78,17 @@ int hg_act_commit(struct hg_actuator *a);
  * own text (NETLINK_EXT_ACK), the element it pointed at. "" after success. */
 const char *hg_act_last_error(const struct hg_actuator *a);
 
-/* Re-injects one IP datagram (IPv4 or IPv6, header included): copies it,
- * recomputes the TCP/UDP checksum, sends it to its destination through a
- * raw socket. 0 or -errno (counted). */
-int hg_act_inject(struct hg_actuator *a, const uint8_t *l3, size_t len);
+/* Re-injects one decoded IP datagram (IPv4 or IPv6, header included: p's
+ * l3 bytes): copies it, recomputes the TCP/UDP checksum at the offsets the
+ * decoder found, sends it to its destination through a raw socket. 0 or
+ * -errno (counted). */
+int hg_act_inject(struct hg_actuator *a, const struct hg_packet *p);
 
-/* Answers a client-to-server TCP segment (the IP datagram l3) with a RST
- * from the server to the client: seq = the segment's ack, ack = its seq
- * plus its payload length (+1 for SYN/FIN), as RFC 9293 §3.10.7.1 wants
- * an acceptable reset. 0 or -errno. */
-int hg_act_tcp_reset(struct hg_actuator *a, const uint8_t *l3, size_t len);
+/* Answers a decoded client-to-server TCP segment with a RST from the
+ * server to the client: seq = the segment's ack, ack = its seq plus its
+ * payload length (+1 for SYN/FIN), as RFC 9293 §3.10.7.1 wants an
+ * acceptable reset. 0 or -errno. */
+int hg_act_tcp_reset(struct hg_actuator *a, const struct hg_packet *p);
 
 void hg_act_get_stats(const struct hg_actuator *a, struct hg_act_stats *out);
 
@@ -97,8 +99,9 @@ bool hg_l4_checksum_fix(uint8_t *l3, size_t len);
 /* The Internet checksum of n bytes (RFC 1071: the one's complement of the
  * one's complement sum of 16-bit big-endian words). Exposed for tests. */
 uint16_t hg_inet_checksum(const uint8_t *p, size_t n);
-/* The reset hg_act_tcp_reset sends for a client segment, written into
- * out: its length, 0 when l3 is not a whole TCP segment or cap too small. */
-size_t hg_tcp_reset_build(const uint8_t *l3, size_t len, uint8_t *out, size_t cap);
+/* The reset hg_act_tcp_reset sends for a decoded client segment, written
+ * into out: its length, 0 when p is not a whole TCP segment or cap too
+ * small. */
+size_t hg_tcp_reset_build(const struct hg_packet *p, uint8_t *out, size_t cap);
 
 #endif
