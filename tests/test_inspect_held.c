@@ -135,6 +135,18 @@ static enum hg_verdict seg(struct rig *r, bool to_server, uint8_t flags, uint32_
 	return hg_inspector_frame(r->ins, LINKTYPE_RAW, r->ts, b, (uint32_t)tot, (uint32_t)tot, NULL);
 }
 
+/* A client segment built and decoded (into build's buffer: valid until
+ * the next one). */
+static struct hg_packet client_pkt(const struct rig *r, uint8_t flags, uint32_t seq, const void *data, size_t len)
+{
+	size_t tot;
+	const uint8_t *d = build(true, flags, seq, flags & HG_TCP_ACK ? r->sseq : 0, data, len, &tot);
+	struct hg_packet p = {.ts_us = r->ts, .wire_len = (uint32_t)tot};
+	struct hg_decode_stats ds = {0};
+	cr_assert(hg_decode_ip(&ds, d, (uint32_t)tot, false, &p));
+	return p;
+}
+
 static void handshake(struct rig *r)
 {
 	seg(r, true, HG_TCP_SYN, r->cseq - 1, 0, NULL, 0);
@@ -234,11 +246,7 @@ Test(inspect_held, carry_moves_the_area_and_the_new_rules_decide)
 	rig_up_sized(&b, true, sizeof(struct hg_held_flow));
 	handshake(&a);
 	static const char head[] = "GET / HTTP/1.1\r\nHost: evil.exa";
-	size_t tot;
-	const uint8_t *d = build(true, HG_TCP_ACK | HG_TCP_PSH, a.cseq, a.sseq, head, sizeof(head) - 1, &tot);
-	struct hg_packet p = {.ts_us = a.ts, .wire_len = (uint32_t)tot};
-	struct hg_decode_stats ds = {0};
-	cr_assert(hg_decode_ip(&ds, d, (uint32_t)tot, false, &p));
+	struct hg_packet p = client_pkt(&a, HG_TCP_ACK | HG_TCP_PSH, a.cseq, head, sizeof(head) - 1);
 	struct hg_flow *f = NULL;
 	cr_assert_eq(hg_inspector_packet(a.ins, &p, &f), HG_VERDICT_UNDECIDED);
 	cr_assert_not_null(f);
@@ -259,15 +267,12 @@ Test(inspect_held, carry_moves_the_area_and_the_new_rules_decide)
 
 	/* The next packet: the rest of the request. */
 	p.ts_us = b.ts;
-	struct hg_packet rest = p;
 	cr_expect_eq(hg_held_prepare(b.ins, hg, &p), HG_HELD_REFEED);
 	cr_expect_eq(hg_inspector_packet(b.ins, &p, &f), HG_VERDICT_UNDECIDED, "the held bytes, again");
 	cr_expect_eq(f, g);
 	static const char tail[] = "mple\r\n\r\n";
-	d = build(true, HG_TCP_ACK | HG_TCP_PSH, a.cseq + (uint32_t)sizeof(head) - 1, a.sseq, tail, sizeof(tail) - 1,
-		  &tot);
-	rest = (struct hg_packet){.ts_us = b.ts, .wire_len = (uint32_t)tot};
-	cr_assert(hg_decode_ip(&ds, d, (uint32_t)tot, false, &rest));
+	struct hg_packet rest = client_pkt(&a, HG_TCP_ACK | HG_TCP_PSH, a.cseq + (uint32_t)sizeof(head) - 1, tail,
+					   sizeof(tail) - 1);
 	cr_expect_eq(hg_held_prepare(b.ins, hg, &rest), HG_HELD_INSPECT);
 	enum hg_verdict v = hg_inspector_packet(b.ins, &rest, &f);
 	cr_expect_eq(v, HG_VERDICT_DROP);
@@ -307,24 +312,17 @@ Test(inspect_held, policy_no_start_app_seen_and_redecide)
 	struct rig r;
 	rig_up_sized(&r, true, sizeof(struct hg_held_flow));
 	static const char good[] = "GET / HTTP/1.1\r\nHost: good.example\r\n\r\n";
-	size_t tot;
-	const uint8_t *d = build(true, HG_TCP_ACK | HG_TCP_PSH, r.cseq, r.sseq, good, sizeof(good) - 1, &tot);
-	struct hg_packet p = {.ts_us = r.ts, .wire_len = (uint32_t)tot};
-	struct hg_decode_stats ds = {0};
-	cr_assert(hg_decode_ip(&ds, d, (uint32_t)tot, false, &p));
+	struct hg_packet p = client_pkt(&r, HG_TCP_ACK | HG_TCP_PSH, r.cseq, good, sizeof(good) - 1);
 	cr_expect_eq(hg_held_prepare(r.ins, NULL, &p), HG_HELD_NO_START);
 
 	/* The SYN through the daemon, then the request (the SYN-ACK rebuilt). */
-	const uint8_t *sd = build(true, HG_TCP_SYN, r.cseq - 1, 0, NULL, 0, &tot);
-	struct hg_packet syn = {.ts_us = r.ts, .wire_len = (uint32_t)tot};
-	cr_assert(hg_decode_ip(&ds, sd, (uint32_t)tot, false, &syn));
+	struct hg_packet syn = client_pkt(&r, HG_TCP_SYN, r.cseq - 1, NULL, 0);
 	struct hg_flow *f = NULL;
 	enum hg_verdict v = hg_inspector_packet(r.ins, &syn, &f);
 	struct hg_held_flow *hf = hg_inspect_area(f);
 	cr_expect_eq(hg_held_decide(hf, f, &syn, &v), HG_HELD_SEND);
 	cr_expect(hf->syn_seen && hf->isn == r.cseq - 1);
-	d = build(true, HG_TCP_ACK | HG_TCP_PSH, r.cseq, r.sseq, good, sizeof(good) - 1, &tot);
-	cr_assert(hg_decode_ip(&ds, d, (uint32_t)tot, false, &p));
+	p = client_pkt(&r, HG_TCP_ACK | HG_TCP_PSH, r.cseq, good, sizeof(good) - 1);
 	cr_expect_eq(hg_held_prepare(r.ins, hf, &p), HG_HELD_INSPECT);
 	cr_expect(hf->synack_fed);
 	v = hg_inspector_packet(r.ins, &p, &f);
@@ -337,11 +335,11 @@ Test(inspect_held, policy_no_start_app_seen_and_redecide)
 	struct hg_kept *k = hg_kept_new(&(struct hg_kept_config){.total_bytes = 1 << 20});
 	struct hg_hold_key key;
 	hg_held_key(&p, &key);
-	hg_kept_add(k, hg_kept_start(k, &key, 1), d, tot);
+	hg_kept_add(k, hg_kept_start(k, &key, 1), p.l3, p.l3_len);
 	static const char evil[] = "GET / HTTP/1.1\r\nHost: evil.example\r\n\r\n";
-	d = build(true, HG_TCP_ACK | HG_TCP_PSH, r.cseq, r.sseq, evil, sizeof(evil) - 1, &tot);
+	p = client_pkt(&r, HG_TCP_ACK | HG_TCP_PSH, r.cseq, evil, sizeof(evil) - 1);
 	key.sport++;
-	hg_kept_add(k, hg_kept_start(k, &key, 2), d, tot);
+	hg_kept_add(k, hg_kept_start(k, &key, 2), p.l3, p.l3_len);
 	struct redo rd = {.e = r.e};
 	hg_kept_foreach(k, redo_cb, &rd);
 	cr_expect_eq(rd.n, 2);
