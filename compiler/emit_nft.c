@@ -1928,9 +1928,8 @@ static void put_stateful(struct emitter *e)
 				fprintf(out, "%s%u . 0x%02x", d == 5 ? "" : ", ", 4 * d, d << 4);
 			fputs(" } accept\n", out);
 		}
-		fprintf(out, "\t\tmeta l4proto tcp meta mark set ct id log group %u snaplen %u queue-threshold 1 drop\n",
-			o->nflog_group, o->snaplen);
-		fprintf(out, "\t\tmeta l4proto udp meta mark set ct id log group %u snaplen %u queue-threshold 1 drop\n",
+		fprintf(out,
+			"\t\tmeta l4proto { tcp, udp } meta mark set ct id log group %u snaplen %u queue-threshold 1 drop\n",
 			o->nflog_group, o->snaplen);
 		if (p->hold_all)
 			fputs("\t\t# aws:drop_strict, decided by the daemon for TCP and UDP\n\t\tdrop\n", out);

@@ -289,7 +289,7 @@ Test(emit_nft, mixed_policy_decides_and_holds)
 	/* Every state is held, SYNs included (the stream's start; Fast Open
 	 * data), and conntrack-INVALID packets are dropped before the hold. */
 	const char *inval = strstr(a, "\t\tct state invalid drop\n");
-	const char *hold = strstr(a, "\t\tmeta l4proto tcp meta mark set ct id log group 7 snaplen 65535 queue-threshold 1 drop\n");
+	const char *hold = strstr(a, "\t\tmeta l4proto { tcp, udp } meta mark set ct id log group 7 snaplen 65535 queue-threshold 1 drop\n");
 	/* The server's ACKs of flows not yet allowed are copied to the daemon
 	 * (a passed flow is allowed once the server acknowledged what was
 	 * inspected), only when they come from the server's side: a reverse
@@ -302,7 +302,7 @@ Test(emit_nft, mixed_policy_decides_and_holds)
 	const char *prep = strstr(a, "\t\tmeta mark set ct id\n\t\tip saddr . th sport . ip daddr . th dport . meta mark @deny4");
 	cr_assert(prep && prep > mark, "%s", a);
 	cr_assert(strstr(a, "type ipv6_addr . inet_service . ipv6_addr . inet_service . mark\n"), "%s", a);
-	cr_assert(strstr(a, "meta l4proto udp meta mark set ct id log group 7 snaplen 65535 queue-threshold 1 drop"));
+	cr_assert(strstr(a, "meta l4proto { tcp, udp } meta mark set ct id log group 7 snaplen 65535 queue-threshold 1 drop"));
 	cr_assert(strstr(a, "timeout 3600s"));
 	/* reply-orientation section: nothing outside the kernel can decide a
 	 * first packet here */
@@ -351,7 +351,7 @@ Test(emit_nft, packet_rule_on_syn_holds_new_flows)
 	rule_add(rs, g, HG_ACT_DROP, HG_PROTO_TCP, NET_ANY, NULL, NET_ANY, NULL, 0, 2);
 	char *a = emit(rs, NULL);
 	cr_assert(strstr(a, "kernel-decided stateful rules: 0 of 2"), "%s", a);
-	cr_assert(strstr(a, "meta l4proto tcp meta mark set ct id log group 7 snaplen 65535 queue-threshold 1 drop"), "SYNs held:\n%s", a);
+	cr_assert(strstr(a, "meta l4proto { tcp, udp } meta mark set ct id log group 7 snaplen 65535 queue-threshold 1 drop"), "SYNs held:\n%s", a);
 	assert_nft_accepts(a);
 	free(a);
 	hg_ruleset_free(rs);
@@ -375,7 +375,7 @@ Test(emit_nft, bare_ack_shortcut_only_without_shape_rules)
 			r->dsize = (struct hg_dsize){.mode = '='};
 		}
 		char *a = emit(rs, NULL);
-		cr_assert(strstr(a, "meta l4proto tcp meta mark set ct id log group"), "held:\n%s", a);
+		cr_assert(strstr(a, "meta l4proto { tcp, udp } meta mark set ct id log group"), "held:\n%s", a);
 		cr_assert_eq(count(a, "tcp flags & (syn | fin | rst | urg) == 0 ip"), shaped ? 0 : 2, "%s", a);
 		assert_nft_accepts(a);
 		free(a);
