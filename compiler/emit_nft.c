@@ -1943,36 +1943,30 @@ static void put_stateful(struct emitter *e)
  * ICMP answer (the engine's verdict is drop for it too). */
 static void put_helpers(struct emitter *e)
 {
-	unsigned g = e->o->alert_log_group;
+	static const char reject[] = "\t\tmeta l4proto tcp reject with tcp reset\n\t\tdrop\n";
+	static const struct {
+		unsigned bit;
+		const char *name;
+		const char *log; /* before the log statement; NULL: no log */
+		const char *tail;
+	} helpers[] = {
+		{H_ALERT, "hg_alert", "", ""},
+		{H_PASS_LOG, "hg_pass_log", "ct state new ", "\t\taccept\n"},
+		{H_DROP_LOG, "hg_drop_log", "ct state new ", "\t\tdrop\n"},
+		{H_REJECT, "hg_reject", NULL, reject},
+		{H_REJECT_LOG, "hg_reject_log", "ct state new ", reject},
+	};
 	const char *sep = "";
-	if (e->helpers & H_ALERT) {
-		fprintf(e->out, "%s\tchain hg_alert {\n\t\tlog group %u snaplen 128 queue-threshold 1\n\t}\n", sep, g);
+	for (size_t i = 0; i < HG_ARRAY_LEN(helpers); i++) {
+		if (!(e->helpers & helpers[i].bit))
+			continue;
+		fprintf(e->out, "%s\tchain %s {\n", sep, helpers[i].name);
+		if (helpers[i].log)
+			fprintf(e->out, "\t\t%slog group %u snaplen 128 queue-threshold 1\n", helpers[i].log,
+				e->o->alert_log_group);
+		fprintf(e->out, "%s\t}\n", helpers[i].tail);
 		sep = "\n";
 	}
-	if (e->helpers & H_PASS_LOG) {
-		fprintf(e->out,
-			"%s\tchain hg_pass_log {\n\t\tct state new log group %u snaplen 128 queue-threshold 1\n"
-			"\t\taccept\n\t}\n",
-			sep, g);
-		sep = "\n";
-	}
-	if (e->helpers & H_DROP_LOG) {
-		fprintf(e->out,
-			"%s\tchain hg_drop_log {\n\t\tct state new log group %u snaplen 128 queue-threshold 1\n"
-			"\t\tdrop\n\t}\n",
-			sep, g);
-		sep = "\n";
-	}
-	if (e->helpers & H_REJECT) {
-		fprintf(e->out, "%s\tchain hg_reject {\n\t\tmeta l4proto tcp reject with tcp reset\n\t\tdrop\n\t}\n",
-			sep);
-		sep = "\n";
-	}
-	if (e->helpers & H_REJECT_LOG)
-		fprintf(e->out,
-			"%s\tchain hg_reject_log {\n\t\tct state new log group %u snaplen 128 queue-threshold 1\n"
-			"\t\tmeta l4proto tcp reject with tcp reset\n\t\tdrop\n\t}\n",
-			sep, g);
 }
 
 int hg_emit_nft(FILE *out, const struct hg_ruleset *rs, const struct hg_nft_opts *opts)

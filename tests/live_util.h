@@ -43,6 +43,17 @@ static inline char *slurp(const char *path)
 	return buf;
 }
 
+/* Writes text to the file name in the test's scratch directory. */
+static inline void write_file(const char *name, const char *text)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f, "%s", path);
+	fputs(text, f);
+	fclose(f);
+}
+
 static inline void msleep(int ms)
 {
 	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};

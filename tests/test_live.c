@@ -151,13 +151,9 @@ Test(live, kernel_drop_and_reject)
 	setup("hlk");
 	char rules[256];
 	snprintf(rules, sizeof(rules), "%s/r2.rules", dir);
-	FILE *f = fopen(rules, "w");
-	cr_assert_not_null(f);
-	fputs("drop tcp $HOME_NET any -> $EXTERNAL_NET 8080 (msg:\"kernel drop 8080\"; sid:500; rev:1;)\n"
-	      "reject tls $HOME_NET any -> $EXTERNAL_NET any (tls.sni; content:\"reject.example.net\"; nocase; "
-	      "msg:\"rejected SNI\"; flow:to_server, established; sid:501; rev:1;)\n",
-	      f);
-	fclose(f);
+	write_file("r2.rules", "drop tcp $HOME_NET any -> $EXTERNAL_NET 8080 (msg:\"kernel drop 8080\"; sid:500; rev:1;)\n"
+			       "reject tls $HOME_NET any -> $EXTERNAL_NET any (tls.sni; content:\"reject.example.net\"; "
+			       "nocase; msg:\"rejected SNI\"; flow:to_server, established; sid:501; rev:1;)\n");
 	daemon_start(rules, NULL);
 	char *nft = sh_out("ip netns exec %sg nft list table inet hostgate", P);
 	cr_expect(strstr(nft, "vmap @k"), "the drop is not in the kernel:\n%s", nft);

@@ -65,16 +65,6 @@ static const char client_py[] =
 	"except Exception:\n"
 	"    print('none')\n";
 
-static void write_file(const char *name, const char *text)
-{
-	char path[256];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	FILE *f = fopen(path, "w");
-	cr_assert_not_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
 static char *query(const char *name, int port, const char *proto, int sport)
 {
 	char *o = sh_out("ip netns exec %sc timeout 10 " PY " %s/dns-client.py %s %d %s %d", P, dir, name, port,

@@ -173,12 +173,8 @@ Test(live_holes, pcre_error_drops_v4_v6)
 	setup("hhe");
 	char rules[256];
 	snprintf(rules, sizeof(rules), "%s/pcre.rules", dir);
-	FILE *f = fopen(rules, "w");
-	cr_assert(f);
-	fputs("drop http any any -> any any (msg:\"hostile pcre\"; flow:to_server; http.uri; content:\"a\"; "
-	      "pcre:\"/(a+)+$/\"; sid:710; rev:1;)\n",
-	      f);
-	fclose(f);
+	write_file("pcre.rules", "drop http any any -> any any (msg:\"hostile pcre\"; flow:to_server; http.uri; "
+				 "content:\"a\"; pcre:\"/(a+)+$/\"; sid:710; rev:1;)\n");
 	capture_start('c', "c0");
 	daemon_start(rules, NULL);
 	const char *as = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!";
