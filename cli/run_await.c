@@ -61,6 +61,18 @@ bool live_await_pass(struct live *L, struct hg_held_flow *hf, const struct hg_pa
 
 void live_await_client(struct live *L, struct hg_held_flow *hf, const struct hg_packet *p)
 {
+	/* Still waiting long after the verdict: the server's ACKs do not come
+	 * in the way packets to it go out (asymmetric routing fails the
+	 * table's reverse-path check), so the flow never leaves this path. */
+	if (hg_await_slow(L->await, &hf->aw, live_now_us())) {
+		struct hg_await_stats st;
+		hg_await_get_stats(L->await, &st);
+		if (st.slow <= 10)
+			live_log("a passed flow still waits for its server's ACK %llu s after the verdict: its client "
+				 "packets keep coming through the daemon (do the server's packets come in on the "
+				 "interface its route goes out on?)",
+				 HG_AWAIT_SLOW_US / 1000000);
+	}
 	enum hg_await_cmp c = hg_await_compare(L->await, &hf->aw, p->tcp_seq, p->payload, p->payload_len);
 	if (c == HG_AWAIT_NEW || c == HG_AWAIT_SAME) {
 		hg_act_inject(L->act, p);

@@ -65,7 +65,7 @@ void live_print_stats(struct live *L)
 		"\"kept_bytes\":%llu,\"kept_over_flow_cap\":%llu,\"kept_evicted\":%llu,\"syn_data_refused\":%llu,\"no_syn_reset\":%llu,\"refed_after_reload\":%llu,\"injected_as_fragments\":%llu,"
 		"\"ack_copies\":%llu,\"await_flows\":%llu,\"await_started\":%llu,\"await_settled\":%llu,"
 		"\"await_resent\":%llu,\"await_differ_dropped\":%llu,\"await_unknown_dropped\":%llu,"
-		"\"await_conflicts_dropped\":%llu,\"await_over_cap\":%llu,"
+		"\"await_conflicts_dropped\":%llu,\"await_over_cap\":%llu,\"await_slow\":%llu,"
 		"\"match_errors\":%llu",
 		ts, (unsigned long long)L->st.frames, (unsigned long long)L->st.undecodable,
 		(unsigned long long)hs.held, (unsigned long long)hs.released, (unsigned long long)hs.discarded,
@@ -87,7 +87,7 @@ void live_print_stats(struct live *L)
 		(unsigned long long)as.fragmented, (unsigned long long)L->st.ack_copies,
 		(unsigned long long)aw.flows_now, (unsigned long long)aw.started, (unsigned long long)aw.settled,
 		(unsigned long long)aw.resent, (unsigned long long)aw.differ, (unsigned long long)aw.unknown,
-		(unsigned long long)L->st.await_conflicts, (unsigned long long)aw.over_cap,
+		(unsigned long long)L->st.await_conflicts, (unsigned long long)aw.over_cap, (unsigned long long)aw.slow,
 		(unsigned long long)is.match_errors);
 	/* packets per custom action dimension value since the daemon started
 	 * (the values are letters, digits, '-', '_', ' ': table.h) */

@@ -195,6 +195,15 @@ enum hg_await_cmp hg_await_compare(struct hg_await_pool *p, const struct hg_awai
 	return HG_AWAIT_SAME;
 }
 
+bool hg_await_slow(struct hg_await_pool *p, struct hg_await *a, uint64_t now_us)
+{
+	if (!a->active || a->slow || now_us < a->since_us || now_us - a->since_us < HG_AWAIT_SLOW_US)
+		return false;
+	a->slow = true;
+	p->st.slow++;
+	return true;
+}
+
 bool hg_await_acked(const struct hg_await *a, uint32_t ct_id, uint32_t ack)
 {
 	return a->active && a->ct_id == ct_id && (int32_t)(ack - a->end) >= 0;

@@ -94,6 +94,23 @@ Test(await, gaps_and_conflicts)
 	hg_await_pool_free(p);
 }
 
+/* A wait that outlasts HG_AWAIT_SLOW_US is said once. */
+Test(await, slow_once)
+{
+	struct hg_await_pool *p = pool(0, 1 << 20);
+	struct hg_await a = {0};
+	hg_await_begin(p, &a, 1, 1, 1000);
+	cr_expect(!hg_await_slow(p, &a, 1000 + HG_AWAIT_SLOW_US - 1));
+	cr_expect(!hg_await_slow(p, &a, 5)); /* a clock stepped back */
+	cr_expect(hg_await_slow(p, &a, 1000 + HG_AWAIT_SLOW_US));
+	cr_expect(!hg_await_slow(p, &a, 1000 + 2 * HG_AWAIT_SLOW_US));
+	struct hg_await_stats st;
+	hg_await_get_stats(p, &st);
+	cr_expect_eq(st.slow, 1);
+	hg_await_end(p, &a, false);
+	hg_await_pool_free(p);
+}
+
 /* Past the per-flow cap a released byte is not kept: a re-send over it
  * cannot be compared and is refused; over the pool's total a flow keeps
  * nothing, the same. */

@@ -32,6 +32,7 @@ struct hg_await_stats {
 	uint64_t differ;   /* ... with other bytes: dropped */
 	uint64_t unknown;  /* ... over released bytes not kept (caps): dropped */
 	uint64_t over_cap; /* flows that could not keep all their released bytes */
+	uint64_t slow;     /* flows still waiting HG_AWAIT_SLOW_US after the verdict */
 };
 
 struct hg_await_pool;
@@ -47,6 +48,7 @@ struct hg_await {
 	uint64_t since_us;
 	bool active;
 	bool lost;       /* released bytes past what could be kept */
+	bool slow;       /* said to wait long (hg_await_slow) */
 };
 
 enum hg_await_cmp {
@@ -78,8 +80,12 @@ bool hg_await_empty(const struct hg_await *a);
 enum hg_await_cmp hg_await_compare(struct hg_await_pool *p, const struct hg_await *a, uint32_t seq,
 				   const uint8_t *data, uint32_t len);
 /* Whether a server ACK (ack, of connection ct_id) covers all released
- * bytes: then the wait is over (hg_await_settle). */
+ * bytes: then the wait is over (hg_await_end). */
 bool hg_await_acked(const struct hg_await *a, uint32_t ct_id, uint32_t ack);
+/* Whether the wait has lasted over HG_AWAIT_SLOW_US at now_us, true once
+ * per flow (counted slow): the server's ACKs do not reach the daemon. */
+#define HG_AWAIT_SLOW_US 10000000ull
+bool hg_await_slow(struct hg_await_pool *p, struct hg_await *a, uint64_t now_us);
 /* Ends the wait: acknowledged (counted settled) or abandoned. */
 void hg_await_end(struct hg_await_pool *p, struct hg_await *a, bool settled);
 
