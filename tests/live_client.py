@@ -37,8 +37,8 @@ MODE
   retrans         paws with HOST sent again unchanged (a benign retransmission)
   reload PID      paws with a SIGHUP to PID (the daemon) after the first
                   segment; then the request naming www.example.com once more
-  restart         paws with 4 s between the segments (the test restarts the
-                  daemon meanwhile)
+  restart FILE    paws; between the segments it waits for FILE to exist (the
+                  test restarts the daemon meanwhile, then creates FILE)
   After these, prints "answer: <status line>" when the server answered and
   "reset" when a reset came back.
 The neighbours (issue 11): each inspects as the allowlisted GOOD name while
@@ -105,7 +105,7 @@ def client_hello(host, size):
     return recs
 
 
-def insertion(mode, ip, dst, dport, sport, host, pid=None):
+def insertion(mode, ip, dst, dport, sport, host, arg=None):
     """The insertion modes: the first segment names www.example.com and the
     server discards it; the second, same sequence range, names host."""
     isn, ts0, win = 300000, 100000, 8192
@@ -138,11 +138,17 @@ def insertion(mode, ip, dst, dport, sport, host, pid=None):
     if mode == "reload":
         import os
         import signal
-        os.kill(pid, signal.SIGHUP)
+        os.kill(int(arg), signal.SIGHUP)
         time.sleep(1)
     if mode == "restart":
+        # the test restarts the daemon, then creates the file named by the
+        # last argument: the next segment must meet the new daemon, however
+        # long the restart took on a loaded machine
+        import os
         print("first sent", flush=True)
-        time.sleep(4)
+        end = time.time() + 60
+        while not os.path.exists(arg) and time.time() < end:
+            time.sleep(0.05)
     if mode == "forged-ack":
         v6 = ":" in dst
         iface, me, gw = (conf.route6 if v6 else conf.route).route(dst)
@@ -299,7 +305,7 @@ def main():
         return 0
     ip = ipl(dst)
     if mode in ("paws", "old-ack", "forged-ack", "retrans", "reload", "restart"):
-        return insertion(mode, ip, dst, dport, sport, host, int(sys.argv[6]) if len(sys.argv) > 6 else None)
+        return insertion(mode, ip, dst, dport, sport, host, sys.argv[6] if len(sys.argv) > 6 else None)
     if mode == "invalid-noack":
         for _ in range(3):
             send(ip / TCP(sport=sport, dport=dport, flags="P", seq=1000) / Raw(request(host)))

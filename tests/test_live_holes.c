@@ -406,7 +406,9 @@ Test(live_holes, insertion_over_restart_v4_v6)
 {
 	holes_setup("hiz");
 	client_no_rst();
-	insertion_run("restart", 41083, "x.malicious-domain.com", "", true);
+	char go[256];
+	snprintf(go, sizeof(go), "%s/restarted", dir);
+	insertion_run("restart", 41083, "x.malicious-domain.com", go, true);
 	char log[256];
 	for (int k = 0; k < 2; k++) {
 		snprintf(log, sizeof(log), "%s/client%d.log", dir, k);
@@ -414,6 +416,7 @@ Test(live_holes, insertion_over_restart_v4_v6)
 	}
 	daemon_stop();
 	daemon_start(SEED, NULL);
+	sh("touch %s", go);
 	for (int k = 0; k < 2; k++) {
 		snprintf(log, sizeof(log), "%s/client%d.log", dir, k);
 		cr_expect(wait_for(log, "restart sent", 12000), "the client did not finish: %s", slurp(log));
