@@ -1529,7 +1529,8 @@ static bool action_definition(struct ld *L, const struct hg_ynode *n, const char
 	const struct hg_ynode *v = d->items[0];
 	if (!check_map(L, v, "Dimension", vkeys, vkeys))
 		return false;
-	return dimension_value(L, hg_ymap_get(v, "Value"), dim);
+	const struct hg_ynode *x = hg_ymap_get(v, "Value"); /* missing: reported by check_map */
+	return x && dimension_value(L, x, dim);
 }
 
 /* CustomActions [{ActionName, ActionDefinition{PublishMetricAction{

@@ -906,6 +906,8 @@ Test(cfn_bad, custom_action_definitions)
 	     "        ActionDefinition: {PublishMetricAction: {Dimensions: [{Value: a}, {Value: b}]}}\n"
 	     "      - ActionName: NoMetric\n"
 	     "        ActionDefinition: {}\n"
+	     "      - ActionName: NoValue\n"
+	     "        ActionDefinition: {PublishMetricAction: {Dimensions: [{Vaule: a}]}}\n"
 	     "    StatelessRules:\n"
 	     "      - Priority: 1\n"
 	     "        RuleDefinition: {Actions: [aws:drop, Dotted], MatchAttributes: {}}\n");
@@ -913,6 +915,7 @@ Test(cfn_bad, custom_action_definitions)
 	expect_error(&l, 5, 71, "invalid dimension Value 'a.b': 1 to 128 letters, digits, '-', '_' or spaces");
 	expect_error(&l, 7, 62, "Dimensions must hold exactly one dimension, not 2");
 	expect_error(&l, 9, 27, "ActionDefinition is missing the required key 'PublishMetricAction'");
+	expect_error(&l, 11, 64, "unknown key 'Vaule' in Dimension; did you mean 'Value'?");
 	done(&l);
 }
 
