@@ -263,6 +263,15 @@ static inline int count_lines(const char *path, const char *a, const char *b)
 	return n;
 }
 
+/* Alert lines of the log at path from client port `port` with signature sid. */
+static inline int port_sid_alerts(const char *path, int port, unsigned sid)
+{
+	char a[64], b[64];
+	snprintf(a, sizeof(a), "\"src_port\":%d,", port);
+	snprintf(b, sizeof(b), "\"signature_id\":%u,", sid);
+	return count_lines(path, a, b);
+}
+
 /* Elements of allow4 (both directions) of the flow from client port cport
  * to 198.51.100.10:80. */
 static inline int verdict_elements(int cport)

@@ -124,10 +124,8 @@ Test(live_dns, drop_rule_on_dns_query)
 		bool reached = strstr(s, line) != NULL;
 		free(s);
 		cr_expect_eq(reached, t[i].allowed, "%s: reached the server: %d", t[i].name, reached);
-		char port[64];
-		snprintf(port, sizeof(port), "\"src_port\":%d,", t[i].sport);
-		cr_expect_eq(count_lines(alerts, port, "\"signature_id\":700,"), t[i].allowed ? 0 : 1, "%s: %s",
-			     t[i].name, slurp(alerts));
+		cr_expect_eq(port_sid_alerts(alerts, t[i].sport, 700), t[i].allowed ? 0 : 1, "%s: %s", t[i].name,
+			     slurp(alerts));
 	}
 	cr_expect_geq(count_lines(alerts, "\"app_proto\":\"dns\"", NULL), 3);
 

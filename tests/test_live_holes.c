@@ -151,12 +151,9 @@ Test(live_holes, stream_depth_v4_v6)
 	daemon_stop();
 	char p[256];
 	snprintf(p, sizeof(p), "%s/alerts.json", dir);
-	for (int port = 41041; port <= 41044; port++) {
-		char a[64];
-		snprintf(a, sizeof(a), "\"src_port\":%d,", port);
-		cr_expect_eq(count_lines(p, a, "\"signature_id\":9900008,"), 1, "no stream-depth alert for port %d: %s",
-			     port, slurp(p));
-	}
+	for (int port = 41041; port <= 41044; port++)
+		cr_expect_eq(port_sid_alerts(p, port, 9900008), 1, "no stream-depth alert for port %d: %s", port,
+			     slurp(p));
 	cr_expect_eq(server_saw("www.example.com"), 0, "a request past the depth reached the server application");
 	cr_expect_eq(payload_any("src port 41041 or src port 41042 or src port 41043 or src port 41044"), 0,
 		     "bytes of a flow past the depth reached the server");
@@ -188,12 +185,9 @@ Test(live_holes, pcre_error_drops_v4_v6)
 	daemon_stop();
 	char alerts[256];
 	snprintf(alerts, sizeof(alerts), "%s/alerts.json", dir);
-	for (int port = 41061; port <= 41063; port++) {
-		char a[64];
-		snprintf(a, sizeof(a), "\"src_port\":%d,", port);
-		cr_expect_eq(count_lines(alerts, a, "\"signature_id\":9900009,"), port == 41061 ? 0 : 1,
+	for (int port = 41061; port <= 41063; port++)
+		cr_expect_eq(port_sid_alerts(alerts, port, 9900009), port == 41061 ? 0 : 1,
 			     "match-error alerts of port %d: %s", port, slurp(alerts));
-	}
 	expect_replay_agrees(rules, alerts);
 }
 
