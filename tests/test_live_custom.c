@@ -171,7 +171,9 @@ Test(live_custom, daemon_counts_what_replay_counts)
 	cr_expect_eq(stats_count("udp probe"), 11, "7 before the reload and 4 after");
 	cr_expect_eq(stats_count("udp pass"), 3, "the 3 counted before the reload stay counted");
 	daemon_stop();
-	cr_expect(!strstr(slurp(lp), "reload failed"), "%s", slurp(lp));
+	char *dlog = slurp(lp);
+	cr_expect(!strstr(dlog, "reload failed"), "%s", dlog);
+	free(dlog);
 
 	/* The EMF events (CloudWatch Embedded Metric Format: every dimension
 	 * a root member): per interval, summed over the run, the same. */
