@@ -175,8 +175,11 @@ static void handle_packet(struct live *L, const struct hg_packet *p)
 	hf = hg_inspect_area(flow);
 	/* A SYN that ended an allowed connection on its tuple queued the
 	 * destruction of that one's elements: in the kernel before the SYN
-	 * goes on (and its conntrack entry takes the old one's place). */
-	if (syn && hg_act_pending(L->act))
+	 * goes on (and its conntrack entry takes the old one's place). Only
+	 * then: other flows' verdicts wait for the round's commit (a commit
+	 * before every SYN that found one queued was 0.6 commits a flow under
+	 * load, and sat between the SYN and its server). */
+	if (syn && hg_act_pending_removals(L->act))
 		live_flush_batch(L);
 	uint64_t now = live_now_us();
 	switch (hg_held_decide(hf, flow, p, &v)) {
