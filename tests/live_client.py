@@ -34,12 +34,15 @@ MODE
                   window (RFC 5961 5.2: the server discards it) instead
   forged-ack      paws, and between the two segments an ACK of the first one
                   forged from the client's side with the server's address
+  paws-tls        paws with TLS ClientHellos (517 bytes each, SNI
+                  www.example.com, then HOST) instead of HTTP requests
   retrans         paws with HOST sent again unchanged (a benign retransmission)
   reload PID      paws with a SIGHUP to PID (the daemon) after the first
                   segment; then the request naming www.example.com once more
   restart FILE    paws; between the segments it waits for FILE to exist (the
                   test restarts the daemon meanwhile, then creates FILE)
-  After these, prints "answer: <status line>" when the server answered and
+  After these, prints "answer: <status line>" when the server answered ("answer:
+  TLS handshake" for a TLS record) and
   "reset" when a reset came back.
 The neighbours (issue 11): each inspects as the allowlisted GOOD name while
 the server's stack is led to read HOST; MODE-benign does the same moves
@@ -127,9 +130,12 @@ def insertion(mode, ip, dst, dport, sport, host, arg=None):
         return p / Raw(data) if data else p
 
     send(seg(isn + 1, srv, ts0 + 1))
-    first = request("www.example.com", 200)
-    second = first if mode == "retrans" else request(host, 200)
-    assert len(first) == len(second) == 200
+    if mode == "paws-tls":
+        first, second = client_hello("www.example.com", 512), client_hello(host, 512)
+    else:
+        first = request("www.example.com", 200)
+        second = first if mode == "retrans" else request(host, 200)
+    assert len(first) == len(second)
     if mode == "old-ack":
         send(seg(isn + 1, (srv - 20000) % (1 << 32), ts0 + 2, first, "PA"))
     else:
@@ -155,7 +161,7 @@ def insertion(mode, ip, dst, dport, sport, host, arg=None):
         mac = getmacbyip6(gw) if v6 else getmacbyip(gw)
         src_of = IPv6 if v6 else IP
         sendp(Ether(dst=mac) / src_of(src=dst, dst=me) /
-              TCP(sport=dport, dport=sport, flags="A", seq=srv, ack=isn + 1 + 200, window=65000,
+              TCP(sport=dport, dport=sport, flags="A", seq=srv, ack=isn + 1 + len(first), window=65000,
                   options=[("NOP", None), ("NOP", None), ("Timestamp", (ecr + 1, ts0 + 2))]), iface=iface)
         time.sleep(0.3)
     send(seg(isn + 1, srv, ts0 + 100, second, "PA"))
@@ -168,6 +174,9 @@ def insertion(mode, ip, dst, dport, sport, host, arg=None):
     for p in sniff.results or []:
         if Raw in p and bytes(p[Raw].load).startswith(b"HTTP/"):
             print("answer:", bytes(p[Raw].load).split(b"\r\n")[0].decode())
+            break
+        if Raw in p and bytes(p[Raw].load).startswith(b"\x16\x03"):
+            print("answer: TLS handshake")
             break
     if any(p[TCP].flags.R for p in sniff.results or [] if TCP in p):
         print("reset")
@@ -304,7 +313,7 @@ def main():
                 sport += 1
         return 0
     ip = ipl(dst)
-    if mode in ("paws", "old-ack", "forged-ack", "retrans", "reload", "restart"):
+    if mode in ("paws", "paws-tls", "old-ack", "forged-ack", "retrans", "reload", "restart"):
         return insertion(mode, ip, dst, dport, sport, host, sys.argv[6] if len(sys.argv) > 6 else None)
     if mode == "invalid-noack":
         for _ in range(3):

@@ -253,14 +253,21 @@ Test(live_holes, reinjected_datagram_fragmented_v4_v6)
 	free(text);
 }
 
-/* Segments whose payload names host, in the server's capture (its
- * interface: what the gateway let through), IPv4 and IPv6 alike. */
-static int capture_names(const char *host)
+/* Segments whose payload names host (an HTTP Host header; with sni, the
+ * name anywhere, as a ClientHello's server_name carries it), in the
+ * server's capture (its interface: what the gateway let through), IPv4
+ * and IPv6 alike. */
+static int capture_names_in(const char *host, bool sni)
 {
-	char *o = sh_out("tcpdump -n -A -r %s/s.pcap tcp 2>/dev/null | grep -c 'Host: %s'", dir, host);
+	char *o = sh_out("tcpdump -n -A -r %s/s.pcap tcp 2>/dev/null | grep -c '%s%s'", dir, sni ? "" : "Host: ", host);
 	int n = atoi(o);
 	free(o);
 	return n;
+}
+
+static int capture_names(const char *host)
+{
+	return capture_names_in(host, false);
 }
 
 /* Occurrences of what in text. */
@@ -283,15 +290,17 @@ static void expect_daemon_said(const char *what)
 }
 
 /* Runs the insertion client (live_client.py MODE ... HOST EXTRA) on v4
- * and v6 (client ports port and port + 1) and returns its output; in the
- * background (bg), writing client0.log and client1.log, returns NULL. */
+ * and v6 (client ports port and port + 1; the server's port: 443 for the
+ * TLS modes, else 8081) and returns its output; in the background (bg),
+ * writing client0.log and client1.log, returns NULL. */
 static char *insertion_run(const char *mode, int port, const char *host, const char *extra, bool bg)
 {
 	const char *const dst[] = {"198.51.100.10", "2001:db8:88::10"};
+	int dport = strstr(mode, "tls") ? 443 : 8081;
 	for (int k = 0; k < 2; k++)
-		sh("%sip netns exec %sc timeout 20 " PY " %s/tests/live_client.py %s %s 8081 %d %s %s >%s%s/client%d.log "
+		sh("%sip netns exec %sc timeout 20 " PY " %s/tests/live_client.py %s %s %d %d %s %s >%s%s/client%d.log "
 		   "2>&1%s",
-		   bg ? "(" : "", P, srcdir, mode, dst[k], port + k, host, extra, bg ? "" : ">", dir, bg ? k : 0,
+		   bg ? "(" : "", P, srcdir, mode, dst[k], dport, port + k, host, extra, bg ? "" : ">", dir, bg ? k : 0,
 		   bg ? " &)" : "");
 	if (bg)
 		return NULL;
@@ -316,7 +325,8 @@ static char *insertion(const char *mode, int port, const char *host)
  * server reads is the one that must have been decided. */
 static void expect_no_insertion(const char *mode, int port)
 {
-	holes_setup(mode[0] == 'p' ? "hip" : mode[0] == 'o' ? "hio" : "hif");
+	bool tls = strstr(mode, "tls") != NULL;
+	holes_setup(tls ? "hit" : mode[0] == 'p' ? "hip" : mode[0] == 'o' ? "hio" : "hif");
 	client_no_rst();
 	/* The gateway's own reverse-path filter stays out of it: the daemon's
 	 * table must refuse a forged ACK by itself. */
@@ -329,8 +339,10 @@ static void expect_no_insertion(const char *mode, int port)
 	snprintf(log, sizeof(log), "%s/srv.log", dir);
 	cr_expect_eq(server_saw("x.malicious-domain.com"), 0, "%s: the denied request reached the server application: %s",
 		     mode, slurp(log));
-	cr_expect_eq(capture_names("x.malicious-domain.com"), 0, "%s: the denied name reached the server's interface",
-		     mode);
+	cr_expect_eq(capture_names_in("x.malicious-domain.com", tls), 0,
+		     "%s: the denied name reached the server's interface", mode);
+	/* the capture saw the inspected segment, which the server discarded */
+	cr_expect_gt(capture_names_in("www.example.com", tls), 0, "%s: the capture saw nothing", mode);
 	cr_expect(!strstr(out, "answer: HTTP"), "%s: the re-sent request was answered: %s", mode, out);
 	free(out);
 	/* The daemon's account: one differing re-send dropped a family, no
@@ -344,6 +356,14 @@ static void expect_no_insertion(const char *mode, int port)
 Test(live_holes, insertion_paws_v4_v6)
 {
 	expect_no_insertion("paws", 41071);
+}
+
+/* (a) with TLS: the ClientHello the daemon inspected names an allowed
+ * host, the one the server reads a denied one (ANFW's TLS_SNI, the page
+ * cited at the top). The capture is the witness (s_server logs no SNI). */
+Test(live_holes, insertion_paws_tls_v4_v6)
+{
+	expect_no_insertion("paws-tls", 41079);
 }
 
 /* (b) The inspected segment acknowledges far below the server's window:
