@@ -228,6 +228,20 @@ static void write_tickers(const char *srv, const char *cli)
 	fclose(f);
 }
 
+/* Writes the ticker scripts, starts the line-recording server in the
+ * server namespace; cli gets the client script's path, lp the daemon log's
+ * (256 bytes each). */
+static void start_ticker_server(char *cli, char *lp)
+{
+	char srv[256];
+	snprintf(srv, sizeof(srv), "%s/lines.py", dir);
+	snprintf(cli, 256, "%s/ticker.py", dir);
+	snprintf(lp, 256, "%s/daemon.log", dir);
+	write_tickers(srv, cli);
+	sh("(ip netns exec %ss timeout 120 " PY " %s >%s/srv.err 2>&1 &)", P, srv, dir);
+	msleep(300);
+}
+
 /* SIGHUP revokes: three long-lived connections, each sending a line every
  * 100 ms after an HTTP request the seed allows (Host a.amazonaws.com over
  * IPv4 and over IPv6, api.github.com). New rules drop .amazonaws.com: those
@@ -238,16 +252,11 @@ static void write_tickers(const char *srv, const char *cli)
 Test(live, reload_revokes_flows_no_longer_allowed)
 {
 	setup("hlr");
-	char rules[256], srv[256], cli[256], lp[256], p[256];
+	char rules[256], cli[256], lp[256], p[256];
 	snprintf(rules, sizeof(rules), "%s/rules.yaml", dir);
-	snprintf(srv, sizeof(srv), "%s/lines.py", dir);
-	snprintf(cli, sizeof(cli), "%s/ticker.py", dir);
-	snprintf(lp, sizeof(lp), "%s/daemon.log", dir);
 	snprintf(p, sizeof(p), "%s/alerts.json", dir);
 	sh("cp %s/" SEED " %s", srcdir, rules);
-	write_tickers(srv, cli);
-	sh("(ip netns exec %ss timeout 120 " PY " %s >%s/srv.err 2>&1 &)", P, srv, dir);
-	msleep(300);
+	start_ticker_server(cli, lp);
 	daemon_start(rules, NULL);
 	sh("(ip netns exec %sc timeout 60 " PY " %s a.amazonaws.com 40030 >%s/a.err 2>&1 &)", P, cli, dir);
 	sh("(ip netns exec %sc timeout 60 " PY " %s api.github.com 40031 >%s/b.err 2>&1 &)", P, cli, dir);
@@ -333,15 +342,10 @@ Test(live, reload_revokes_flows_no_longer_allowed)
  * is decided afresh: nothing of it reaches the server. */
 Test(live, restart_forgets_earlier_verdicts)
 {
-	setup("hlr");
-	char srv[256], cli[256], lp[256], fb[256];
-	snprintf(srv, sizeof(srv), "%s/lines.py", dir);
-	snprintf(cli, sizeof(cli), "%s/ticker.py", dir);
-	snprintf(lp, sizeof(lp), "%s/daemon.log", dir);
+	setup("hlx");
+	char cli[256], lp[256], fb[256];
 	snprintf(fb, sizeof(fb), "%s/srv-40051.txt", dir);
-	write_tickers(srv, cli);
-	sh("(ip netns exec %ss timeout 120 " PY " %s >%s/srv.err 2>&1 &)", P, srv, dir);
-	msleep(300);
+	start_ticker_server(cli, lp);
 	daemon_start(SEED, NULL);
 	sh("(ip netns exec %sc timeout 60 " PY " %s api.github.com 40051 >%s/b.err 2>&1 &)", P, cli, dir);
 	cr_assert(wait_for(fb, "tick 5", 8000), "the allowed connection does not flow: %s", slurp(lp));
@@ -371,14 +375,9 @@ Test(live, restart_forgets_earlier_verdicts)
 Test(live, reload_keeps_long_lived_flows)
 {
 	setup("hll");
-	char srv[256], cli[256], lp[256], fb[256];
-	snprintf(srv, sizeof(srv), "%s/lines.py", dir);
-	snprintf(cli, sizeof(cli), "%s/ticker.py", dir);
-	snprintf(lp, sizeof(lp), "%s/daemon.log", dir);
+	char cli[256], lp[256], fb[256];
 	snprintf(fb, sizeof(fb), "%s/srv-40041.txt", dir);
-	write_tickers(srv, cli);
-	sh("(ip netns exec %ss timeout 120 " PY " %s >%s/srv.err 2>&1 &)", P, srv, dir);
-	msleep(300);
+	start_ticker_server(cli, lp);
 	daemon_start(SEED, "--verdict-timeout 2 --reload-keep-bytes 0");
 	sh("(ip netns exec %sc timeout 60 " PY " %s api.github.com 40041 >%s/b.err 2>&1 &)", P, cli, dir);
 	cr_assert(wait_for(fb, "tick 10", 8000), "the allowed connection does not flow: %s", slurp(lp));
