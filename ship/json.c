@@ -21,17 +21,6 @@ static void ws(struct cur *c)
 		c->p++;
 }
 
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* At '"': steps over the string (escapes checked, raw bytes UTF-8
  * checked); *s, *n get its body. */
 static bool skip_string(struct cur *c, const char **s, size_t *n)
@@ -57,7 +46,7 @@ static bool skip_string(struct cur *c, const char **s, size_t *n)
 				if (c->e - c->p < 6)
 					return false;
 				for (int k = 2; k < 6; k++)
-					if (hexval(c->p[k]) < 0)
+					if (hg_hex_digit((unsigned char)c->p[k]) < 0)
 						return false;
 				c->p += 6;
 				continue;
@@ -317,7 +306,8 @@ static size_t put_utf8(char *o, uint32_t cp)
 
 static uint32_t hex4(const char *p)
 {
-	return (uint32_t)(hexval(p[0]) << 12 | hexval(p[1]) << 8 | hexval(p[2]) << 4 | hexval(p[3]));
+	return (uint32_t)(hg_hex_digit((unsigned char)p[0]) << 12 | hg_hex_digit((unsigned char)p[1]) << 8 |
+			  hg_hex_digit((unsigned char)p[2]) << 4 | hg_hex_digit((unsigned char)p[3]));
 }
 
 bool json_string(const struct json_val *v, char *buf, size_t cap)
